@@ -1,0 +1,1 @@
+"""mmreason.core: the shared layer (records, I/O, models, generation, grading, config)."""

@@ -1,0 +1,57 @@
+"""The generation interface shared by every backend (hf, openai, vllm)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..chat import Chat
+
+
+@dataclass
+class SamplingParams:
+    """How to sample. temperature 0 means greedy (then n must be 1 or all n are identical)."""
+
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+
+    def __post_init__(self):
+        if self.n < 1:
+            raise ValueError(f"SamplingParams.n must be >= 1, got {self.n}")
+        if self.temperature < 0:
+            raise ValueError(f"SamplingParams.temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"SamplingParams.top_p must be in (0, 1], got {self.top_p}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"SamplingParams.max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        self.stop = list(self.stop or [])
+
+
+@dataclass
+class Completion:
+    """One sampled completion. `logprobs[i]` is log p(token_ids[i]) under the sampling policy
+    (temperature applied, as the sampler saw it); None where the backend cannot give them."""
+
+    text: str
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[float] | None = None
+    finish_reason: str = "stop"  # "stop" | "length"
+
+
+class GenerationBackend:
+    """`generate(chats, params)` returns, for each chat, a list of `params.n` completions."""
+
+    name = "base"
+
+    def generate(self, chats: list[Chat], params: SamplingParams) -> list[list[Completion]]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A stable string naming the model (used in cache keys)."""
+        return self.name
+
+    def close(self) -> None:
+        pass
