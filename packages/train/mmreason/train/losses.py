@@ -198,9 +198,10 @@ def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, kind: str = "low_var_
 
 
 def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """H = logsumexp(z) - Σ softmax(z)·z over the last dim, computed in float32: `[..., V] -> [...]`."""
-    z = logits.float()
-    return torch.logsumexp(z, dim=-1) - (torch.softmax(z, dim=-1) * z).sum(-1)
+    """H = -Σ p·log p over the last dim (p = softmax), float32, `[..., V] -> [...]`; -inf logits give 0·log 0 = 0."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    p = logp.exp()
+    return -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)
 
 
 __all__ = [
