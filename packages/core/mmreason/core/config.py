@@ -31,6 +31,7 @@ class TinyModelConfig:
     """Shape of the offline tiny Qwen2-VL. Defaults fit vLLM's CPU limits (head size = hidden/heads = 32,
     sum(mrope_section) = head size / 2; see shared VLLM_CPU.md)."""
 
+    arch: str = "qwen2_vl"  # qwen2_vl | qwen2_5_vl | qwen3_vl (the same tokenizer and shape knobs)
     hidden_size: int = 128
     intermediate_size: int = 256
     num_hidden_layers: int = 2
