@@ -1,0 +1,31 @@
+"""Answer extraction and grading, shared by synth (answer checks), train (rewards) and eval (scores).
+
+    extract_answer(text) -> str | None
+    grade(prediction, answer, answer_type, choices=(), timeout=1.0, *, rel_tol=1e-4) -> bool
+    grade_detailed(...) -> GradeResult(correct, extracted, reason)
+    normalize_number(s) -> float | None          normalize_text(s) -> str
+    warmup() / shutdown()                          math-verify worker pool (expression answers)
+"""
+
+from ._mathverify import shutdown, warmup
+from .extract import Extraction, extract, extract_answer
+from .grade import GradeResult, grade, grade_detailed
+from .numbers import ParsedNumber, normalize_number, numbers_match, parse_number
+from .text import normalize_text, read_boolean
+
+__all__ = [
+    "Extraction",
+    "GradeResult",
+    "ParsedNumber",
+    "extract",
+    "extract_answer",
+    "grade",
+    "grade_detailed",
+    "normalize_number",
+    "normalize_text",
+    "numbers_match",
+    "parse_number",
+    "read_boolean",
+    "shutdown",
+    "warmup",
+]

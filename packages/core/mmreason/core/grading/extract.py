@@ -1,0 +1,169 @@
+"""Find the final answer in a model's response.
+
+Order, first hit wins (each looks only at the last `TAIL_CHARS` characters, so a megabyte of text costs
+the same as a page):
+1. `<answer>...</answer>` tags (R1-style); the tag's content is searched again for 2-3, else used as is.
+2. `\\boxed{...}` / `\\fbox{...}` with nested braces.
+3. An "Answer: ..." / "The (final) answer is ..." / "The correct option is ..." line (the last one).
+4. A last line that is a lone choice letter: "B", "(B)", "B.", "**B**".
+
+Reward-hacking guards live here too: several boxes (or answer tags) with different contents, an empty box
+or an empty tag make the extraction *rejected*, and `grade` then says wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+TAIL_CHARS = 8192  # only the end of a response is read
+MAX_ANSWER_CHARS = 2000  # longer extracted answers are cut (graders cap further)
+
+_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
+_TAG_OPEN = re.compile(r"<answer>", re.I)
+_ANSWER_LINE = re.compile(
+    r"\b(?:final\s+answer|correct\s+(?:answer|option|choice)|answer)[*_\s]*"
+    r"(?:\bis\b[*_\s]*[:：]?|[:：=])[ \t*_]*",
+    re.I,
+)
+_LONE_LETTER = re.compile(r"^(?:option\s*|choice\s*)?\(?\s*([A-Z])\s*\)?[.:]?$", re.I)
+_MATH_SPAN = re.compile(r"^(?:\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\])", re.S)
+_HOPE = re.compile(r"\.?\s*I hope it is correct.*$", re.S | re.I)
+_SENTENCE_END = re.compile(r"(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|vs|No))(?<=\w)\.\s+(?=(?:[A-Z][a-z]|I\s))")
+_STRIP_CHARS = " \t\r\n*_`\"'“”"
+
+
+class Extraction(NamedTuple):
+    answer: str | None  # the extracted answer, None when nothing was found or it was rejected
+    source: str  # "tag" | "box" | "line" | "letter" | "none"
+    rejected: str | None = None  # why the response is wrong before grading ("several boxes", ...)
+
+
+def _boxes(s: str) -> list[str] | None:
+    """Contents of top-level boxes, in order; an unbalanced (truncated) box is skipped."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        m = _BOX_OPEN.search(s, pos)
+        if m is None:
+            return out
+        depth, j = 1, m.end()
+        while j < len(s) and depth:
+            c = s[j]
+            if c == "\\" and j + 1 < len(s) and s[j + 1] in "{}":
+                j += 2  # escaped brace \{ \} does not count
+                continue
+            depth += (c == "{") - (c == "}")
+            j += 1
+        if depth:  # truncated box: nothing after it can close it either
+            return out
+        inner = s[m.end() : j - 1]
+        while True:  # \boxed{\boxed{5}} -> 5
+            nested = _boxes(inner) if _BOX_OPEN.match(inner.strip()) else None
+            if nested and len(nested) == 1 and _BOX_OPEN.match(inner.strip()):
+                inner = nested[0]
+            else:
+                break
+        out.append(inner)
+        pos = j
+
+
+def _key(s: str) -> str:
+    """Equality key for 'same content repeated': whitespace, $ and a final period ignored."""
+    return re.sub(r"\s+|\$", "", s).rstrip(".")
+
+
+def _one_of(contents: list[str], what: str) -> tuple[str | None, str | None]:
+    """The single distinct content, or a rejection reason."""
+    keys = {_key(c) for c in contents}
+    if "" in keys:
+        return None, f"empty {what}"
+    if len(keys) > 1:
+        return None, f"several {what}es with different contents" if what == "box" else f"several {what}s"
+    return contents[-1].strip(), None
+
+
+def clean_answer(s: str) -> str:
+    """Trim markdown, quotes, a leading math span, Minerva's 'I hope it is correct' and a final period."""
+    s = s.strip(_STRIP_CHARS)
+    s = _HOPE.sub("", s).strip(_STRIP_CHARS)
+    m = _MATH_SPAN.match(s)
+    if m is not None:
+        s = next(g for g in m.groups() if g is not None)
+    else:
+        s = _SENTENCE_END.split(s, maxsplit=1)[0]
+    s = s.strip(_STRIP_CHARS)
+    if s.endswith(".") and not s.endswith(".."):
+        s = s[:-1].rstrip()
+    return s[:MAX_ANSWER_CHARS]
+
+
+def _line_at(s: str, i: int) -> str:
+    j = s.find("\n", i)
+    return s[i:] if j < 0 else s[i:j]
+
+
+def _answer_line(s: str) -> str | None:
+    last = None
+    for m in _ANSWER_LINE.finditer(s):  # the phrase only, so "the answer is x. So the answer is y" sees y
+        rest = clean_answer(_line_at(s, m.end()))
+        if not rest:  # "Answer:\n B" -> the next non-empty line
+            k = m.end()
+            while k < len(s) and s[k] in " \t\r\n":
+                k += 1
+            nxt = _line_at(s, k)
+            rest = clean_answer(nxt) if not _ANSWER_LINE.match(nxt) else ""
+        if rest:
+            last = rest
+    return last
+
+
+def _lone_letter(s: str) -> str | None:
+    lines = [ln for ln in s.strip().splitlines() if ln.strip()]
+    if not lines:
+        return None
+    m = _LONE_LETTER.match(lines[-1].strip(_STRIP_CHARS + "$"))
+    return m.group(1).upper() if m else None
+
+
+def _inner(s: str, allow_plain: bool) -> Extraction:
+    """Steps 2-4 on `s`; with allow_plain the whole cleaned `s` is the answer when nothing else is."""
+    boxes = _boxes(s)
+    if boxes:
+        ans, why = _one_of(boxes, "box")
+        return Extraction(ans and ans[:MAX_ANSWER_CHARS], "box", why)
+    line = _answer_line(s)
+    if line:
+        return Extraction(line, "line")
+    letter = _lone_letter(s)
+    if letter:
+        return Extraction(letter, "letter")
+    if allow_plain:
+        plain = clean_answer(s)
+        return Extraction(plain, "tag") if plain else Extraction(None, "tag", "empty answer tag")
+    return Extraction(None, "none")
+
+
+def extract(text: str) -> Extraction:
+    """The final answer of a response with where it came from and why it was rejected (if so)."""
+    if not isinstance(text, str) or not text:
+        return Extraction(None, "none")
+    tail = text[-TAIL_CHARS:]
+    tags = _TAG.findall(tail)
+    if not tags:
+        opens = list(_TAG_OPEN.finditer(tail))
+        if opens:  # truncated generation: "<answer> 42" with no closing tag
+            tags = [tail[opens[-1].end() :]]
+    if tags:
+        ans, why = _one_of(tags, "answer tag")
+        if why:
+            return Extraction(None, "tag", why)
+        return _inner(ans, allow_plain=True)
+    return _inner(tail, allow_plain=False)
+
+
+def extract_answer(text: str) -> str | None:
+    """The final answer in `text` (see the module docstring), or None when there is none or it is rejected
+    (several different boxes, an empty box or tag)."""
+    return extract(text).answer

@@ -1,0 +1,66 @@
+"""Short-text normalisation (SQuAD-style: case, punctuation, articles, whitespace) plus LaTeX wrappers.
+
+Also the yes/no reading used for `boolean` answers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TEXT_WRAP = re.compile(
+    r"\\(?:text|textrm|textbf|textit|textsf|texttt|mathrm|mathbf|mathit|mathsf|mbox|emph|operatorname)\s*\{([^{}]*)\}"
+)
+_MATH_DELIMS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
+_LATEX_SPACES = re.compile(r"\\[!,;: ]|~")
+_PUNCT = re.compile(r"[^\w\s]|_")
+_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+_WS = re.compile(r"\s+")
+
+
+def unwrap_latex_text(s: str) -> str:
+    """`\\text{B}` -> `B`, `\\textbf{\\text{x}}` -> `x`; math delimiters and LaTeX spaces dropped."""
+    s = _LATEX_SPACES.sub(" ", _MATH_DELIMS.sub("", s))
+    for _ in range(4):  # nested wrappers, a few levels at most
+        t = _TEXT_WRAP.sub(r"\1", s)
+        if t == s:
+            break
+        s = t
+    return s
+
+
+def normalize_text(s: str) -> str:
+    """Lower case, LaTeX text wrappers removed, punctuation -> space, articles dropped, spaces collapsed."""
+    s = unicodedata.normalize("NFKC", unwrap_latex_text(s)).lower()
+    s = _PUNCT.sub(" ", s)
+    s = _ARTICLES.sub(" ", s)
+    return _WS.sub(" ", s).strip()
+
+
+# Official-style yes/no reading: each word below votes for one side; "not X" votes for the other side.
+_TRUE_WORDS = frozenset({"yes", "true", "correct", "right", "y", "t"})
+_FALSE_WORDS = frozenset({"no", "false", "incorrect", "wrong", "n", "f"})
+_NEGATORS = frozenset({"not", "isn", "isnt", "aren", "wasn", "never"})  # "isn't" -> "isn t" after normalising
+
+
+def read_boolean(s: str) -> bool | None:
+    """True/False for a yes/no style answer; None when there is no vote or the votes disagree.
+
+    "Yes" -> True, "No, it is incorrect" -> False, "not true" -> False, "yes or no" -> None.
+    Single letters (y/n/t/f) count only when they are the whole answer.
+    """
+    words = normalize_text(s).split()
+    if len(words) == 1 and words[0] in {"y", "t", "n", "f"}:
+        return words[0] in {"y", "t"}
+    votes: set[bool] = set()
+    negate = False
+    for w in words:
+        if len(w) == 1:  # "t" of "isn't", stray letters
+            continue
+        if w in _NEGATORS:
+            negate = True
+            continue
+        if w in _TRUE_WORDS or w in _FALSE_WORDS:
+            votes.add((w in _TRUE_WORDS) != negate)
+        negate = False
+    return votes.pop() if len(votes) == 1 else None
