@@ -1,0 +1,311 @@
+"""mmreason.core.grading: extraction, the five answer types, reward-hacking guards, time budget."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from mmreason.core.grading import (
+    _mathverify,
+    extract_answer,
+    grade,
+    grade_detailed,
+    normalize_number,
+    normalize_text,
+    read_boolean,
+    warmup,
+)
+
+OPTS = ["10 cm", "12 cm", "14 cm", "16 cm"]  # B is "12 cm"
+BUDGET_S = 1.5  # wall time one grade may take once the worker pool is up (timeout=1.0)
+
+
+@pytest.fixture(scope="module")
+def warm_pool():
+    t0 = time.perf_counter()
+    warmup()
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------------------------- extraction
+EXTRACT_CASES = [
+    ("so the result is \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
+    ("\\boxed{\\sqrt{\\frac{a}{b}}}", "\\sqrt{\\frac{a}{b}}"),  # nested braces
+    ("first \\boxed{5} then again \\boxed{ 5 }", "5"),  # same content repeated is fine
+    ("\\boxed{A} or \\boxed{B}", None),  # different boxes: rejected
+    ("\\boxed{}", None),  # empty box: rejected
+    ("\\boxed{\\boxed{7}}", "7"),
+    ("<think>maybe \\boxed{3}</think><answer>4</answer>", "4"),  # the tag wins over reasoning
+    ("<answer>The answer is \\boxed{B}</answer>", "B"),
+    ("<answer> 42 </answer>", "42"),
+    ("<answer>3</answer> ... <answer>5</answer>", None),  # two different tags
+    ("reasoning...\n**Answer:** B", "B"),
+    ("The final answer is $\\frac{3}{4}$. I hope it is correct.", "\\frac{3}{4}"),
+    ("We ask whether the answer is positive. So the answer is 5.", "5"),  # the last phrase counts
+    ("Answer:\n  12 cm", "12 cm"),
+    ("The correct option is (C).", "(C)"),
+    ("after some thought\n(B)", "B"),
+    ("after some thought\nB.", "B"),
+    ("after some thought\nB", "B"),
+    ("I am not sure.", None),
+    ("", None),
+    ("\\boxed{12", None),  # truncated box
+]
+
+
+@pytest.mark.parametrize("text,expected", EXTRACT_CASES)
+def test_extract_answer(text, expected):
+    assert extract_answer(text) == expected
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+NUMBER_CASES = [
+    ("12 cm", 12.0),
+    ("$3.50", 3.5),
+    ("\\$3.50", 3.5),
+    ("45%", 45.0),  # literal; the percent rule lives in matching
+    ("45\\%", 45.0),
+    ("1,234", 1234.0),
+    ("1,234,567.5", 1234567.5),
+    ("1,2", None),  # not a thousands separator
+    ("2.5e-3", 0.0025),
+    ("1.5 \\times 10^{3}", 1500.0),
+    ("3/4", 0.75),
+    ("\\frac{3}{4}", 0.75),
+    ("\\dfrac{-1}{2}", -0.5),
+    ("-7", -7.0),
+    ("\u22127", -7.0),  # unicode minus
+    ("90^\\circ", 90.0),
+    ("\\text{5 m/s}^2", 5.0),  # unit in \text{}, its power outside
+    ("5 m/s^2", 5.0),
+    ("12 and 15", None),
+    ("3 or 4", None),
+    ("1/0", None),
+    ("1e400", None),  # overflows
+    ("9" * 300, None),  # too long to be "a number"
+    ("10^10^10", None),
+    ("\\sqrt{2}", None),
+    ("x", None),
+]
+
+
+@pytest.mark.parametrize("s,expected", NUMBER_CASES)
+def test_normalize_number(s, expected):
+    got = normalize_number(s)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_normalize_text_and_boolean():
+    assert normalize_text("  The \\text{Eiffel}   Tower! ") == "eiffel tower"
+    assert read_boolean("No, it is not true.") is False
+    assert read_boolean("Yes / No") is None
+
+
+# ------------------------------------------------------------------------------------------------ grade
+# (prediction, gold, answer_type, choices, expected)
+CHEAP_CASES = [
+    # choice
+    ("\\boxed{B}", "B", "choice", OPTS, True),
+    ("The answer is (B).", "B", "choice", OPTS, True),
+    ("B) 12 cm", "B", "choice", OPTS, True),
+    ("12 cm", "B", "choice", OPTS, True),  # option text, via the short-response fallback
+    ("So the length is 12 cm.\nAnswer: 12", "B", "choice", OPTS, True),  # numeric option text
+    ("\\boxed{\\text{b}}", "B", "choice", OPTS, True),
+    ("Option B is the right one", "B", "choice", OPTS, True),
+    ("\\boxed{C}", "B", "choice", OPTS, False),
+    ("B) 14 cm", "B", "choice", OPTS, False),  # letter and text disagree
+    ("A. 10 cm\nB. 12 cm\nC. 14 cm\nD. 16 cm", "B", "choice", OPTS, False),  # lists every option
+    ("Answer: A, B, C, D", "B", "choice", OPTS, False),
+    ("Answer: B or C", "B", "choice", OPTS, False),
+    ("\\boxed{A} or \\boxed{B}", "B", "choice", OPTS, False),
+    ("\\boxed{B} \\boxed{B}", "B", "choice", OPTS, True),  # the same box twice is fine
+    ("Answer: 12 cm or 14 cm", "B", "choice", OPTS, False),
+    ("\\boxed{}", "B", "choice", OPTS, False),
+    ("Options: (A) 10 cm (B) 12 cm (C) 14 cm (D) 16 cm\nAnswer:", "B", "choice", OPTS, False),  # echoed prompt
+    ("Answer: B", "b", "choice", (), True),  # no option texts, lower-case gold
+    # number
+    ("The area is \\boxed{12}", "12", "number", (), True),
+    ("\\boxed{12 cm^2}", "12", "number", (), True),
+    ("Answer: $3.50", "3.5", "number", (), True),
+    ("\\boxed{45\\%}", "0.45", "number", (), True),  # percent read as /100
+    ("\\boxed{45\\%}", "45", "number", (), True),  # ... or literally
+    ("\\boxed{0.45}", "45%", "number", (), True),
+    ("\\boxed{45}", "0.45", "number", (), False),  # no percent sign anywhere: 45 != 0.45
+    ("\\boxed{1,234}", "1234", "number", (), True),
+    ("\\boxed{1.2345e3}", "1234.5", "number", (), True),
+    ("\\boxed{\\frac{3}{4}}", "0.75", "number", (), True),
+    ("\\boxed{3/4}", "0.75", "number", (), True),
+    ("\\boxed{0.33333}", "1/3", "number", (), True),  # |diff| / (1/3) = 1e-5 < 1e-4
+    ("\\boxed{0.333}", "1/3", "number", (), False),  # 1e-3 relative error
+    ("\\boxed{0}", "0", "number", (), True),
+    ("\\boxed{0.001}", "0", "number", (), False),  # absolute tolerance is 1e-8
+    ("x = 5", "5", "number", (), True),
+    ("Many think the answer is 12, but the answer is 15.", "12", "number", (), False),
+    ("\\boxed{12} and \\boxed{15}", "12", "number", (), False),
+    ("\\boxed{1e400}", "1e300", "number", (), False),  # overflow never equals
+    ("\\boxed{" + "9" * 400 + "}", "1e400", "number", (), False),
+    ("12", "12", "number", (), True),  # the whole short response
+    # text
+    ("Answer: The Eiffel Tower.", "Eiffel Tower", "text", (), True),
+    ("\\boxed{\\text{Paris}}", "paris", "text", (), True),
+    ("Answer: Paris or London", "Paris", "text", (), False),
+    ("Answer: London", "Paris", "text", (), False),
+    ("  an   apple ", "Apple", "text", (), True),
+    # boolean
+    ("Yes", "Yes", "boolean", (), True),
+    ("\\boxed{\\text{No}}", "No", "boolean", (), True),
+    ("Answer: true", "Yes", "boolean", (), True),
+    ("The statement is incorrect.\nAnswer: incorrect", "False", "boolean", (), True),
+    ("Answer: not true", "False", "boolean", (), True),
+    ("Answer: yes or no", "Yes", "boolean", (), False),
+    ("\\boxed{Yes} \\boxed{No}", "No", "boolean", (), False),
+    ("Answer: No", "Yes", "boolean", (), False),
+    # expression, settled without math-verify
+    ("\\boxed{\\dfrac{1}{2}}", "\\frac{1}{2}", "expression", (), True),
+    ("\\boxed{\\left( x+1 \\right)}", "(x+1)", "expression", (), True),
+    ("\\boxed{0.5}", "\\frac{1}{2}", "expression", (), True),
+    ("\\boxed{0.6}", "\\frac{1}{2}", "expression", (), False),
+    ("\\boxed{}", "x", "expression", (), False),
+]
+
+
+@pytest.mark.parametrize("pred,gold,answer_type,choices,expected", CHEAP_CASES)
+def test_grade_cheap(pred, gold, answer_type, choices, expected):
+    assert grade(pred, gold, answer_type, choices) is expected
+
+
+MATHVERIFY_CASES = [
+    ("\\boxed{\\frac{\\sqrt{3}}{2}}", "\\frac{\\sqrt3}{2}", "expression", True),
+    ("\\boxed{x+1}", "1+x", "expression", True),
+    ("\\boxed{2x+2}", "2(x+1)", "expression", True),
+    ("\\boxed{x^2-1}", "(x-1)(x+1)", "expression", True),
+    ("\\boxed{x^2+1}", "(x-1)(x+1)", "expression", False),
+    ("\\boxed{\\sqrt{8}}", "2\\sqrt{2}", "expression", True),
+    ("\\boxed{\\pi/2}", "\\frac{\\pi}{2}", "expression", True),
+    ("\\boxed{2^{10}}", "1024", "number", True),  # LaTeX number goes to math-verify
+    ("\\boxed{2^{10}}", "1000", "number", False),
+]
+
+
+@pytest.mark.parametrize("pred,gold,answer_type,expected", MATHVERIFY_CASES)
+def test_grade_math_verify(warm_pool, pred, gold, answer_type, expected):
+    t0 = time.perf_counter()
+    assert grade(pred, gold, answer_type) is expected
+    assert time.perf_counter() - t0 < BUDGET_S
+
+
+HARD_CASES = [  # (prediction, gold): must come back within the budget, whatever the verdict
+    ("\\boxed{" + "(" * 100 + "x" + ")" * 100 + "}", "x"),
+    ("\\boxed{10^10^10}", "1"),
+    ("\\boxed{10^{10^{10}}}", "1"),  # sympy would compute a 10-billion-digit integer
+    ("\\boxed{" + "+".join(f"x^{{{i}}}" for i in range(200)) + "}", "x"),
+]
+
+
+@pytest.mark.parametrize("pred,gold", HARD_CASES)
+def test_hard_expressions_return_within_budget(warm_pool, pred, gold):
+    t0 = time.perf_counter()
+    ok = grade(pred, gold, "expression", timeout=1.0)
+    elapsed = time.perf_counter() - t0
+    assert ok is False  # none of these equals its gold
+    assert elapsed < BUDGET_S, f"{elapsed:.2f} s"
+
+
+def test_timeout_kills_and_replaces_worker(warm_pool):
+    pool = _mathverify.pool()
+    before = pool.timeouts
+    r = grade_detailed("\\boxed{10^{10^{10}}}", "2", "expression", timeout=0.5)
+    assert (r.correct, r.reason) == (False, "timeout")
+    assert pool.timeouts == before + 1
+    # the replacement worker answers the next question correctly and quickly
+    t0 = time.perf_counter()
+    assert grade("\\boxed{3x+3}", "3(x+1)", "expression") is True
+    assert time.perf_counter() - t0 < BUDGET_S
+
+
+def test_grade_off_the_main_thread(warm_pool):
+    jobs = [
+        ("\\boxed{x^2+2x+1}", "(x+1)^2", True),
+        ("\\boxed{10^{10^{10}}}", "5", False),
+        ("\\boxed{\\frac{2}{4}}", "\\frac12", True),
+        ("\\boxed{y+1}", "x+1", False),
+    ]
+    results: dict[int, tuple[bool, float]] = {}
+    errors: list[BaseException] = []
+
+    def work(i, pred, gold):
+        try:
+            t0 = time.perf_counter()
+            results[i] = (grade(pred, gold, "expression"), time.perf_counter() - t0)
+        except BaseException as e:  # surfaced below: a ValueError from math-verify's signals would land here
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i, p, g)) for i, (p, g, _) in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors
+    assert [results[i][0] for i in range(len(jobs))] == [e for _, _, e in jobs]
+    # two workers, four jobs, one of them a 1 s timeout: nobody waits more than one timeout plus one job
+    assert max(dt for _, dt in results.values()) < 2 * BUDGET_S
+
+
+def test_long_responses_are_fast():
+    filler = "Let me think about this step by step. " * 50_000  # ~1.9 MB
+    t0 = time.perf_counter()
+    assert grade(filler + "\nAnswer: (B)", "B", "choice", OPTS) is True
+    assert grade(filler + "\\boxed{12}", "12", "number") is True
+    assert grade(filler, "B", "choice", OPTS) is False  # long and no answer: no fallback
+    assert grade("{" * 200_000, "x", "expression") is False
+    assert grade("\\boxed{" + "{" * 200_000, "x", "expression") is False  # unclosed, deep braces
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_repeated_answers_are_cached(warm_pool):
+    grade("\\boxed{4y+4}", "4(y+1)", "expression")
+    t0 = time.perf_counter()
+    for _ in range(200):
+        assert grade("\\boxed{4y+4}", "4(y+1)", "expression") is True
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_grade_detailed_reasons():
+    assert grade_detailed("\\boxed{A} \\boxed{B}", "A", "choice", OPTS).reason.startswith("several")
+    assert grade_detailed("\\boxed{}", "A", "choice", OPTS).reason == "empty box"
+    assert grade_detailed("no idea " * 100, "A", "choice", OPTS).reason == "no answer"
+    r = grade_detailed("Answer: 12", "B", "choice", OPTS)
+    assert (r.correct, r.extracted, r.reason) == (True, "12", "correct")
+
+
+@pytest.mark.parametrize(
+    "gold,answer_type,choices,match",
+    [
+        ("B", "essay", (), "answer_type 'essay'"),
+        ("Q", "choice", OPTS, "neither a letter"),
+        ("maybe", "boolean", (), "not yes/no"),
+    ],
+)
+def test_bad_gold_raises(gold, answer_type, choices, match):
+    with pytest.raises(ValueError, match=match):
+        grade("\\boxed{B}", gold, answer_type, choices)
+
+
+def test_gold_given_as_option_text():
+    assert grade("\\boxed{B}", "12 cm", "choice", OPTS) is True
+
+
+def test_no_eval(monkeypatch):
+    import builtins
+
+    def boom(*a, **k):
+        raise AssertionError("eval called")
+
+    monkeypatch.setattr(builtins, "eval", boom)
+    assert grade("\\boxed{__import__('os')}", "1", "number") is False
+    assert grade("\\boxed{3/4}", "0.75", "number") is True
