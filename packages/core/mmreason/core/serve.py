@@ -427,7 +427,7 @@ def serve_in_thread(
             str(model_dir_or_backend),
         )
     server = make_server(backend, host, port, model_name or default_name, quiet)
-    thread = threading.Thread(target=server.serve_forever, name="mmreason-serve", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="mmreason-serve", daemon=True)
     thread.start()
     return ServerHandle(
         server, thread, host, server.server_address[1], server.RequestHandlerClass.service.model_name
