@@ -68,7 +68,9 @@ def test_attention_shares_by_hand():
     # per-sample query positions [B, T] pick the same rows
     torch.testing.assert_close(attention_shares([l1, l2], km, torch.tensor([[2, 3]])), want)
     # only the chosen rows matter
-    torch.testing.assert_close(attention_shares([l1], km, torch.tensor([3]))[0, 0], torch.tensor([0.125, 0.375, 0.5]))
+    torch.testing.assert_close(
+        attention_shares([l1], km, torch.tensor([3]))[0, 0], torch.tensor([0.125, 0.375, 0.5])
+    )
 
 
 def test_attention_shares_rejects_bad_shapes():
@@ -133,7 +135,12 @@ def _sample(correct: bool, shares, rho, ratio):
 def test_summarize_and_plots_by_hand(tmp_path):
     samples = [
         _sample(True, [[0.4, 0.5, 0.1], [0.2, 0.5, 0.3]], [0.5, 0.3], 0.5),
-        _sample(False, [[0.2, 0.7, 0.1], [0.1, 0.6, 0.3], [0.0, 0.5, 0.5], [0.1, 0.4, 0.5]], [0.1, 0.1, 0.2, 0.2], 0.5),
+        _sample(
+            False,
+            [[0.2, 0.7, 0.1], [0.1, 0.6, 0.3], [0.0, 0.5, 0.5], [0.1, 0.4, 0.5]],
+            [0.1, 0.1, 0.2, 0.2],
+            0.5,
+        ),
         _sample(False, [[0.3, 0.6, 0.1]], [0.4], None),
     ]
     s = summarize(samples, n_bins=2)
@@ -209,7 +216,13 @@ def tiny_run(tmp_path_factory):
 
 def test_real_run_writes_outputs_and_shares_sum_to_one(tiny_run):
     cfg, out, summary = tiny_run
-    for name in ("summary.json", "attention_shares.png", "visual_focus.png", "late_early_ratio.png", "samples.jsonl"):
+    for name in (
+        "summary.json",
+        "attention_shares.png",
+        "visual_focus.png",
+        "late_early_ratio.png",
+        "samples.jsonl",
+    ):
         assert (out / name).stat().st_size > 0, name
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["n_samples"] == 4 and len(on_disk["samples"]) == 4
