@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+
 from mmreason.train import advantages as adv_mod
 from mmreason.train.advantages import ADVANTAGE_ESTIMATORS, compute_advantages, register_advantage
 

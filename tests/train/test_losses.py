@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+
 from mmreason.train.losses import aggregate_loss, entropy_from_logits, kl_penalty, masked_mean, policy_loss
 
 # Two sequences, L = 3; row 1 has one padding position holding garbage that must not leak.

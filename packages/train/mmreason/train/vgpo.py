@@ -271,8 +271,8 @@ def vgpo_weights(
 
     if cfg.inter:  # Eq. 9-11 within each prompt's group; empty rows do not take part
         phi = w.sum(-1)
-        inv, _ = group_index(group_ids)
-        n_groups = int(inv.max()) + 1 if inv.numel() else 0
+        inv, counts = group_index(group_ids)
+        n_groups = len(counts)
         gmax = phi.new_full((n_groups,), -math.inf).scatter_reduce(0, inv[nonempty], phi[nonempty], "amax")
         gmin = phi.new_full((n_groups,), math.inf).scatter_reduce(0, inv[nonempty], phi[nonempty], "amin")
         rng = (gmax - gmin)[inv]
