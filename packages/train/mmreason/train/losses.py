@@ -6,7 +6,7 @@ Padding never enters a mean: every reduction is masked, and an all-padding batch
 
 - `policy_loss`: PPO clipped surrogate (Schulman et al. 2017, arXiv 1707.06347, Eq. 7) with
   clip-higher (DAPO, arXiv 2503.14476 §3.1), dual-clip for negative advantages (Ye et al. 2020,
-  arXiv 1912.09729, Eq. 5) and GSPO's sequence-level ratio (arXiv 2507.18071, Eq. 5-7).
+  arXiv 1912.09729, Eq. 5) and GSPO's sequence-level ratio (arXiv 2507.18071: the objective of Eq. 5 and its s_i).
 - `aggregate_loss`: token-mean (DAPO), seq-mean-token-mean (GRPO), seq-mean-token-sum-norm (Dr.GRPO).
 - `kl_penalty`: k1 / k2 / k3 estimators of KL(pi || ref) (J. Schulman, "Approximating KL divergence").
 - `entropy_from_logits`: per-position entropy of the categorical distribution.
@@ -18,7 +18,7 @@ import torch
 
 LOSS_KINDS = ("clip", "clip_higher", "gspo")
 AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm")
-# Default clip ranges per kind: PPO 0.2 symmetric; DAPO clip-higher 0.2/0.28; GSPO 3e-4/4e-4 (GSPO §5.1).
+# Default clip ranges per kind: PPO 0.2 symmetric; DAPO clip-higher 0.2/0.28; GSPO 3e-4/4e-4 (the ranges the GSPO paper sets for its Eq. 5).
 DEFAULT_CLIP = {"clip": (0.2, 0.2), "clip_higher": (0.2, 0.28), "gspo": (3e-4, 4e-4)}
 LOG_RATIO_CLAMP = 20.0  # clamp log-ratios before exp so that exp never overflows (verl/EasyR1 do the same)
 
@@ -96,8 +96,8 @@ def policy_loss(
     kinds:
     - `clip`: vanilla PPO, symmetric range; `clip_high` is ignored (= clip_low). Default 0.2.
     - `clip_higher`: DAPO's decoupled range, defaults clip_low 0.2, clip_high 0.28.
-    - `gspo`: r is the per-sequence ratio exp(mean_t(logp - old_logp)) (GSPO Eq. 7), broadcast to the
-      sequence's tokens; gradient flows through the mean. Defaults 3e-4 / 4e-4 (GSPO §5.1). GSPO is
+    - `gspo`: r is the per-sequence ratio exp(mean_t(logp - old_logp)) (GSPO s_i, used in its Eq. 5), broadcast to the
+      sequence's tokens; gradient flows through the mean. Defaults 3e-4 / 4e-4 (the GSPO paper). GSPO is
       meant to be used with `agg="seq-mean-token-mean"`, which makes each sequence count once.
     `clip_low`/`clip_high` None take the kind's default above. Dual-clip (c = 3 by default, must be
     > 1) applies to every kind; pass `dual_clip=None` to disable it.
@@ -128,7 +128,7 @@ def policy_loss(
     A = advantages.detach().to(logp.dtype)
     token_log_ratio = torch.where(valid, logp - old_logp.detach(), torch.zeros_like(logp))
     if kind == "gspo":
-        # GSPO Eq. 7: s_i = (pi/pi_old)(y_i)^(1/|y_i|) = exp(mean_t log r_t)
+        # GSPO s_i = (pi/pi_old)(y_i)^(1/|y_i|) = exp(mean_t log r_t)
         log_ratio = masked_mean(token_log_ratio, mask, dim=-1)[:, None].expand_as(logp)
     else:
         log_ratio = token_log_ratio
