@@ -1,0 +1,186 @@
+"""The document model every reader produces: ordered blocks of type text / table / image / formula.
+
+A `Block` keeps its caption, its label ("Table 2", "Figure 1", "Eq. (3)") and its source location
+(`span`: character offsets in the decoded source; `page` for PDF / MinerU). Readers never raise on
+bad content: they append an `IngestIssue` (file + reason) to `Document.issues` and go on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BLOCK_TYPES = ("text", "table", "image", "formula")
+
+
+@dataclass
+class Block:
+    type: str  # text | table | image | formula
+    text: str = ""  # text: the paragraph; formula: the LaTeX; table: the caption; image: the caption
+    index: int = 0
+    span: tuple[int, int] = (0, 0)
+    page: int | None = None
+    section: str = ""  # heading path, " / "-joined
+    heading_level: int = 0  # > 0 for a heading (type "text")
+    caption: str = ""
+    label: str = ""  # canonical label: "Table 1", "Figure 2", "Eq. (3)" ("" when none)
+    rows: list[list[str]] = field(default_factory=list)  # table: header row first
+    image_path: str = ""  # image: path relative to the input root ("" when none)
+    image_status: str = ""  # image: ok | missing | corrupt | outside_input | embedded
+    image_sha: str = ""
+    image_size: tuple[int, int] = (0, 0)
+    image_bytes: bytes | None = field(default=None, repr=False)  # embedded images (PDF)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("image_bytes")
+        d["span"] = list(self.span)
+        d["image_size"] = list(self.image_size)
+        return d
+
+
+@dataclass
+class IngestIssue:
+    file: str
+    reason: str
+    stage: str = "ingest"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Document:
+    path: str  # relative to the input root
+    blocks: list[Block] = field(default_factory=list)
+    title: str = ""
+    sha: str = ""  # sha1 of the raw bytes
+    issues: list[IngestIssue] = field(default_factory=list)
+
+    def issue(self, reason: str) -> None:
+        self.issues.append(IngestIssue(self.path, reason))
+
+    def renumber(self) -> Document:
+        for i, b in enumerate(self.blocks):
+            b.index = i
+        return self
+
+    def of_type(self, t: str) -> list[Block]:
+        return [b for b in self.blocks if b.type == t]
+
+
+# ---------------------------------------------------------------- labels and references
+
+_KIND_WORDS = {
+    "table": r"Tables?|Tab\.",
+    "image": r"Figures?|Figs?\.",
+    "formula": r"Equations?|Eqs?\.",
+}
+# "Table 2", "Fig. 3", "Eq. (1)", "Equation 4", "Eqs. (2)"; one pattern per kind (figures are not tables).
+REF_PATTERNS = {k: re.compile(rf"\b(?:{w})\s*\(?(\d+)\)?", re.I) for k, w in _KIND_WORDS.items()}
+_CAPTION_START = {k: re.compile(rf"^\s*\**\s*(?:{w})\s*\(?(\d+)\)?\s*\**\s*[:.\-]?", re.I) for k, w in _KIND_WORDS.items()}
+
+
+def make_label(kind: str, number: int) -> str:
+    return {"table": f"Table {number}", "image": f"Figure {number}", "formula": f"Eq. ({number})"}[kind]
+
+
+def caption_number(kind: str, caption: str) -> int | None:
+    """The number a caption starts with ("Table 2: ..." -> 2), else None."""
+    m = _CAPTION_START[kind].match(caption or "")
+    return int(m.group(1)) if m else None
+
+
+def find_references(text: str) -> list[tuple[str, int, tuple[int, int]]]:
+    """In-text references: (kind, number, span) for each "Table N" / "Figure N" / "Eq. (N)" mention."""
+    out = []
+    for kind, pat in REF_PATTERNS.items():
+        for m in pat.finditer(text):
+            out.append((kind, int(m.group(1)), (m.start(), m.end())))
+    return sorted(out, key=lambda r: r[2])
+
+
+def assign_labels(doc: Document) -> Document:
+    """Give each table / image / formula its label: its caption's number, else its ordinal."""
+    counters = {"table": 0, "image": 0, "formula": 0}
+    for b in doc.blocks:
+        if b.type not in counters:
+            continue
+        counters[b.type] += 1
+        if b.label:
+            continue
+        n = caption_number(b.type, b.caption)
+        b.label = make_label(b.type, n if n is not None else counters[b.type])
+    return doc
+
+
+def rel_inside(root: Path, base: Path, target: str) -> tuple[Path | None, str]:
+    """Resolve `target` (relative to `base`) and check it lies inside `root`.
+
+    Returns (absolute path, "") when inside, else (None, reason). Nothing is read.
+    """
+    if re.match(r"^[a-z][a-z0-9+.-]*://", target, re.I):
+        return None, f"remote image {target!r} is not fetched"
+    p = (base / target).resolve()
+    try:
+        p.relative_to(root.resolve())
+    except ValueError:
+        return None, f"image path {target!r} points outside the input folder"
+    return p, ""
+
+
+def load_image_info(doc: Document, block: Block, root: Path, base: Path, target: str) -> None:
+    """Fill image_path / status / sha / size for an image block, reporting problems on the document."""
+    import hashlib
+
+    from PIL import Image, UnidentifiedImageError
+
+    block.image_path = target
+    p, why = rel_inside(root, base, target)
+    if p is None:
+        block.image_status = "outside_input"
+        doc.issue(why)
+        return
+    block.image_path = p.relative_to(root.resolve()).as_posix()
+    if not p.is_file():
+        block.image_status = "missing"
+        doc.issue(f"image {target!r} is missing")
+        return
+    try:
+        data = p.read_bytes()
+        import io
+
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            block.image_size = im.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        block.image_status = "corrupt"
+        doc.issue(f"image {target!r} is corrupt or unreadable ({type(e).__name__}: {e})")
+        return
+    block.image_sha = hashlib.sha1(data).hexdigest()
+    block.image_status = "ok"
+
+
+def normalize_rows(doc: Document, rows: list[list[str]], label: str = "table") -> list[list[str]]:
+    """Pad/cut ragged rows to the header width, reporting each one."""
+    rows = [[c.strip() for c in r] for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        return rows
+    width = len(rows[0])
+    for i, r in enumerate(rows[1:], start=1):
+        if len(r) != width:
+            doc.issue(f"{label}: row {i} has {len(r)} cells, header has {width} (padded/cut)")
+            rows[i] = (r + [""] * width)[:width]
+    return rows
+
+
+def decode_text(raw: bytes, doc: Document) -> str:
+    """UTF-8 (with BOM) else report and decode with replacement characters."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        doc.issue(f"not valid UTF-8 (byte {e.start}: {e.reason}); decoded with replacement characters")
+        return raw.decode("utf-8", errors="replace")

@@ -1,0 +1,91 @@
+"""PDF reader: text and tables per page with pdfplumber, embedded images with pypdf.
+
+Embedded images travel as bytes on the block (`image_bytes`, status "embedded"); the kg build writes
+them under OUT/kg/assets/ and records that path. Spans are character offsets in the page's text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from .model import Block, Document, assign_labels, normalize_rows
+from .text import attach_captions, split_formulas
+
+
+def read_pdf(path: Path, root: Path) -> Document:
+    import pdfplumber
+    import pypdf
+
+    raw = path.read_bytes()
+    doc = Document(path=path.relative_to(root).as_posix(), sha=hashlib.sha1(raw).hexdigest())
+    try:
+        pdf = pdfplumber.open(io.BytesIO(raw))
+    except Exception as e:  # pdfminer raises many types on broken files
+        doc.issue(f"unreadable PDF ({type(e).__name__}: {e})")
+        return doc
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(raw))
+    except Exception as e:
+        reader = None
+        doc.issue(f"pypdf cannot read the PDF's images ({type(e).__name__}: {e})")
+    with pdf:
+        for pno, page in enumerate(pdf.pages):
+            try:
+                text = page.extract_text() or ""
+            except Exception as e:
+                doc.issue(f"page {pno + 1}: text extraction failed ({type(e).__name__}: {e})")
+                text = ""
+            offset = 0
+            for para in text.split("\n\n") if "\n\n" in text else [text]:
+                for kind, piece, span in split_formulas(para, offset):
+                    doc.blocks.append(Block(kind, " ".join(piece.split()) if kind == "text" else piece,
+                                            span=span, page=pno))
+                offset += len(para) + 2
+            try:
+                tables = page.extract_tables() or []
+            except Exception as e:
+                doc.issue(f"page {pno + 1}: table extraction failed ({type(e).__name__}: {e})")
+                tables = []
+            for t in tables:
+                rows = normalize_rows(doc, [[c or "" for c in r] for r in t], f"page {pno + 1} table")
+                if len(rows) >= 2:
+                    doc.blocks.append(Block("table", "", page=pno, rows=rows))
+            if reader is None:
+                continue
+            try:
+                images = list(reader.pages[pno].images)
+            except Exception as e:
+                doc.issue(f"page {pno + 1}: image extraction failed ({type(e).__name__}: {e})")
+                images = []
+            for im in images:
+                data = im.data
+                b = Block("image", "", page=pno, image_bytes=data, image_status="embedded",
+                          image_sha=hashlib.sha1(data).hexdigest())
+                try:
+                    b.image_size = im.image.size
+                except Exception as e:
+                    b.image_status = "corrupt"
+                    doc.issue(f"page {pno + 1}: embedded image {im.name!r} is unreadable ({type(e).__name__})")
+                doc.blocks.append(b)
+    if doc.blocks and doc.blocks[0].type == "text":
+        doc.title = doc.blocks[0].text[:120]
+    _caption_lines(doc)
+    attach_captions(doc)
+    return assign_labels(doc.renumber())
+
+
+def _caption_lines(doc: Document) -> None:
+    """Embedded images have no alt text: take a "Figure N: ..." paragraph on the same page as caption."""
+    from .text import _CAPTION_LINE
+
+    for b in doc.blocks:
+        if b.type != "image" or b.caption:
+            continue
+        for t in doc.blocks:
+            if t.type == "text" and t.page == b.page and _CAPTION_LINE["image"].match(t.text):
+                b.caption = b.text = t.text
+                t.type = "_caption"
+                break
+    doc.blocks = [b for b in doc.blocks if b.type != "_caption"]

@@ -1,0 +1,280 @@
+"""The `structural` extractor (no model): everything the layout of a document says by itself.
+
+- Document, Chunk (one per paragraph, with its section), Table, Image, Formula nodes; `belongs_to`
+  and reading-order `next` edges.
+- Tables: one Entity per row (type = the key column's header), one `has_attribute` edge per
+  numeric / text cell with value and unit (header "(unit)" or the cell's own "$", "g/cm³", "%"), one
+  `relation` edge per entity-valued cell (short names, no numbers).
+- References: "Table N" / "Figure N" / "Eq. (N)" in chunks → `refers_to` edges; unresolved ones are
+  reported. Figure captions → `plots` edges to the table (and columns) they draw.
+- Formulas: sympy expression and variables; "where $x$ is the …" → quantities → `uses_quantity`
+  edges to the table columns with that name.
+- `mentions` edges from chunks to the entities whose names they contain.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mmreason.core.schema import make_id
+
+from ...ingest.model import Block, Document, find_references, make_label
+from ..formulas import parse_formula, where_quantities
+from ..graph import KG, norm_name, prov
+from ..values import parse_number, split_header
+
+
+def doc_node_id(doc: Document) -> str:
+    return make_id(doc.path, doc.sha, prefix="doc:")
+
+
+def block_node_id(doc_id: str, b: Block) -> str:
+    kind = {"text": "chunk", "table": "table", "image": "image", "formula": "formula"}[b.type]
+    return make_id(doc_id, b.index, b.text if b.type == "text" else "", prefix=f"{kind}:")
+
+
+def _column_kinds(rows: list[list[str]], key: int) -> list[str]:
+    """Per column: "key" | "number" | "entity" | "text"."""
+    kinds = []
+    for c in range(len(rows[0])):
+        cells = [r[c] for r in rows[1:] if c < len(r) and r[c].strip()]
+        if c == key:
+            kinds.append("key")
+        elif cells and all(parse_number(x)[0] is not None for x in cells):
+            kinds.append("number")
+        elif cells and all(len(x) <= 60 and len(x.split()) <= 6 and not re.search(r"\d{3,}|[.!?]\s", x)
+                           for x in cells):
+            kinds.append("entity")
+        else:
+            kinds.append("text")
+    return kinds
+
+
+def _key_column(rows: list[list[str]]) -> int:
+    for c in range(len(rows[0])):
+        cells = [r[c] for r in rows[1:] if r[c].strip()]
+        if cells and not all(parse_number(x)[0] is not None for x in cells):
+            return c
+    return 0
+
+
+def _match_columns(text: str, columns: list[str], allowed: list[int]) -> list[int]:
+    """Columns whose name occurs in `text` (word-bounded, case-insensitive); a match inside a longer
+    match ("mass" in "molar mass") is dropped."""
+    t = norm_name(text)
+    hits = []
+    for c in allowed:
+        name = norm_name(columns[c])
+        if not name:
+            continue
+        for m in re.finditer(rf"(?<![\w/]){re.escape(name)}(?![\w/])", t):
+            hits.append((m.start(), m.end(), c))
+    keep = [h for h in hits if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0])
+                                       for o in hits)]
+    out = []
+    for _, _, c in sorted(keep):
+        if c not in out:
+            out.append(c)
+    return out
+
+
+def extract_structural(doc: Document, kg: KG, issues: list[dict], domain: str = "") -> KG:
+    doc_id = doc_node_id(doc)
+    P = lambda b: prov(doc_id, b.index, b.span)  # noqa: E731
+    kg.add_node(doc_id, "Document", prov(doc_id, None, (0, 0)), path=doc.path, domain=domain, title=doc.title,
+                sha=doc.sha, n_blocks=len(doc.blocks))
+
+    def issue(reason: str) -> None:
+        issues.append({"file": doc.path, "stage": "kg.structural", "reason": reason})
+
+    node_of: dict[int, str] = {}
+    tables: dict[str, dict] = {}  # node id -> {"columns", "kinds", "entities", "block"}
+    by_label: dict[str, str] = {}
+    prev = None
+    for b in doc.blocks:
+        if b.type == "text" and b.heading_level:
+            continue
+        nid = block_node_id(doc_id, b)
+        node_of[b.index] = nid
+        common = {"doc": doc_id, "block": b.index, "span": list(b.span), "section": b.section, "page": b.page}
+        if b.type == "text":
+            kg.add_node(nid, "Chunk", P(b), text=b.text, **common)
+        elif b.type == "table":
+            _add_table(kg, doc, b, nid, P(b), common, tables, issue)
+        elif b.type == "image":
+            kg.add_node(nid, "Image", P(b), label=b.label, number=_num(b.label), caption=b.caption,
+                        path=b.image_path, sha=b.image_sha, width=b.image_size[0], height=b.image_size[1],
+                        status=b.image_status, vlm=None, **common)
+        elif b.type == "formula":
+            _add_formula(kg, b, nid, P(b), common, issue)
+        if b.label:
+            if b.label in by_label:
+                issue(f"duplicate label {b.label!r} (block {b.index}); references go to the first")
+            else:
+                by_label[b.label] = nid
+        kg.add_edge(nid, doc_id, "belongs_to", P(b))
+        if prev is not None:
+            kg.add_edge(prev, nid, "next", P(b))
+        prev = nid
+
+    # references from chunks (and from captions)
+    for b in doc.blocks:
+        nid = node_of.get(b.index)
+        if nid is None:
+            continue
+        text = b.text if b.type == "text" else b.caption if b.type == "image" else ""
+        if b.type == "formula":
+            continue
+        for kind, n, span in find_references(text):
+            label = make_label(kind, n)
+            target = by_label.get(label)
+            if target is None:
+                issue(f"block {b.index}: reference {label!r} does not resolve to any {kind} in the document")
+                continue
+            if target == nid:
+                continue  # a caption naming its own figure
+            kg.add_edge(nid, target, "refers_to", prov(doc_id, b.index, (b.span[0] + span[0], b.span[0] + span[1])),
+                        label=label, kind=kind)
+
+    _link_figures(kg, doc, node_of, tables, by_label, doc_id, issue)
+    _link_formulas(kg, doc, node_of, tables, doc_id)
+    _mentions(kg, doc, node_of, tables, doc_id)
+    return kg
+
+
+def _num(label: str) -> int | None:
+    m = re.search(r"(\d+)", label or "")
+    return int(m.group(1)) if m else None
+
+
+def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict, tables: dict, issue) -> None:
+    rows = b.rows
+    if len(rows) < 2:
+        issue(f"block {b.index}: table {b.label!r} has no body rows")
+        kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=rows[0] if rows else [],
+                    columns=[], units=[], rows=[], values=[], key_column=0, **common)
+        return
+    header = rows[0]
+    split = [split_header(h) for h in header]
+    columns = [s[0] for s in split]
+    key = _key_column(rows)
+    kinds = _column_kinds(rows, key)
+    values = [[parse_number(c)[0] if kinds[j] == "number" else None for j, c in enumerate(r)] for r in rows[1:]]
+    kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=header,
+                columns=columns, units=[s[1] for s in split], rows=[list(r) for r in rows[1:]], values=values,
+                key_column=key, kinds=kinds, **common)
+    etype = columns[key] or "Entity"
+    ents = []
+    for i, r in enumerate(rows[1:]):
+        name = r[key].strip()
+        if not name:
+            issue(f"block {b.index}: {b.label} row {i} has an empty key cell; row skipped")
+            ents.append(None)
+            continue
+        eid = kg.add_entity(name, etype, p)
+        ents.append(eid)
+        kg.add_edge(eid, nid, "row_of", p, row=i)
+        for j, cell in enumerate(r):
+            if j == key or not cell.strip():
+                continue
+            if kinds[j] == "entity":
+                oid = kg.add_entity(cell, columns[j] or f"column {j}", p)
+                kg.add_edge(eid, oid, "relation", p, name=columns[j].lower(), table=nid, row=i, col=j)
+                continue
+            if kinds[j] == "number":
+                val, cell_unit = parse_number(cell)
+                unit = split[j][1] or cell_unit
+            else:
+                val, unit = cell, split[j][1]
+            kg.add_edge(eid, nid, "has_attribute", p, name=columns[j], value=val, unit=unit, raw=cell,
+                        row=i, col=j, table=nid)
+    tables[nid] = {"columns": columns, "kinds": kinds, "entities": ents, "block": b.index,
+                   "names": [r[key] for r in rows[1:]]}
+
+
+def _add_formula(kg: KG, b: Block, nid: str, p: dict, common: dict, issue) -> None:
+    attrs = {"label": b.label, "number": _num(b.label), "latex": b.text, "sympy": None, "srepr": None,
+             "variables": [], "quantities": {}, "parse_error": None}
+    try:
+        import sympy
+
+        expr = parse_formula(b.text)
+        attrs.update(sympy=str(expr), srepr=sympy.srepr(expr), variables=sorted(str(s) for s in expr.free_symbols))
+    except ValueError as e:
+        attrs["parse_error"] = str(e)
+        issue(f"block {b.index}: formula {b.label or b.text[:40]!r}: {e}")
+    kg.add_node(nid, "Formula", p, **attrs, **common)
+
+
+def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: dict, doc_id: str, issue) -> None:
+    """Image -> Table `plots` edges: the table the caption names (else the one whose numeric column
+    names the caption contains, nearest before the figure), with the columns named."""
+    for b in doc.blocks:
+        if b.type != "image" or not b.caption:
+            continue
+        img = node_of[b.index]
+        named = [by_label.get(make_label(k, n)) for k, n, _ in find_references(b.caption) if k == "table"]
+        named = [t for t in named if t in tables]
+        candidates = named or sorted(tables, key=lambda t: (tables[t]["block"] > b.index, abs(tables[t]["block"] - b.index)))
+        best = None
+        for t in candidates:
+            info = tables[t]
+            allowed = [j for j, k in enumerate(info["kinds"]) if k == "number"]
+            cols = _match_columns(re.sub(r"^\s*(?:Figure|Fig\.)\s*\d+\s*[:.]?", "", b.caption), info["columns"], allowed)
+            if cols or (named and t == named[0]):
+                best = (t, cols)
+                break
+        if best is None:
+            continue
+        t, cols = best
+        kind = (kg.g.nodes[img].get("vlm") or {}).get("kind") or "chart"
+        kg.add_edge(img, t, "plots", prov(doc_id, b.index, b.span), columns=[tables[t]["columns"][c] for c in cols],
+                    rows=[n for n in tables[t]["names"] if n], kind=kind)
+
+
+def _link_formulas(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -> None:
+    blocks = doc.blocks
+    for i, b in enumerate(blocks):
+        if b.type != "formula":
+            continue
+        fid = node_of[b.index]
+        # the "where ..." sentence: the paragraph right after (or before) the formula
+        quantities: dict[str, str] = {}
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(blocks) and blocks[j].type == "text" and not blocks[j].heading_level:
+                quantities = where_quantities(blocks[j].text)
+                if quantities:
+                    break
+        node = kg.g.nodes[fid]
+        variables = set(node["variables"])
+        quantities = {s: q for s, q in quantities.items() if not variables or s in variables}
+        node["quantities"] = quantities
+        for sym, q in quantities.items():
+            nq = norm_name(q)
+            order = sorted(tables, key=lambda t: (tables[t]["block"] > b.index, abs(tables[t]["block"] - b.index)))
+            for t in order:
+                info = tables[t]
+                hit = [j for j, k in enumerate(info["kinds"]) if k == "number" and norm_name(info["columns"][j]) == nq]
+                if hit:
+                    kg.add_edge(fid, t, "uses_quantity", prov(doc_id, b.index, b.span), variable=sym,
+                                column=info["columns"][hit[0]], quantity=q, col=hit[0])
+                    break
+
+
+def _mentions(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -> None:
+    names: dict[str, str] = {}
+    for info in tables.values():
+        for eid in info["entities"]:
+            if eid:
+                names[kg.g.nodes[eid]["name"]] = eid
+    for _, v, _, _ in kg.edges_of("relation", doc_id):
+        names.setdefault(kg.g.nodes[v]["name"], v)
+    if not names:
+        return
+    pat = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b")
+    for b in doc.blocks:
+        if b.type != "text" or b.heading_level or b.index not in node_of:
+            continue
+        for m in pat.finditer(b.text):
+            kg.add_edge(node_of[b.index], names[m.group(1)], "mentions",
+                        prov(doc_id, b.index, (b.span[0] + m.start(), b.span[0] + m.end())))

@@ -1,0 +1,191 @@
+"""The multimodal knowledge graph: a `networkx.MultiDiGraph` with typed nodes and typed multi-edges.
+
+Every node has `type` (one of NODE_TYPES) and `provenance`: a list of {doc, block, span} (span =
+[start, end] character offsets in the source file; for MinerU the item index). Every edge has `type`
+(one of EDGE_TYPES), `provenance` (one {doc, block, span}) and `extractor` ("structural" | "llm" |
+"vlm" | "resolution"). Two edges between the same pair survive side by side (edge keys are
+content-derived). Ids are content-derived (`mmreason.core.schema.make_id`), stable across runs:
+
+    Document  doc:<id(path, sha)>        path, domain, title, sha, n_blocks
+    Chunk     chunk:<id(doc, block, text)>  doc, block, text, section, span, heading (bool)
+    Table     table:<id(doc, block)>     doc, block, label ("Table 1"), number, caption, header [str],
+                                         columns [name without unit], units [str|None], rows [[str]]
+                                         (body rows, raw cells), values [[float|None]], key_column (0)
+    Image     image:<id(doc, block)>     doc, block, label ("Figure 1"), number, caption, path (relative
+                                         to the input root or OUT/kg/assets), sha, width, height,
+                                         status (ok|missing|corrupt|outside_input|embedded),
+                                         vlm ({kind, table: {header, rows}, parts} from the VLM pass)
+    Formula   formula:<id(doc, block)>   doc, block, label ("Eq. (1)"), number, latex, sympy (str or
+                                         None), srepr, variables [sympy symbol names], quantities
+                                         {symbol: quantity named in the prose}, parse_error
+    Entity    ent:<id(norm name, type)>  name, entity_type, aliases [str], docs [doc ids]
+
+Edges (u -> v):
+
+    belongs_to     Chunk/Table/Image/Formula -> Document
+    next           block node -> the next block node of the same document (reading order)
+    mentions       Chunk -> Entity                      span of the mention in the chunk's block
+    refers_to      Chunk -> Table/Image/Formula         label, kind (in-text "Table 2"/"Figure 1"/"Eq. (3)")
+                   Image/Table -> Table/Image/Formula   (a caption's reference)
+    row_of         Entity -> Table                      row (0-based body row)
+    has_attribute  Entity -> Table                      one per numeric/text cell: name (column, no unit),
+                                                        value (float or str), unit (str|None), raw (cell),
+                                                        row, col, table
+    relation       Entity -> Entity                     name (e.g. "discovered by"); from a table cell
+                                                        (table, row, col) or from the llm extractor (chunk)
+    plots          Image -> Table                       columns [names], rows [row entity names], kind
+    uses_quantity  Formula -> Table                     variable (sympy name), column, quantity
+    same_as        (never stored: resolution merges nodes and keeps `aliases`)
+
+Query helpers for the QA stage: `table_cells`, `plotted_table`, `formula_columns`, `chunk_texts`,
+`entity_relations`, `nodes_of`, `edges_of`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import networkx as nx
+
+from mmreason.core.schema import make_id
+
+NODE_TYPES = ("Document", "Chunk", "Entity", "Table", "Image", "Formula")
+EDGE_TYPES = ("belongs_to", "next", "mentions", "refers_to", "row_of", "has_attribute", "relation", "plots",
+              "uses_quantity")
+
+
+def prov(doc: str, block: int | None = None, span=(0, 0)) -> dict:
+    return {"doc": doc, "block": block, "span": [int(span[0]), int(span[1])]}
+
+
+def norm_name(name: str) -> str:
+    """Normalised entity name: NFKC, casefold, punctuation → space, articles dropped, spaces collapsed."""
+    import re
+    import unicodedata
+
+    s = unicodedata.normalize("NFKC", name).casefold()
+    s = re.sub(r"[^\w\s/%.-]|_", " ", s)
+    s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
+    words = [w for w in s.split() if w not in ("the", "a", "an")]
+    return " ".join(words) or s.strip()
+
+
+def entity_id(name: str, etype: str) -> str:
+    return make_id(norm_name(name), etype.casefold(), prefix="ent:")
+
+
+class KG:
+    """Thin typed layer over `nx.MultiDiGraph` (`kg.g` is the graph itself)."""
+
+    def __init__(self, g: nx.MultiDiGraph | None = None):
+        self.g = g if g is not None else nx.MultiDiGraph()
+
+    # ------------------------------------------------------------ building
+    def add_node(self, nid: str, ntype: str, provenance: dict | None = None, **attrs: Any) -> str:
+        if ntype not in NODE_TYPES:
+            raise ValueError(f"unknown node type {ntype!r}; expected one of {NODE_TYPES}")
+        if nid in self.g:
+            node = self.g.nodes[nid]
+            if node["type"] != ntype:
+                raise ValueError(f"node {nid} is a {node['type']}, not a {ntype}")
+            for k, v in attrs.items():
+                if k == "aliases":
+                    node["aliases"] = sorted(set(node.get("aliases", [])) | set(v))
+                elif k == "docs":
+                    node["docs"] = sorted(set(node.get("docs", [])) | set(v))
+                elif node.get(k) in (None, "", [], {}):
+                    node[k] = v
+        else:
+            self.g.add_node(nid, type=ntype, provenance=[], **attrs)
+        if provenance is not None and provenance not in self.g.nodes[nid]["provenance"]:
+            self.g.nodes[nid]["provenance"].append(provenance)
+        return nid
+
+    def add_entity(self, name: str, etype: str, provenance: dict | None = None) -> str:
+        name = " ".join(name.split())
+        nid = entity_id(name, etype)
+        docs = [provenance["doc"]] if provenance else []
+        return self.add_node(nid, "Entity", provenance, name=name, entity_type=etype, aliases=[name], docs=docs)
+
+    def add_edge(self, u: str, v: str, etype: str, provenance: dict, extractor: str = "structural",
+                 **attrs: Any) -> str:
+        if etype not in EDGE_TYPES:
+            raise ValueError(f"unknown edge type {etype!r}; expected one of {EDGE_TYPES}")
+        for n in (u, v):
+            if n not in self.g:
+                raise KeyError(f"edge {etype} {u} -> {v}: node {n} is not in the graph")
+        key = make_id(u, v, etype, provenance, attrs.get("name"), attrs.get("col"), attrs.get("label"), prefix="e:")
+        if not self.g.has_edge(u, v, key):
+            self.g.add_edge(u, v, key=key, type=etype, provenance=provenance, extractor=extractor, **attrs)
+        return key
+
+    # ------------------------------------------------------------ queries
+    def nodes_of(self, ntype: str, doc: str | None = None) -> list[str]:
+        return [n for n, d in self.g.nodes(data=True) if d["type"] == ntype and (doc is None or d.get("doc") == doc
+                                                                              or doc in d.get("docs", ()))]
+
+    def edges_of(self, etype: str, doc: str | None = None) -> Iterator[tuple[str, str, str, dict]]:
+        for u, v, k, d in self.g.edges(keys=True, data=True):
+            if d["type"] == etype and (doc is None or d["provenance"]["doc"] == doc):
+                yield u, v, k, d
+
+    def by_label(self, doc: str, label: str) -> str | None:
+        for n, d in self.g.nodes(data=True):
+            if d.get("doc") == doc and d.get("label") == label:
+                return n
+        return None
+
+    def table_cells(self, table_id: str) -> list[dict]:
+        """Each attribute cell of a table: {entity, entity_id, column, value, unit, raw, row, col}."""
+        out = []
+        for u, _, _, d in self.g.in_edges(table_id, keys=True, data=True):
+            if d["type"] == "has_attribute":
+                out.append({"entity": self.g.nodes[u]["name"], "entity_id": u, "column": d["name"],
+                            "value": d["value"], "unit": d["unit"], "raw": d["raw"], "row": d["row"], "col": d["col"]})
+        return sorted(out, key=lambda c: (c["row"], c["col"]))
+
+    def plotted_table(self, image_id: str) -> tuple[str, list[str], list[str]] | None:
+        """(table id, columns, rows) that an image plots, or None."""
+        for _, v, d in self.g.out_edges(image_id, data=True):
+            if d["type"] == "plots":
+                return v, d["columns"], d["rows"]
+        return None
+
+    def formula_columns(self, formula_id: str) -> dict[str, tuple[str, str]]:
+        """{sympy variable name: (table id, column)} for a formula."""
+        return {d["variable"]: (v, d["column"]) for _, v, d in self.g.out_edges(formula_id, data=True)
+                if d["type"] == "uses_quantity"}
+
+    def chunk_texts(self, doc: str | None = None) -> dict[str, str]:
+        return {n: self.g.nodes[n]["text"] for n in self.nodes_of("Chunk", doc)}
+
+    def entity_relations(self, entity_id: str) -> list[dict]:
+        """Entity-entity relations leaving or entering an entity, with provenance."""
+        out = []
+        for u, v, d in list(self.g.out_edges(entity_id, data=True)) + list(self.g.in_edges(entity_id, data=True)):
+            if d["type"] == "relation":
+                out.append({"head": self.g.nodes[u]["name"], "relation": d["name"], "tail": self.g.nodes[v]["name"],
+                            "head_id": u, "tail_id": v, "provenance": d["provenance"], "extractor": d["extractor"]})
+        return out
+
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        from collections import Counter
+
+        nodes = Counter(d["type"] for _, d in self.g.nodes(data=True))
+        edges = Counter(d["type"] for _, _, d in self.g.edges(data=True))
+        return dict(sorted(nodes.items())), dict(sorted(edges.items()))
+
+    def merge(self, other: KG) -> KG:
+        """Union another graph into this one (node attributes and provenance merged)."""
+        for n, d in other.g.nodes(data=True):
+            d = dict(d)
+            ntype, provs = d.pop("type"), d.pop("provenance", [])
+            self.add_node(n, ntype, None, **d)
+            for p in provs:
+                if p not in self.g.nodes[n]["provenance"]:
+                    self.g.nodes[n]["provenance"].append(p)
+        for u, v, k, d in other.g.edges(keys=True, data=True):
+            if not self.g.has_edge(u, v, k):
+                self.g.add_edge(u, v, key=k, **d)
+        return self
