@@ -2,7 +2,7 @@
 
 For response token t of rollout i (T_i valid tokens) and h = its last-layer hidden state:
     ρ_{i,t}  = cos(h_{i,t}, μ_v), μ_v = mean last-layer hidden state over the sample's image tokens,
-               detached, then min-max normalised over the valid tokens of the sequence      (Eq. 4)
+               detached, then min-max normalised over the valid tokens of the sequence (before Eq. 5)
     C_{i,t}  = β·s(x_t), x_t = t / (T_i - 1), s = linear x | exponential x^p | step [x ≥ 0.5]  (Eq. 5)
     G_{i,t}  = 1 for the top-κ tokens by ρ among those with index ≥ ⌊γ·T_i⌋, at least one  (Eq. 6)
     ρ'_{i,t} = ρ_{i,t}·(1 + G_{i,t}·C_{i,t})                                               (Eq. 6)
@@ -10,7 +10,9 @@ For response token t of rollout i (T_i valid tokens) and h = its last-layer hidd
     ψ_{i,t}  = clamp(1 + ŵ_{i,t} - mean_t ŵ_i, 0.1, 2.0)                                   (Eq. 8)
     φ_i      = Σ_t ŵ_{i,t};  φ̂ = min-max of φ over the rollouts of the same prompt           (Eq. 9-10)
     α_i      = clamp(1 + φ̂_i - mean_group φ̂, 0.9, 2.0)                                      (Eq. 11)
-    Â_{i,t}  = Â_i·α_i·ψ_{i,t}, Â_i the GRPO group advantage                               (Eq. 12)
+    Â_{i,t}  = Â_i·α_i·ψ_{i,t}, Â_i the GRPO group advantage                    (Eq. 8 and Eq. 11 together)
+
+Equation numbers follow the comments of the official code (Eq. 5 compensation … Eq. 11 α).
 
 Deliberate differences from the official code (github.com/wzb-bupt/VGPO, `dp_actor.py` and
 `core_algos.compute_trajectory_visual_weighting`):
@@ -154,7 +156,7 @@ def image_token_mean(hidden: torch.Tensor, image_mask: torch.Tensor) -> torch.Te
 
 @torch.no_grad()
 def visual_focus(hidden: torch.Tensor, image_mean: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """ρ `[B, L]`: cos(h_t, μ_v) (Eq. 4), detached, min-max normalised per sequence, 0 at padding.
+    """ρ `[B, L]`: cos(h_t, μ_v) (the visual focus that Eq. 5-11 build on), detached, min-max normalised per sequence, 0 at padding.
 
     `hidden` `[B, L, H]` holds the response tokens' last-layer hidden states, `image_mean` `[B, H]`.
     Computed in float32; the cosine uses eps 1e-8 so a zero vector gives 0, not NaN.
@@ -353,7 +355,7 @@ def _diagnostics(
 def vgpo_advantages(
     adv: torch.Tensor, psi: torch.Tensor, alpha: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
-    """Â_{i,t} = Â_i·α_i·ψ_{i,t} on valid tokens, 0 at padding (Eq. 12): `[B], [B,L], [B], [B,L] -> [B,L]`."""
+    """Â_{i,t} = Â_i·α_i·ψ_{i,t} on valid tokens, 0 at padding (Eq. 8 and 11 applied together): `[B], [B,L], [B], [B,L] -> [B,L]`."""
     _check("vgpo_advantages", mask, psi=psi)
     if adv.shape != mask.shape[:1] or alpha.shape != mask.shape[:1]:
         raise ValueError(
