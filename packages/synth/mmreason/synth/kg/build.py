@@ -57,13 +57,12 @@ def _merge(base: dict, over: dict | None) -> dict:
 
 
 def kg_settings(cfg) -> tuple[Path, Path, dict, dict]:
-    """(input_dir, out_dir, kg settings, whole synth node) from the root config or its `synth` node."""
-    c = _plain(cfg)
-    if "synth" in c and isinstance(c["synth"], dict):
-        c = c["synth"]
+    """(input_dir, out_dir, kg settings, root config) from the root config or its `synth` node."""
+    root = _plain(cfg)
+    c = root["synth"] if isinstance(root.get("synth"), dict) else root
     if not c.get("input_dir") or not c.get("out_dir"):
         raise ValueError("synth.input_dir and synth.out_dir must be set (e.g. synth.input_dir=examples/corpus)")
-    return Path(c["input_dir"]), Path(c["out_dir"]), _merge(DEFAULTS, c.get("kg")), c
+    return Path(c["input_dir"]), Path(c["out_dir"]), _merge(DEFAULTS, c.get("kg")), root
 
 
 def _image_loader(root: Path, assets: Path):
@@ -90,14 +89,14 @@ def _save_embedded(b: Block, assets: Path, out_dir: Path) -> None:
     b.image_path = p.relative_to(out_dir).as_posix()
 
 
-def make_default_backend(synth_cfg: dict):
-    """The backend named by `synth.generation` (core's `make_backend`), imported lazily."""
+def make_default_backend(root_cfg: dict):
+    """The backend named by the root config's `generation` (+ `model`) groups (core's `make_backend`)."""
     try:
         from mmreason.core.generation import make_backend  # type: ignore[attr-defined]
     except ImportError:
         raise RuntimeError("the llm extractor needs a backend: pass build_kg(cfg, backend=...) or install a core "
                            "version with mmreason.core.generation.make_backend") from None
-    return make_backend(synth_cfg.get("generation"))
+    return make_backend(root_cfg.get("generation"), root_cfg.get("model"))
 
 
 def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> dict:
@@ -106,8 +105,9 @@ def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> 
 
     from ..cache import CachedBackend, GenerationCache
 
-    input_dir, out_dir, s, synth = kg_settings(cfg)
+    input_dir, out_dir, s, root_cfg = kg_settings(cfg)
     root = input_dir.resolve()
+    owned = backend is None  # a backend we build, we close
     if not root.is_dir():
         raise FileNotFoundError(f"synth.input_dir {input_dir} is not a folder")
     unknown = set(s["extractors"]) - set(EXTRACTORS)
@@ -120,7 +120,7 @@ def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> 
     cached = None
     if "llm" in s["extractors"]:
         if backend is None:
-            backend = (backend_factory or make_default_backend)(synth)
+            backend = (backend_factory or make_default_backend)(root_cfg)
         cache = GenerationCache(s["llm"]["cache_dir"] or out_dir / "cache" / "generation")
         cached = backend if isinstance(backend, CachedBackend) else CachedBackend(backend, cache)
         sch = s["schema"]
@@ -161,6 +161,8 @@ def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> 
             errors += part["issues"]
             bar.advance(task)
 
+    if owned and cached is not None:
+        cached.close()
     merged = {}
     r = s["resolution"]
     if r["enabled"]:

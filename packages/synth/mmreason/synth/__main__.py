@@ -1,0 +1,49 @@
+"""Hydra entry: `python -m mmreason.synth stage=kg synth.input_dir=DIR synth.out_dir=OUT`.
+
+Config: conf/synth.yaml (+ conf/synth/default.yaml, conf/model, conf/generation). The conf directory
+is `<repo>/conf`, or $MMREASON_CONF_DIR. Stages are looked up in `STAGES` (name -> callable(cfg));
+a later stage registers itself there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+import mmreason.core.config  # noqa: F401  (registers the model / generation schemas)
+
+CONF_DIR = os.environ.get("MMREASON_CONF_DIR") or str(Path(__file__).resolve().parents[4] / "conf")
+
+
+def run_kg(cfg: DictConfig):
+    from .kg import build_kg
+
+    return build_kg(cfg)
+
+
+STAGES: dict[str, Callable[[DictConfig], object]] = {
+    "kg": run_kg,
+}
+
+
+def run_stage(cfg: DictConfig):
+    stages = cfg.stage if isinstance(cfg.stage, str) else list(cfg.stage)
+    out = None
+    for name in [stages] if isinstance(stages, str) else stages:
+        if name not in STAGES:
+            raise SystemExit(f"stage={name!r}: unknown stage; choose one of {sorted(STAGES)}")
+        out = STAGES[name](cfg)
+    return out
+
+
+@hydra.main(config_path=CONF_DIR, config_name="synth", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    run_stage(cfg)
+
+
+if __name__ == "__main__":
+    main()
