@@ -37,6 +37,7 @@ EXTRACT_CASES = [
     ("\\boxed{A} or \\boxed{B}", None),  # different boxes: rejected
     ("\\boxed{}", None),  # empty box: rejected
     ("\\boxed{\\boxed{7}}", "7"),
+    ("\\boxed{\\{1, 2\\}}", "\\{1, 2\\}"),  # escaped braces inside a box
     ("<think>maybe \\boxed{3}</think><answer>4</answer>", "4"),  # the tag wins over reasoning
     ("<answer>The answer is \\boxed{B}</answer>", "B"),
     ("<answer> 42 </answer>", "42"),
@@ -264,6 +265,10 @@ def test_long_responses_are_fast():
     assert grade(filler, "B", "choice", OPTS) is False  # long and no answer: no fallback
     assert grade("{" * 200_000, "x", "expression") is False
     assert grade("\\boxed{" + "{" * 200_000, "x", "expression") is False  # unclosed, deep braces
+    assert grade("\\boxed{" * 1200 + "5" + "}" * 1200, "5", "expression") is False  # 1200 nested boxes
+    assert grade("The answer is " * 1000, "B", "choice", OPTS) is False  # many phrases, no answer
+    assert grade("<answer>" * 2000 + "B</answer>", "B", "choice", OPTS) is True
+    assert grade(" ".join("ABCD" * 2000), "B", "choice", OPTS) is False
     assert time.perf_counter() - t0 < 1.0
 
 

@@ -137,6 +137,7 @@ class MathVerifyPool:
 
     def __init__(self, size: int = DEFAULT_WORKERS) -> None:
         self.size = max(1, size)
+        self._pid = os.getpid()
         self._ctx = None
         self._idle: list[_Worker] = []
         self._count = 0
@@ -147,7 +148,13 @@ class MathVerifyPool:
     def _spawn(self) -> _Worker:
         if self._ctx is None:
             self._ctx = _context()
-        return _Worker(self._ctx)
+        try:
+            return _Worker(self._ctx)
+        except Exception as e:  # e.g. "daemonic processes are not allowed to have children"
+            raise RuntimeError(
+                f"mmreason.core.grading: cannot start a math-verify worker process ({e}); grading "
+                "expression answers needs one (run grading in a non-daemonic process)"
+            ) from e
 
     def warmup(self, n: int | None = None) -> None:
         """Start `n` (default: all) workers and wait until they are ready."""
@@ -220,6 +227,8 @@ class MathVerifyPool:
             self._release(w, healthy)
 
     def shutdown(self) -> None:
+        if self._pid != os.getpid():  # a forked child must not stop its parent's workers
+            return
         with self._cond:
             idle, self._idle = self._idle, []
             self._count -= len(idle)
@@ -231,11 +240,15 @@ _POOL: MathVerifyPool | None = None
 _POOL_LOCK = threading.Lock()
 
 
+_POOL_PID = 0
+
+
 def pool() -> MathVerifyPool:
-    global _POOL
+    """This process's pool (a forked child gets its own, never its parent's pipes)."""
+    global _POOL, _POOL_PID
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = MathVerifyPool()
+        if _POOL is None or _POOL_PID != os.getpid():
+            _POOL, _POOL_PID = MathVerifyPool(), os.getpid()
             atexit.register(_POOL.shutdown)
         return _POOL
 

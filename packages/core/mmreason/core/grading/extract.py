@@ -18,10 +18,12 @@ from typing import NamedTuple
 
 TAIL_CHARS = 8192  # only the end of a response is read
 MAX_ANSWER_CHARS = 2000  # longer extracted answers are cut (graders cap further)
+MAX_LINE_CHARS = 500  # an "Answer: ..." line is read this far
+MAX_BOX_NESTING = 3
+MAX_PHRASES = 20  # "answer is" phrases tried, from the last one back
 
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
-_TAG_OPEN = re.compile(r"<answer>", re.I)
+_TAG = re.compile(r"<(/?)answer>", re.I)
 _ANSWER_LINE = re.compile(
     r"\b(?:final\s+answer|correct\s+(?:answer|option|choice)|answer)[*_\s]*"
     r"(?:\bis\b[*_\s]*[:：]?|[:：=])[ \t*_]*",
@@ -40,33 +42,46 @@ class Extraction(NamedTuple):
     rejected: str | None = None  # why the response is wrong before grading ("several boxes", ...)
 
 
-def _boxes(s: str) -> list[str] | None:
-    """Contents of top-level boxes, in order; an unbalanced (truncated) box is skipped."""
+def _close_brace(s: str, i: int) -> int:
+    """Index just past the brace that closes the one opened before `i`; -1 if it never closes."""
+    depth, j, n = 1, i, len(s)
+    while j < n:
+        c = s[j]
+        if c == "\\" and j + 1 < n and s[j + 1] in "{}":
+            j += 2  # escaped brace \{ \} does not count
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return -1
+
+
+def _unwrap_box(inner: str) -> str:
+    """\\boxed{\\boxed{5}} -> 5 (a few levels; deeper nesting stays as it is and grades as garbage)."""
+    for _ in range(MAX_BOX_NESTING):
+        t = inner.strip()
+        m = _BOX_OPEN.match(t)
+        if m is None or _close_brace(t, m.end()) != len(t):
+            break
+        inner = t[m.end() : -1]
+    return inner
+
+
+def _boxes(s: str) -> list[str]:
+    """Contents of top-level boxes, in order; a truncated (unclosed) box ends the scan."""
     out: list[str] = []
     pos = 0
-    while True:
-        m = _BOX_OPEN.search(s, pos)
-        if m is None:
-            return out
-        depth, j = 1, m.end()
-        while j < len(s) and depth:
-            c = s[j]
-            if c == "\\" and j + 1 < len(s) and s[j + 1] in "{}":
-                j += 2  # escaped brace \{ \} does not count
-                continue
-            depth += (c == "{") - (c == "}")
-            j += 1
-        if depth:  # truncated box: nothing after it can close it either
-            return out
-        inner = s[m.end() : j - 1]
-        while True:  # \boxed{\boxed{5}} -> 5
-            nested = _boxes(inner) if _BOX_OPEN.match(inner.strip()) else None
-            if nested and len(nested) == 1 and _BOX_OPEN.match(inner.strip()):
-                inner = nested[0]
-            else:
-                break
-        out.append(inner)
-        pos = j
+    while (m := _BOX_OPEN.search(s, pos)) is not None:
+        end = _close_brace(s, m.end())
+        if end < 0:
+            break
+        out.append(_unwrap_box(s[m.end() : end - 1]))
+        pos = end
+    return out
 
 
 def _key(s: str) -> str:
@@ -100,13 +115,14 @@ def clean_answer(s: str) -> str:
 
 
 def _line_at(s: str, i: int) -> str:
-    j = s.find("\n", i)
-    return s[i:] if j < 0 else s[i:j]
+    j = s.find("\n", i, i + MAX_LINE_CHARS)
+    return s[i : i + MAX_LINE_CHARS] if j < 0 else s[i:j]
 
 
 def _answer_line(s: str) -> str | None:
-    last = None
-    for m in _ANSWER_LINE.finditer(s):  # the phrase only, so "the answer is x. So the answer is y" sees y
+    """The answer after the last "Answer:" / "the answer is" phrase that has one."""
+    # phrases only, so "the answer is x. So the answer is y" sees y; latest first, so the work is bounded
+    for m in reversed(list(_ANSWER_LINE.finditer(s))[-MAX_PHRASES:]):
         rest = clean_answer(_line_at(s, m.end()))
         if not rest:  # "Answer:\n B" -> the next non-empty line
             k = m.end()
@@ -115,8 +131,8 @@ def _answer_line(s: str) -> str | None:
             nxt = _line_at(s, k)
             rest = clean_answer(nxt) if not _ANSWER_LINE.match(nxt) else ""
         if rest:
-            last = rest
-    return last
+            return rest
+    return None
 
 
 def _lone_letter(s: str) -> str | None:
@@ -150,11 +166,15 @@ def extract(text: str) -> Extraction:
     if not isinstance(text, str) or not text:
         return Extraction(None, "none")
     tail = text[-TAIL_CHARS:]
-    tags = _TAG.findall(tail)
-    if not tags:
-        opens = list(_TAG_OPEN.finditer(tail))
-        if opens:  # truncated generation: "<answer> 42" with no closing tag
-            tags = [tail[opens[-1].end() :]]
+    tags, open_at = [], None
+    for m in _TAG.finditer(tail):  # pair each </answer> with the latest <answer> before it (linear)
+        if not m.group(1):
+            open_at = m.end()
+        elif open_at is not None:
+            tags.append(tail[open_at : m.start()])
+            open_at = None
+    if not tags and open_at is not None:  # truncated generation: "<answer> 42" with no closing tag
+        tags = [tail[open_at:]]
     if tags:
         ans, why = _one_of(tags, "answer tag")
         if why:

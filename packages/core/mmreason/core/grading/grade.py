@@ -98,7 +98,7 @@ def grade_detailed(
     if not isinstance(answer, str):
         raise ValueError(f"gold answer must be a string, got {type(answer).__name__}: {answer!r}")
     deadline = time.monotonic() + timeout
-    choices = list(choices or ())
+    choices = [] if choices is None else [str(c) for c in choices]  # lists, tuples, arrays
     gidx = gold_index(answer, choices) if answer_type == "choice" else None  # bad gold: raise early
     if not isinstance(prediction, str):
         return GradeResult(False, None, "no answer")
