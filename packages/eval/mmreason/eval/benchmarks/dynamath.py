@@ -1,0 +1,139 @@
+"""DynaMath (Zou et al., 2025): average-case and worst-case accuracy over generated variants.
+
+Release: HF `DynaMath/DynaMath_Sample` — one parquet per variant, `sample_variant{k}-*.parquet` (id,
+question, image, decoded_image, ground_truth, answer_type, subject, knowledge_level; `id` names the seed
+question, the file names the variant) — or the VLMEvalKit `DynaMath.tsv` (index, qid, varid, question,
+answer, answer_type, subject, knowledge_level, base64 image).
+Prompt: DynaMath/DynaMath evaluation/opensource_json_eval.py ("## Question\\n…", "Please answer in a
+floating-point number." for floats, then the JSON answer guide and example).
+Scoring: the same script — the "short answer" of the JSON reply (else the last line); float: correct if
+|answer − truth| ≤ 0.001 (π allowed, `transfer`); multiple choice: the letter equals the truth (or the
+truth is in its first 3 characters); text: the truth is a substring of the answer. When the reply is
+not JSON, `core.grading.extract_answer` is tried before the last line.
+Average case = accuracy over all variants; worst case (VLMEvalKit dynamath.py, the paper's definition) =
+fraction of seed questions answered correctly in every variant. Both are broken down by subject and level.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .. import metrics
+from ..rules import extract_answer, to_float
+from . import register_benchmark
+from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+
+# opensource_json_eval.py `guide`, byte for byte (its lines end in a space)
+GUIDE = (
+    "\n## Answer Instruction Please provide an answer to the question outlined above. Your response should adhere \n"
+    "to the following JSON format, which includes two keys: 'solution' and 'short answer'. The 'solution' key can "
+    "contain \ndetailed steps needed to solve the question, and the 'short answer' key should provide a concise "
+    "response. If the problem is a multiple choice problem, just provide the corresponing choice option, \n"
+    "such as 'A', 'B', 'C', or 'D'. If the answer is a numerical value, format it as a three-digit floating-point "
+    "number.\n\nExample of expected JSON response format:\n\n"
+)
+EXAMPLE = json.dumps({"solution": "[Detailed step-by-step explanation]", "short answer": "[Concise Answer]"}, indent=4)
+TYPES = {"float": "number", "multiple choice": "text", "text": "text"}
+
+
+def short_answer(response: str) -> str:
+    """The 'short answer' of a JSON reply (opensource_json_eval.preprocess + json.loads), else the extracted
+    final answer, else the last line."""
+    r = response or ""
+    i, j = r.find("{"), r.rfind("}")
+    if 0 <= i < j:
+        try:
+            dj = json.loads(r[i: j + 1].replace("\\", ""), strict=False)
+            if isinstance(dj, dict) and dj.get("short answer") is not None:
+                return str(dj["short answer"]).strip()
+        except json.JSONDecodeError:
+            pass
+    ext = extract_answer(r)
+    if ext:
+        return ext.strip()
+    lines = [ln for ln in r.strip().splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def dynamath_correct(answer: str, truth: str, answer_type: str) -> bool:
+    """opensource_json_eval.py: float within 0.001, choice letter, or text containment."""
+    if answer_type == "float":
+        got, want = to_float(answer), to_float(truth)
+        if got is None and " " in answer.strip():  # "2.094 units": the official script keeps the first word
+            got = to_float(answer.strip().split(" ")[0])
+        return got is not None and want is not None and abs(got - want) <= 0.001
+    if answer_type == "multiple choice":
+        a = answer.strip().strip("()")
+        return a == truth if len(a) == 1 else truth in answer[0:3]
+    return truth in answer
+
+
+@register_benchmark("dynamath")
+class DynaMath(Benchmark):
+    release = ("DynaMath_Sample parquet files sample_variant{1..10}-*.parquet, or DynaMath.tsv "
+               "(https://huggingface.co/datasets/DynaMath/DynaMath_Sample)")
+    breakdown_fields = ("subject", "level")
+
+    def rows(self, path):
+        files = find_files(path, ("sample_variant*.parquet", "data/sample_variant*.parquet",
+                                  "**/sample_variant*.parquet", "*.tsv", "*.parquet"))
+        for f in files:
+            m = re.search(r"variant(\d+)", f.name)
+            for i, row in enumerate(read_table(f)):
+                if m and not row.get("varid"):
+                    row["varid"] = int(m.group(1))
+                qid, var = row.get("qid") or row.get("id"), row.get("varid")
+                yield (f"{qid}-v{var}" if qid is not None and var is not None else f"{f.stem}:{i}"), row
+
+    def to_record(self, row_id, row):
+        qid, varid = row.get("qid") or row.get("id"), row.get("varid")
+        if qid is None or varid is None:
+            raise BadRow("row has no seed question id (qid/id) or variant id (varid / file name)")
+        qid, varid = str(qid), int(varid)
+        question = text(row, "question")
+        truth = (row.get("ground_truth") if row.get("ground_truth") not in (None, "") else row.get("answer"))
+        if truth in (None, ""):
+            raise BadRow("field 'ground_truth' is missing or empty")
+        truth = str(truth).strip()
+        atype = text(row, "answer_type")
+        if atype not in TYPES:
+            raise BadRow(f"unknown answer_type {atype!r}")
+        if atype == "float" and to_float(truth) is None:
+            raise BadRow(f"float ground truth {truth!r} is not a number")
+        if atype == "multiple choice" and (len(truth) != 1 or not truth.isalpha()):
+            raise BadRow(f"multiple-choice ground truth {truth!r} is not an option letter")
+        image = load_image(row.get("decoded_image") or row.get("image"), self.root)
+        level = row.get("knowledge_level") or row.get("level")
+        meta = {"qid": qid, "varid": varid, "dynamath_type": atype, "subject": row.get("subject"), "level": level}
+        return self.make_record(f"{qid}-v{varid}", images=[image], problem=question, answer=truth,
+                                answer_type=TYPES[atype], task_type=atype, domain=str(row.get("subject") or ""),
+                                meta=meta)
+
+    def build_prompt(self, record):
+        q = "## Question\n" + record["problem"]
+        if record["meta"]["dynamath_type"] == "float":
+            q += "Please answer in a floating-point number."
+        return self.with_suffix(q + GUIDE + EXAMPLE)
+
+    def judge_one(self, record, response):
+        ans = short_answer(response)
+        return {"correct": dynamath_correct(ans, record["answer"], record["meta"]["dynamath_type"]), "extracted": ans}
+
+    def free_form(self, record):
+        return record["meta"]["dynamath_type"] != "multiple choice"
+
+    def aggregate(self, records, flags):
+        out = super().aggregate(records, flags)
+        qids = [r["meta"]["qid"] for r in records]
+        worst = metrics.group_all_correct(qids, flags)
+        first = {}
+        for r in records:  # one row per seed question for the worst-case breakdowns
+            first.setdefault(r["meta"]["qid"], r["meta"])
+        wq = list(worst)
+        wflags = [worst[q] for q in wq]
+        out["metrics"] = {"average_case": out["overall"], "worst_case": metrics.all_correct_rate(qids, flags),
+                          "n_questions": len(wq)}
+        out["breakdowns"]["subject_worst"] = metrics.group_accuracy([first[q]["subject"] for q in wq], wflags)
+        out["breakdowns"]["level_worst"] = metrics.group_accuracy([first[q]["level"] for q in wq], wflags)
+        return out

@@ -1,0 +1,64 @@
+"""`synth`: a split written by mmreason's synth stage (record schema of DESIGN.md).
+
+Release: a `datasets.save_to_disk` directory or a parquet file (or a directory of parquet files) with
+the schema columns.
+Prompt: the problem plus `instruction` (default: the boxed-answer instruction the trainer uses).
+Scoring: `core.grading.grade(response, answer, answer_type, choices)` — the same rule as the training
+reward. Breakdowns by task_type, domain and answer_type.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import register_benchmark
+from .base import BadRow, Benchmark, load_image, plain, read_table
+
+INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+
+
+@register_benchmark("synth")
+class Synth(Benchmark):
+    release = "a synth split: datasets.save_to_disk directory or parquet with the record schema columns"
+    breakdown_fields = ("task_type", "domain", "answer_type")
+
+    def __init__(self, instruction: str | None = INSTRUCTION, **kw):
+        super().__init__(**kw)
+        self.instruction = instruction or ""
+
+    def rows(self, path):
+        if path.is_dir() and any((path / f).exists() for f in ("state.json", "dataset_dict.json")):
+            import datasets
+
+            ds = datasets.load_from_disk(str(path))
+            if isinstance(ds, datasets.DatasetDict):
+                ds = ds[next(iter(ds))]
+            if "images" in ds.column_names:
+                ds = ds.cast_column("images", datasets.Sequence(datasets.Image(decode=False)))
+            for i, row in enumerate(ds):
+                yield row.get("id") or i, plain(row)
+            return
+        files = [path] if path.is_file() else sorted(path.glob("*.parquet")) or sorted(path.glob("**/*.parquet"))
+        for f in files:
+            for i, row in enumerate(read_table(f)):
+                yield row.get("id") or f"{f.stem}:{i}", row
+
+    def to_record(self, row_id, row):
+        images = [load_image(im, self.root, what=f"image {k}") for k, im in enumerate(row.get("images") or [])]
+        rec = {k: row.get(k) for k in ("id", "problem", "answer", "answer_type", "task_type", "domain",
+                                       "provenance", "quality")}
+        rec["choices"] = list(row.get("choices") or [])
+        rec["images"] = images
+        if not rec.get("id"):
+            raise BadRow("field 'id' is missing")
+        rec["quality"] = rec.get("quality") or ""
+        if rec["answer_type"] not in ("choice", "number", "expression", "text", "boolean"):
+            raise BadRow(f"answer_type {rec['answer_type']!r} is not a schema answer type")
+        if isinstance(rec.get("provenance"), dict):
+            rec["provenance"] = json.dumps(rec["provenance"])
+        rec["meta"] = {"task_type": rec.get("task_type"), "domain": rec.get("domain"), "answer_type": rec["answer_type"]}
+        return rec
+
+    def build_prompt(self, record):
+        text = f"{record['problem']}\n{self.instruction}" if self.instruction else record["problem"]
+        return self.with_suffix(text)
