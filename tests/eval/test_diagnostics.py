@@ -20,6 +20,7 @@ from mmreason.eval.diagnostics import (
     progress_bins,
     summarize,
     synthetic_records,
+    uniform_shares,
     visual_focus,
 )
 from mmreason.eval.diagnostics.plots import write_plots
@@ -71,6 +72,18 @@ def test_attention_shares_by_hand():
     torch.testing.assert_close(
         attention_shares([l1], km, torch.tensor([3]))[0, 0], torch.tensor([0.125, 0.375, 0.5])
     )
+
+
+def test_uniform_shares_by_hand():
+    # keys: pad, image, question, image, generated, generated; queries at 4 and 5
+    km = torch.tensor([[[0, 1, 0, 1, 0, 0], [0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 1, 1]]], dtype=torch.bool)
+    got = uniform_shares(km, torch.tensor([4, 5]))
+    torch.testing.assert_close(got, torch.tensor([[[0.5, 0.25, 0.25], [0.4, 0.2, 0.4]]]))
+    # the dilution baseline of the late/early ratio: image shares 2/(4+t), T = 4 -> (2/7 + 2/8) / (2/5 + 2/6)
+    km = torch.tensor([[[1, 1, 0, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]]]).bool()
+    img = uniform_shares(km, torch.arange(4, 8))[..., 0]
+    want = (2 / 7 + 2 / 8) / (2 / 5 + 2 / 6)
+    assert late_early_ratio(img, torch.ones(1, 4)).item() == pytest.approx(want)
 
 
 def test_attention_shares_rejects_bad_shapes():
@@ -236,6 +249,9 @@ def test_real_run_writes_outputs_and_shares_sum_to_one(tiny_run):
         assert s["n_keys"]["image"] > 0 and s["n_keys"]["generated"] == s["n_tokens"]
         assert all(-1.0 <= r <= 1.0 for r in s["rho"])
     assert on_disk["max_share_sum_error"] < 1e-4
+    assert (
+        0 < on_disk["aggregate"]["all"]["uniform_late_early_ratio_mean"] < 1
+    )  # dilution: prompt fixed, text grows
     assert 0 < on_disk["aggregate"]["all"]["mean_image_share"] < 1
 
 

@@ -10,7 +10,15 @@ Modules: `attention` (pure math on tensors), `data` (records or synthetic shape 
 `run` (generation + one teacher-forced eager forward per batch + summary), `plots`.
 """
 
-from .attention import KEY_SETS, attention_shares, key_masks, late_early_ratio, progress_bins, visual_focus
+from .attention import (
+    KEY_SETS,
+    attention_shares,
+    key_masks,
+    late_early_ratio,
+    progress_bins,
+    uniform_shares,
+    visual_focus,
+)
 from .data import load_records, synthetic_records
 from .run import DiagnosticsConfig, run_diagnostics, summarize, trace_batch
 
@@ -26,5 +34,6 @@ __all__ = [
     "summarize",
     "synthetic_records",
     "trace_batch",
+    "uniform_shares",
     "visual_focus",
 ]

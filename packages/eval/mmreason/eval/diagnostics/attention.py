@@ -87,6 +87,20 @@ def attention_shares(
     return total / len(attn)
 
 
+def uniform_shares(key_masks: torch.Tensor, query_positions: torch.Tensor) -> torch.Tensor:
+    """Reference shares `[B, T, M]` if every query attended uniformly to the keys it can see (keys at
+    or before it, in any set): |set ∩ [0, q]| / |all sets ∩ [0, q]|. A random-init model sits near
+    this; the image share then decays only because generated keys pile up (dilution), so compare
+    the measured late/early ratio with this baseline's, not only with 1."""
+    B, _, K = key_masks.shape
+    qpos = query_positions.long().to(key_masks.device)
+    if qpos.dim() == 1:
+        qpos = qpos[None].expand(B, -1)
+    counts = key_masks.float().cumsum(-1)  # [B, M, K]: keys of each set at or before k
+    seen = counts.gather(-1, qpos[:, None, :].expand(-1, key_masks.shape[1], -1))  # [B, M, T]
+    return (seen / seen.sum(1, keepdim=True).clamp(min=1.0)).transpose(1, 2)
+
+
 def _rank(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Index of each valid step among its row's valid steps `[B, T]`, and the count `[B]`."""
     m = mask.bool()
@@ -156,5 +170,6 @@ __all__ = [
     "key_masks",
     "late_early_ratio",
     "progress_bins",
+    "uniform_shares",
     "visual_focus",
 ]

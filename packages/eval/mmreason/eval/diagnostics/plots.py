@@ -48,6 +48,9 @@ def plot_shares(summary: dict, path: Path) -> str:
             if summary["aggregate"][group]["n"]:
                 xs, ys = _series(x, summary["aggregate"][group]["curves"][f"{name}_share"])
                 ax.plot(xs, ys, ls, color=colour, marker="o", ms=3, label=_legend(ax, summary, group))
+        if name == "image" and summary["aggregate"]["all"]["n"]:
+            xs, ys = _series(x, summary["aggregate"]["all"]["curves"].get("uniform_image_share", []))
+            ax.plot(xs, ys, ":", color="grey", label="uniform attention (all)")
         ax.set_title(f"attention to {name} tokens")
         ax.set_xlabel("normalised response step")
         ax.set_ylim(bottom=0)
@@ -86,7 +89,8 @@ def plot_ratio_hist(summary: dict, path: Path) -> str:
     }
     allv = [v for vs in data.values() for v in vs]
     # bins span the data, the paper's values and 1.0, so the reference lines and the bars share a scale
-    lo = min(allv + [0.4])
+    uni_v = summary["aggregate"]["all"].get("uniform_late_early_ratio_mean")
+    lo = min(allv + [0.4] + ([uni_v] if uni_v is not None else []))
     hi = max(allv + [1.1])
     bins = [lo + (hi - lo) * i / 30 for i in range(31)]
     for g, (colour, _) in STYLE.items():
@@ -94,6 +98,9 @@ def plot_ratio_hist(summary: dict, path: Path) -> str:
             ax.hist(data[g], bins=bins, alpha=0.55, color=colour, label=f"{g} (n={len(data[g])})")
     for g, v in summary.get("paper_late_early_ratio", {}).items():
         ax.axvline(v, color=STYLE[g][0], ls=":", lw=1, label=f"VGPO paper, {g}: {v}")
+    uni = summary["aggregate"]["all"].get("uniform_late_early_ratio_mean")
+    if uni is not None:
+        ax.axvline(uni, color="grey", ls="--", lw=1, label=f"uniform attention (mean): {uni:.2f}")
     ax.axvline(1.0, color="grey", lw=0.8)
     ax.set_xlabel("late / early visual attention ratio")
     ax.set_ylabel("samples")

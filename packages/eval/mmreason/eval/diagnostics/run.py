@@ -24,7 +24,15 @@ from typing import Any
 
 import torch
 
-from .attention import KEY_SETS, attention_shares, key_masks, late_early_ratio, progress_bins, visual_focus
+from .attention import (
+    KEY_SETS,
+    attention_shares,
+    key_masks,
+    late_early_ratio,
+    progress_bins,
+    uniform_shares,
+    visual_focus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +128,7 @@ def trace_batch(
     """Teacher-force `responses[i]` after `chats[i]` in one eager forward with attentions.
 
     Per sample: `shares` [T][3] (KEY_SETS order), `rho` [T], `late_early_ratio` (None if undefined),
+    `uniform_late_early_ratio` (the same ratio under uniform causal attention: the dilution baseline),
     key counts, and `share_sum_error` = max_t |1 - Σ shares| (0 up to rounding; see attention.py).
     """
     from mmreason.core.models import append_responses, build_batch, image_token_mask
@@ -144,7 +153,9 @@ def trace_batch(
     del attn, out  # free the attention maps before the next batch
     rho = visual_focus(hidden, image, rmask)
     ratio = late_early_ratio(shares[..., 0], rmask)
-    shares, rho, ratio, km, rmask = (x.cpu() for x in (shares, rho, ratio, km, rmask))
+    uniform_image = uniform_shares(km, torch.arange(S - R, S, device=device))[..., 0]
+    uniform_ratio = late_early_ratio(uniform_image, rmask)
+    shares, rho, ratio, uniform_ratio, km = (x.cpu() for x in (shares, rho, ratio, uniform_ratio, km))
     results = []
     for b, resp in enumerate(responses):
         T = len(resp)
@@ -155,7 +166,8 @@ def trace_batch(
                 "n_keys": {name: int(km[b, i].sum()) for i, name in enumerate(KEY_SETS)},
                 "shares": [[round(float(v), 6) for v in row] for row in s],
                 "rho": [round(float(v), 6) for v in rho[b, :T]],
-                "late_early_ratio": None if math.isnan(float(ratio[b])) else float(ratio[b]),
+                "late_early_ratio": _finite(ratio[b]),
+                "uniform_late_early_ratio": _finite(uniform_ratio[b]),
                 "share_sum_error": float((s.sum(-1) - 1).abs().max()) if T else 0.0,
             }
         )
@@ -163,6 +175,11 @@ def trace_batch(
 
 
 # ---------------------------------------------------------------- summary
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) else x
 
 
 def _mean(xs) -> float | None:
@@ -176,6 +193,12 @@ def _curve(per_sample: list[list[float]], n_bins: int) -> list[float | None]:
     return [_mean([b[i] for b in binned]) for i in range(n_bins)]
 
 
+def _uniform_image(sample: dict) -> list[float]:
+    """Image share per step under uniform causal attention: n_image / (n_prompt + t + 1)."""
+    k = sample["n_keys"]
+    return [k["image"] / (k["image"] + k["question"] + t + 1) for t in range(sample["n_tokens"])]
+
+
 def aggregate(samples: list[dict], n_bins: int) -> dict[str, Any]:
     """Means over samples (each sample's per-step mean first), ratio stats and binned curves."""
     out: dict[str, Any] = {"n": len(samples)}
@@ -185,6 +208,7 @@ def aggregate(samples: list[dict], n_bins: int) -> dict[str, Any]:
     out["late_early_ratio_mean"] = _mean(ratios)
     out["late_early_ratio_median"] = statistics.median(ratios) if ratios else None
     out["n_with_ratio"] = len(ratios)
+    out["uniform_late_early_ratio_mean"] = _mean([s.get("uniform_late_early_ratio") for s in samples])
     out["mean_rho"] = _mean([_mean(s["rho"]) for s in samples])
     out["mean_n_tokens"] = _mean([s["n_tokens"] for s in samples])
     out["curves"] = {
@@ -192,6 +216,7 @@ def aggregate(samples: list[dict], n_bins: int) -> dict[str, Any]:
             f"{name}_share": _curve([[r[i] for r in s["shares"]] for s in samples], n_bins)
             for i, name in enumerate(KEY_SETS)
         },
+        "uniform_image_share": _curve([_uniform_image(s) for s in samples if "n_keys" in s], n_bins),
         "rho": _curve([s["rho"] for s in samples], n_bins),
     }
     return out
