@@ -257,6 +257,26 @@ def test_grade_off_the_main_thread(warm_pool):
     assert max(dt for _, dt in results.values()) < 2 * BUDGET_S
 
 
+def _grade_in_child(q):
+    try:
+        q.put(grade("\\boxed{2x+2}", "2(x+1)", "expression"))
+    except BaseException as e:
+        q.put(repr(e))
+
+
+def test_grade_in_forked_child(warm_pool):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")  # a forked child cannot use its parent's workers nor forkserver
+    q = ctx.Queue()
+    p = ctx.Process(target=_grade_in_child, args=(q,))
+    p.start()
+    try:
+        assert q.get(timeout=60) is True
+    finally:
+        p.join(10)
+
+
 def test_long_responses_are_fast():
     filler = "Let me think about this step by step. " * 50_000  # ~1.9 MB
     t0 = time.perf_counter()

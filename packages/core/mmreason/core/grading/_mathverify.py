@@ -150,8 +150,14 @@ class MathVerifyPool:
             self._ctx = _context()
         try:
             return _Worker(self._ctx)
-        except Exception as e:  # e.g. "daemonic processes are not allowed to have children"
-            raise RuntimeError(
+        except Exception as e:
+            if self._ctx.get_start_method() == "forkserver":
+                # a process forked from one that runs a forkserver cannot use it ("No child processes"):
+                # fall back to spawn (workers then import math-verify themselves, about a second)
+                log.info("forkserver unusable here (%s); math-verify workers use spawn", e)
+                self._ctx = mp.get_context("spawn")
+                return self._spawn()
+            raise RuntimeError(  # e.g. "daemonic processes are not allowed to have children"
                 f"mmreason.core.grading: cannot start a math-verify worker process ({e}); grading "
                 "expression answers needs one (run grading in a non-daemonic process)"
             ) from e
