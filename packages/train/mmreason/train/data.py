@@ -1,0 +1,134 @@
+"""Records in, prompts out: load the train / held-out splits, filter, and serve them in a
+deterministic, resumable order.
+
+- `load_records(cfg.data)` -> (train, heldout): the toy generator (core/toy.py) or a dataset on disk
+  (`save_to_disk` dir, `.parquet`, `.jsonl`), each record checked against the schema.
+- `filter_long_prompts` drops prompts longer than `trainer.max_prompt_length` tokens (images counted
+  after the processor's min/max-pixel resize, i.e. what the model will actually see).
+- `PromptSampler` hands out record indices: epoch e is a permutation drawn from (seed, e); the only
+  state is a cursor (how many indices were handed out), saved in checkpoints, so a resumed run sees
+  exactly the prompts the uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mmreason.core.chat import Chat, record_to_chat
+from mmreason.core.schema import validate_record
+
+from .config import DataConfig
+
+
+def load_records(cfg: DataConfig) -> tuple[list[dict], list[dict]]:
+    """(train, heldout) record lists for the data config (heldout may be empty)."""
+    if cfg.source == "toy":
+        from mmreason.core.toy import make_shape_records
+
+        size = (int(cfg.image_size[0]), int(cfg.image_size[1]))
+        train = make_shape_records(cfg.train_size, cfg.train_seed, cfg.task, size)
+        heldout = make_shape_records(cfg.heldout_size, cfg.heldout_seed, cfg.task, size)
+    else:
+        train = read_records(cfg.path, cfg.split)
+        heldout = read_records(cfg.eval_path, cfg.split) if cfg.eval_path else []
+    if cfg.limit is not None:
+        train = train[: cfg.limit]
+    if not train:
+        raise ValueError(f"data {cfg.name!r}: no training records (source={cfg.source}, path={cfg.path})")
+    return train, heldout
+
+
+def read_records(path: str | Path, split: str = "train") -> list[dict]:
+    """Records from a `save_to_disk` dir, a parquet file or a JSONL file (validated, errors name the file)."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"data.path={str(p)!r} does not exist")
+    if p.is_dir():
+        import datasets
+
+        ds = datasets.load_from_disk(str(p))
+        if isinstance(ds, datasets.DatasetDict):
+            if split not in ds:
+                raise ValueError(f"{p}: no split {split!r} (has {list(ds)})")
+            ds = ds[split]
+        rows = list(ds)
+    elif p.suffix == ".parquet":
+        import datasets
+
+        rows = list(datasets.Dataset.from_parquet(str(p)))
+    elif p.suffix in (".jsonl", ".json"):
+        from mmreason.core.io import read_jsonl
+
+        rows = read_jsonl(p, strict=True)
+        for r in rows:  # relative image paths are relative to the file
+            r["images"] = [str(p.parent / im) if isinstance(im, str) and not Path(im).is_absolute() else im for im in r.get("images") or []]
+    else:
+        raise ValueError(f"data.path={str(p)!r}: expected a save_to_disk directory, .parquet or .jsonl")
+    out = []
+    for i, r in enumerate(rows):
+        r.setdefault("quality", "")
+        if isinstance(r.get("provenance"), dict):
+            r["provenance"] = json.dumps(r["provenance"])
+        out.append(validate_record(r, where=f"{p} row {i}"))
+    return out
+
+
+def make_chat(record: dict, cfg: DataConfig) -> Chat:
+    """The prompt the policy sees: the record's problem in the template, its images in place."""
+    return record_to_chat(record, system=cfg.system, template=cfg.prompt_template)
+
+
+def prompt_lengths(processor, chats: list[Chat], batch_size: int = 64) -> list[int]:
+    """Prompt length in tokens (image tokens included) of each chat."""
+    from mmreason.core.models import build_batch
+
+    out: list[int] = []
+    for s in range(0, len(chats), batch_size):
+        enc = build_batch(processor, chats[s : s + batch_size])
+        out += enc["attention_mask"].sum(-1).tolist()
+    return out
+
+
+def filter_long_prompts(records: list[dict], processor, cfg: DataConfig, max_len: int) -> tuple[list[dict], int]:
+    """Records whose prompt fits `max_len` tokens, and how many were dropped."""
+    lens = prompt_lengths(processor, [make_chat(r, cfg) for r in records])
+    keep = [r for r, n in zip(records, lens) if n <= max_len]
+    return keep, len(records) - len(keep)
+
+
+class PromptSampler:
+    """Deterministic epoch-shuffled order over `n` records; `take(k)` returns the next k indices.
+
+    Index j of the whole stream is perm_{j // n}[j % n] with perm_e drawn from (seed, e): the order
+    depends only on the seed and the cursor, so it resumes exactly from a saved cursor.
+    """
+
+    def __init__(self, n: int, seed: int, cursor: int = 0):
+        if n < 1:
+            raise ValueError("PromptSampler: no records")
+        self.n, self.seed, self.cursor = n, int(seed), int(cursor)
+        self._perm_epoch, self._perm = -1, None
+
+    def _perm_for(self, epoch: int) -> np.ndarray:
+        if epoch != self._perm_epoch:
+            self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+            self._perm_epoch = epoch
+        return self._perm
+
+    def take(self, k: int) -> list[int]:
+        out = []
+        for j in range(self.cursor, self.cursor + k):
+            out.append(int(self._perm_for(j // self.n)[j % self.n]))
+        self.cursor += k
+        return out
+
+    def state_dict(self) -> dict:
+        return {"n": self.n, "seed": self.seed, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["n"] != self.n:
+            raise ValueError(f"resume: the checkpoint was made with {state['n']} records, this run has {self.n}")
+        self.seed, self.cursor = int(state["seed"]), int(state["cursor"])
