@@ -76,6 +76,14 @@ def results_markdown(results: dict) -> str:
     return "\n".join(out)
 
 
+def _delta(key: str, a, b) -> str:
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
+        return "–"
+    if key.startswith("n_") or key == "n" or (isinstance(a, int) and isinstance(b, int)):
+        return f"{int(b) - int(a):+d}"
+    return f"{100 * (b - a):+.1f}"
+
+
 def compare_markdown(runs: list[tuple[str, dict]]) -> str:
     """One table over all runs: benchmark, section, key, one column per run, and Δ of each run vs the first."""
     labels = [label for label, _ in runs]
@@ -96,9 +104,7 @@ def compare_markdown(runs: list[tuple[str, dict]]) -> str:
             cells = [v.get((s, k)) for v in vals]
             row = [name, s, str(k)] + [fmt(k, c) for c in cells]
             for c in cells[1:]:
-                ok = isinstance(c, (int, float)) and isinstance(cells[0], (int, float))
-                row.append(("–" if not ok else (f"{c - cells[0]:+d}" if k.startswith("n_")
-                                               else f"{100 * (c - cells[0]):+.1f}")))
+                row.append(_delta(str(k), cells[0], c))
             rows.append(row)
     title = "# Comparison: " + " vs ".join(f"`{label}`" for label in labels)
     return "\n".join([title, "", "Scores in %; Δ in points against the first run.", "", _table(header, rows), ""])

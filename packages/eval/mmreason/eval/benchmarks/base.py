@@ -263,7 +263,11 @@ def load_image(value: Any, root: Path, what: str = "image") -> dict:
     elif data is None and isinstance(value, str):
         rel = value[2:] if value.startswith("./") else value
         cand = Path(rel) if Path(rel).is_absolute() else root / rel
-        if cand.is_file():
+        try:
+            is_file = len(rel) < 1024 and cand.is_file()
+        except OSError:  # e.g. a base64 string too long to be a file name
+            is_file = False
+        if is_file:
             path = cand
         elif len(value) > 64 and _B64.match(value[:256]):
             try:
@@ -271,7 +275,7 @@ def load_image(value: Any, root: Path, what: str = "image") -> dict:
             except (binascii.Error, ValueError) as e:
                 raise BadRow(f"{what}: bad base64 ({e})") from None
         else:
-            raise BadRow(f"{what} file {cand} does not exist")
+            raise BadRow(f"{what} file {cand if len(rel) < 1024 else rel[:64] + '…'} does not exist")
     elif data is None:
         raise BadRow(f"{what} has unexpected type {type(value).__name__}")
     try:
