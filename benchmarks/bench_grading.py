@@ -8,9 +8,10 @@ answers, reward-hacking responses (option lists, several boxes), responses of va
 - extract-only: `extract_answer` on every response (the baseline, ratio 1.0);
 - grade (cold): every response once, math-verify pool already warm, result cache cleared first;
 - grade (cached): the same batch again (GRPO groups repeat answers);
-- one row per answer type (cold), and the pool warm-up time.
-With `--threads T > 1` the cold pass also runs from a thread pool (math-verify work is still bounded
-by the pool's worker processes).
+- one row per answer type (cold pass; the sum of per-call times, so with threads it exceeds wall time),
+  and the pool warm-up time.
+With `--threads T > 1` the cold pass runs from a thread pool (math-verify work is still bounded by the
+pool's worker processes, 2 by default: MMREASON_GRADING_WORKERS).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ FILLER = "We look at the figure and reason step by step about the quantities inv
 def make_batch(n: int, seed: int, hard: int, filler: int) -> list[tuple[str, str, str, list[str]]]:
     """(response, gold, answer_type, choices) tuples, deterministic in `seed`."""
     rng = random.Random(seed)
-    makers = []
-
     def pad(s: str) -> str:
         k = rng.choice([0, 1, 5, filler]) if rng.random() > 0.01 else 20 * filler  # a few ~100 KB ones
         return FILLER * k + s

@@ -149,7 +149,7 @@ CHEAP_CASES = [
     ("Many think the answer is 12, but the answer is 15.", "12", "number", (), False),
     ("\\boxed{12} and \\boxed{15}", "12", "number", (), False),
     ("\\boxed{1e400}", "1e300", "number", (), False),  # overflow never equals
-    ("\\boxed{" + "9" * 400 + "}", "1e400", "number", (), False),
+    ("\\boxed{" + "9" * 400 + "}", "1e300", "number", (), False),  # 400 digits: not read as a number
     ("12", "12", "number", (), True),  # the whole short response
     # text
     ("Answer: The Eiffel Tower.", "Eiffel Tower", "text", (), True),

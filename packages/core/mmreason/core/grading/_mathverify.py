@@ -3,8 +3,8 @@
 math-verify's own timeouts use `signal.alarm`, which only works in the main thread, so they are switched
 off (`parsing_timeout=None`, `timeout_seconds=None`) and the budget is enforced here instead: each check
 runs in a long-lived worker process; a worker that does not answer within the budget is killed (SIGKILL)
-and replaced. Workers come from a `forkserver` that has already imported math-verify, so a replacement
-is ready in tens of milliseconds, not the seconds a fresh interpreter needs.
+and replaced. Workers come from a `forkserver` that has already imported and warmed math-verify
+(`_mvwarm`), so a replacement is ready in tens of milliseconds, not the seconds a fresh interpreter needs.
 
 The pool is created on first use (or by `warmup()`), is safe to use from several threads, and is shut
 down at interpreter exit (or by `shutdown()`). Worker start-up is not charged to the per-answer budget.
@@ -60,9 +60,8 @@ def check(gold: str, pred: str) -> bool:
 def _serve(conn) -> None:
     _limit_worker()
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)  # "timeout is disabled" warnings
-    import math_verify  # noqa: F401  (already imported when the forkserver preloaded it)
+    from . import _mvwarm  # noqa: F401  (warm already when the forkserver preloaded it; else warms now)
 
-    check("1", "1")  # builds the LaTeX grammar before we say we are ready
     conn.send("ready")
     while True:
         try:
@@ -83,7 +82,7 @@ def _context():
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         try:  # only effective if no forkserver runs yet; workers import math-verify themselves otherwise
-            ctx.set_forkserver_preload(["math_verify", __name__])
+            ctx.set_forkserver_preload(["math_verify", __name__, f"{__package__}._mvwarm"])
         except Exception:
             pass
         return ctx
