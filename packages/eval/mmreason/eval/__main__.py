@@ -14,6 +14,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+import mmreason.core.config  # noqa: F401  (registers the model/generation schemas the defaults name)
+
 CONF_DIR = os.environ.get("MMREASON_CONF_DIR") or str(Path(__file__).resolve().parents[4] / "conf")
 log = logging.getLogger("mmreason.eval")
 
