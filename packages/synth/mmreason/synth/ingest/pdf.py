@@ -37,12 +37,10 @@ def read_pdf(path: Path, root: Path) -> Document:
             except Exception as e:
                 doc.issue(f"page {pno + 1}: text extraction failed ({type(e).__name__}: {e})")
                 text = ""
-            offset = 0
-            for para in text.split("\n\n") if "\n\n" in text else [text]:
-                for kind, piece, span in split_formulas(para, offset):
+            for start, para in _paragraphs(text):
+                for kind, piece, span in split_formulas(para, start):
                     doc.blocks.append(Block(kind, " ".join(piece.split()) if kind == "text" else piece,
                                             span=span, page=pno))
-                offset += len(para) + 2
             try:
                 tables = page.extract_tables() or []
             except Exception as e:
@@ -74,6 +72,27 @@ def read_pdf(path: Path, root: Path) -> Document:
     _caption_lines(doc)
     attach_captions(doc)
     return assign_labels(doc.renumber())
+
+
+def _paragraphs(text: str) -> list[tuple[int, str]]:
+    """Page text → (offset, paragraph): a blank line, a caption line ("Figure 2: ...") or a line after
+    one ending a sentence starts a new paragraph."""
+    from .text import _CAPTION_LINE
+
+    out: list[list] = []
+    pos = 0
+    for line in text.split("\n"):
+        is_cap = any(p.match(line) for p in _CAPTION_LINE.values())
+        prev = out[-1][1] if out else ""
+        if not line.strip():
+            out.append([pos, ""])
+        elif not out or is_cap or not prev.strip() or prev.rstrip().endswith((".", ":", "!", "?")) \
+                or any(p.match(prev) for p in _CAPTION_LINE.values()):
+            out.append([pos, line])
+        else:
+            out[-1][1] += "\n" + line
+        pos += len(line) + 1
+    return [(o, t) for o, t in out if t.strip()]
 
 
 def _caption_lines(doc: Document) -> None:

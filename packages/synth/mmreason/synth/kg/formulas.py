@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _NAMED = re.compile(r"\\(?:mathrm|text|textrm|operatorname|mathit|mathsf|mathbf)\s*\{([^{}]*)\}")
@@ -27,8 +28,9 @@ def _prepare(latex: str) -> tuple[str, dict[str, str]]:
     return s.strip().rstrip(".,"), names
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_formula(latex: str):
-    """sympy expression for `latex` (lark backend); raises ValueError with the parser's reason."""
+    """sympy expression for `latex` (lark backend, memoised); raises ValueError with the parser's reason."""
     import sympy
     from sympy.parsing.latex import parse_latex
 
@@ -47,6 +49,13 @@ def parse_formula(latex: str):
 
 def symbol_name(latex_symbol: str) -> str:
     """The sympy name a LaTeX symbol parses to ('\\rho' -> 'rho', 'F_1' -> 'F_{1}', '\\mathrm{PE}' -> 'PE')."""
+    s = latex_symbol.strip()
+    m = re.fullmatch(r"\\?([A-Za-z]+)", s) or _NAMED.fullmatch(s)
+    if m and (len(m.group(1)) == 1 or s.startswith("\\")):  # x, \rho, \mathrm{PE} (fast path, no parser)
+        return m.group(1)
+    m = re.fullmatch(r"([A-Za-z])_(?:\{(\w+)\}|(\w))", s)
+    if m:
+        return f"{m.group(1)}_{{{m.group(2) or m.group(3)}}}"
     try:
         e = parse_formula(latex_symbol)
         syms = sorted(e.free_symbols, key=str)

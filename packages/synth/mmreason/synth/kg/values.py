@@ -38,7 +38,8 @@ def parse_number(cell: str) -> tuple[float | None, str | None]:
     if pre:
         cur = _CURRENCY.get(pre, pre)
         unit = f"{cur} {unit}" if unit else cur
-    if unit and not re.fullmatch(r"[%‰°\w/³²µ.\-^ ·]+", unit):
+    if unit and (not re.fullmatch(r"[%‰°\w/³²µ.\-^ ·]+", unit) or re.search(r"(?:^|\s)[\d.]", unit)
+                 or len(unit.split()) > 3 or unit.split()[0].casefold() in ("and", "or", "to")):
         return None, None
     return val, unit
 

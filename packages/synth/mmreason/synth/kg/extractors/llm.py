@@ -129,7 +129,7 @@ def _ask(backend: GenerationBackend, chats: list, params: SamplingParams, parse,
     todo = list(range(len(chats)))
     current = list(chats)
     last_err: dict[int, str] = {}
-    for _attempt in range(retries + 1):
+    for attempt in range(retries + 1):
         if not todo:
             break
         replies = backend.generate([current[i] for i in todo], params)
@@ -141,8 +141,9 @@ def _ask(backend: GenerationBackend, chats: list, params: SamplingParams, parse,
             except ValueError as e:
                 last_err[i] = f"{e}; reply starts {text[:60]!r}"
                 again.append(i)
+                # the attempt number keeps each retry a distinct request (else the cache would replay it)
                 reminder = {"role": "user", "content": "Your previous answer was not valid JSON of the requested "
-                            f"form ({e}). Answer again with the JSON object only."}
+                            f"form ({e}). Answer again with the JSON object only (attempt {attempt + 2})."}
                 current[i] = list(chats[i]) + [{"role": "assistant", "content": text}, reminder]
         todo = again
     for i in todo:
