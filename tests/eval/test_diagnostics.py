@@ -305,9 +305,11 @@ def test_cli_entry_point(tmp_path):
     cmd = [
         sys.executable, "-m", "mmreason.eval.diagnostics",
         "diagnostics.n=2", "diagnostics.max_new_tokens=4", "model.device=cpu",
+        "model.attn_implementation=sdpa",  # the diagnostics must switch to eager themselves
         f"diagnostics.out_dir={tmp_path / 'out'}", f"hydra.run.dir={tmp_path / 'hydra'}",
     ]  # fmt: skip
     res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert s["n_samples"] == 2 and s["config"]["max_new_tokens"] == 4
+    assert s["max_share_sum_error"] < 1e-4

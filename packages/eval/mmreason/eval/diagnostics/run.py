@@ -121,6 +121,25 @@ def get_grader():
 # ---------------------------------------------------------------- one batch
 
 
+def _encode_images_first(model, inputs: dict) -> dict:
+    """Run the vision tower on its own (without `output_attentions`) and hand its output to the
+    forward as `mm_encoder_outputs`: otherwise the vision blocks' attention maps (patches² per head,
+    large for real images) are recorded too. Falls back to pixel_values where unsupported."""
+    import inspect
+
+    if (
+        "pixel_values" not in inputs
+        or "mm_encoder_outputs" not in inspect.signature(model.model.forward).parameters
+    ):
+        return inputs
+    rest = dict(inputs)
+    pixels = rest.pop("pixel_values")
+    rest["mm_encoder_outputs"] = {
+        "image": model.model.get_image_features(pixels, rest["image_grid_thw"], return_dict=True)
+    }
+    return rest
+
+
 @torch.no_grad()
 def trace_batch(
     model, processor, chats, responses: list[list[int]], min_pixels=None, max_pixels=None
@@ -138,7 +157,7 @@ def trace_batch(
     device = next(model.parameters()).device
     full = {k: v.to(device) for k, v in full.items()}
     rmask = full.pop("response_mask")
-    out = model.model(**full, use_cache=False, output_attentions=True)
+    out = model.model(**_encode_images_first(model, full), use_cache=False, output_attentions=True)
     attn = getattr(out, "attentions", None)
     if not attn or any(a is None for a in attn):
         raise RuntimeError(
@@ -297,6 +316,7 @@ def run_diagnostics(cfg) -> dict[str, Any]:
     else:
         cache_path.unlink(missing_ok=True)
     todo = [r for r in records if r["id"] not in done]
+    position = {r["id"]: i for i, r in enumerate(records)}
     if done:
         log.info(
             "diagnostics: resuming, %d of %d samples already in %s",
@@ -310,6 +330,8 @@ def run_diagnostics(cfg) -> dict[str, Any]:
         for start in range(0, len(todo), dcfg.batch_size):
             part = todo[start : start + dcfg.batch_size]
             chats = [record_to_chat(r, dcfg.system, dcfg.template) for r in part]
+            if params.seed is not None:  # a distinct sampling seed per batch, from its first record's index
+                params = dataclasses.replace(params, seed=dcfg.seed + position[part[0]["id"]])
             completions = [c[0] for c in backend.generate(chats, params)]
             traces = trace_batch(
                 model, processor, chats, [c.token_ids for c in completions], mcfg.min_pixels, mcfg.max_pixels
