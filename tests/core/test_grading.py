@@ -50,6 +50,7 @@ EXTRACT_CASES = [
     ("after some thought\n(B)", "B"),
     ("after some thought\nB.", "B"),
     ("after some thought\nB", "B"),
+    ("after some thought\nx", None),  # a lower-case last line is no choice letter
     ("I am not sure.", None),
     ("", None),
     ("\\boxed{12", None),  # truncated box

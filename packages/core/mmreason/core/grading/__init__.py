@@ -1,10 +1,14 @@
 """Answer extraction and grading, shared by synth (answer checks), train (rewards) and eval (scores).
 
-    extract_answer(text) -> str | None
+    extract_answer(text) -> str | None            extract(text) -> Extraction(answer, source, rejected)
     grade(prediction, answer, answer_type, choices=(), timeout=1.0, *, rel_tol=1e-4) -> bool
     grade_detailed(...) -> GradeResult(correct, extracted, reason)
-    normalize_number(s) -> float | None          normalize_text(s) -> str
-    warmup() / shutdown()                          math-verify worker pool (expression answers)
+    normalize_number(s) -> float | None           parse_number(s) -> ParsedNumber(value, percent) | None
+    numbers_match(pred, gold, rel_tol=1e-4)       normalize_text(s) -> str    read_boolean(s) -> bool | None
+    warmup() / shutdown()                         the math-verify worker pool (expression answers)
+
+Modules: extract (where the answer is), numbers, text, choice, expression (one per answer kind), grade
+(the dispatch), _mathverify (worker processes with a wall-clock budget that works off the main thread).
 """
 
 from ._mathverify import shutdown, warmup

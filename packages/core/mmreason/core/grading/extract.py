@@ -29,7 +29,7 @@ _ANSWER_LINE = re.compile(
     r"(?:\bis\b[*_\s]*[:：]?|[:：=])[ \t*_]*",
     re.I,
 )
-_LONE_LETTER = re.compile(r"^(?:option\s*|choice\s*)?\(?\s*([A-Z])\s*\)?[.:]?$", re.I)
+_LONE_LETTER = re.compile(r"^(?:(?i:option|choice)\s*)?\(?\s*([A-Z])\s*\)?[.:]?$")  # upper case: "x" is no letter
 _MATH_SPAN = re.compile(r"^(?:\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\])", re.S)
 _HOPE = re.compile(r"\.?\s*I hope it is correct.*$", re.S | re.I)
 _SENTENCE_END = re.compile(r"(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|vs|No))(?<=\w)\.\s+(?=(?:[A-Z][a-z]|I\s))")
@@ -140,7 +140,7 @@ def _lone_letter(s: str) -> str | None:
     if not lines:
         return None
     m = _LONE_LETTER.match(lines[-1].strip(_STRIP_CHARS + "$"))
-    return m.group(1).upper() if m else None
+    return m.group(1) if m else None
 
 
 def _inner(s: str, allow_plain: bool) -> Extraction:

@@ -76,11 +76,11 @@ def _grade_text(pred: str, answer: str, rel_tol: float) -> bool:
     return pn is not None and gn is not None and parsed_match(pn, gn, rel_tol)
 
 
-def _grade_boolean(pred: str, answer: str) -> bool:
+def _gold_boolean(answer: str) -> bool:
     gold = read_boolean(answer)
     if gold is None:
         raise ValueError(f"boolean answer {answer!r} is not yes/no/true/false/correct/incorrect")
-    return len(pred) <= MAX_TEXT_ANSWER_CHARS and read_boolean(pred) is gold
+    return gold
 
 
 def grade_detailed(
@@ -99,7 +99,9 @@ def grade_detailed(
         raise ValueError(f"gold answer must be a string, got {type(answer).__name__}: {answer!r}")
     deadline = time.monotonic() + timeout
     choices = [] if choices is None else [str(c) for c in choices]  # lists, tuples, arrays
-    gidx = gold_index(answer, choices) if answer_type == "choice" else None  # bad gold: raise early
+    # a gold answer its type cannot read is a data error: raise before looking at the prediction
+    gidx = gold_index(answer, choices) if answer_type == "choice" else None
+    gbool = _gold_boolean(answer) if answer_type == "boolean" else None
     if not isinstance(prediction, str):
         return GradeResult(False, None, "no answer")
     ex = extract(prediction)
@@ -124,7 +126,7 @@ def grade_detailed(
     elif answer_type == "text":
         ok = _grade_text(pred, answer, rel_tol)
     else:
-        ok = _grade_boolean(pred, answer)
+        ok = len(pred) <= MAX_TEXT_ANSWER_CHARS and read_boolean(pred) is gbool
     reason = "correct" if ok else ("timeout" if how == "timeout" else "wrong")
     return GradeResult(bool(ok), pred, reason)
 
