@@ -321,6 +321,24 @@ def test_fewer_choices_than_n_asks_again(stub):
     assert [(r["body"]["n"], r["body"]["seed"]) for r in s.posts()] == [(3, 5), (2, 6), (1, 7)]
 
 
+def test_greedy_asks_once_and_repeats(stub):
+    s = stub(lambda i, b: (200, _completion(b["n"], "g", logprobs=[-0.5], token_ids=[4])))
+    (outs,) = _fast(s.url).generate([TEXT_CHAT], SamplingParams(n=3, temperature=0.0, seed=1))
+    assert [r["body"]["n"] for r in s.posts()] == [1]  # vLLM answers 400 to n > 1 with greedy
+    assert [(c.text, c.token_ids, c.logprobs) for c in outs] == [("g", [4], [-0.5])] * 3
+    outs[0].token_ids.append(9)
+    assert outs[1].token_ids == [4]  # copies, not one shared list
+
+
+def test_each_chat_gets_its_own_seed(stub):
+    s = stub(lambda i, b: (200, _completion(b["n"], b["messages"][0]["content"])))
+    chats = [[{"role": "user", "content": f"q{i}"}] for i in range(3)]
+    _fast(s.url).generate(chats, SamplingParams(n=2, temperature=1.0, seed=10))
+    assert sorted((r["body"]["messages"][0]["content"], r["body"]["seed"]) for r in s.posts()) == [
+        ("q0", 10), ("q1", 12), ("q2", 14)
+    ]  # fmt: skip
+
+
 def test_down_server_fails_fast_naming_url():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -25,6 +25,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from ..chat import Chat, to_pil
@@ -190,9 +191,8 @@ class OpenAIBackend(GenerationBackend):
         if not chats:
             return []
         model = self.model
-        messages = [chat_to_messages(c) for c in chats]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(chats))) as pool:
-            futures = [pool.submit(self._complete, model, m, params) for m in messages]
+            futures = [pool.submit(self._complete, model, chat, params, i) for i, chat in enumerate(chats)]
             try:
                 return [f.result() for f in futures]
             except BaseException:
@@ -200,13 +200,18 @@ class OpenAIBackend(GenerationBackend):
                     f.cancel()
                 raise
 
-    def _complete(self, model: str, messages: list[dict], params: SamplingParams) -> list[Completion]:
-        """`params.n` completions for one chat; asks again for the rest if the server returns fewer."""
+    def _complete(self, model: str, chat: Chat, params: SamplingParams, index: int) -> list[Completion]:
+        """`params.n` completions for chat number `index`; asks again for the rest if the server returns
+        fewer. Greedy (temperature 0) asks for one and repeats it: vLLM refuses n > 1 with greedy.
+
+        Seeds: chat i's first request carries `seed + i * n` (one seed for every chat would give every
+        prompt the same random draws); a follow-up request shifts it by the completions already got."""
+        messages = chat_to_messages(chat)
+        want = 1 if params.temperature == 0 else params.n
         out: list[Completion] = []
-        while len(out) < params.n:
-            # a repeat request with the same seed would repeat the same samples: shift it
-            seed = None if params.seed is None else params.seed + len(out)
-            body = request_body(model, messages, params, params.n - len(out), seed)
+        while len(out) < want:
+            seed = None if params.seed is None else params.seed + index * params.n + len(out)
+            body = request_body(model, messages, params, want - len(out), seed)
             data = self._request("POST", "/chat/completions", body)
             choices = data.get("choices") if isinstance(data, dict) else None
             if not isinstance(choices, list) or not choices:
@@ -221,6 +226,13 @@ class OpenAIBackend(GenerationBackend):
                 raise OpenAIBackendError(
                     f"OpenAI-compatible server {self.base_url}: POST /chat/completions returned a malformed choice: {e}"
                 ) from None
+        if want < params.n:
+            first = out[0]
+            lps = first.logprobs
+            out = [
+                replace(first, token_ids=list(first.token_ids), logprobs=None if lps is None else list(lps))
+                for _ in range(params.n)
+            ]
         return out[: params.n]
 
     # --- HTTP ---------------------------------------------------------------------------------
