@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,52 +69,6 @@ class DiagnosticsConfig:
             problems.append("template has no {problem}")
         if problems:
             raise ValueError("diagnostics config: " + "; ".join(problems))
-
-
-# ---------------------------------------------------------------- grading
-
-
-def _boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} (balanced braces), else None."""
-    i = text.rfind("\\boxed{")
-    if i < 0:
-        return None
-    depth, j = 0, i + len("\\boxed")
-    for k in range(j, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[k], 0)
-        if depth == 0:
-            return text[j + 1 : k]
-    return None
-
-
-def fallback_grade(prediction: str, answer: str, answer_type: str, choices=()) -> bool:
-    """Minimal grader used only while `mmreason.core.grading` is missing: the last \\boxed{} (else the
-    last line) against the gold answer, case- and space-insensitive; a choice also matches by option text."""
-    pred = _boxed(prediction)
-    if pred is None:
-        lines = [ln for ln in prediction.strip().splitlines() if ln.strip()]
-        pred = lines[-1] if lines else ""
-
-    def norm(s: str) -> str:
-        return re.sub(r"\s+", "", s).strip(".").lower()
-
-    p, a = norm(pred), norm(answer)
-    if answer_type == "choice":
-        p = re.sub(r"^\(?([a-z])\)?$", r"\1", p)
-        if choices and ord(a[:1] or "?") - ord("a") in range(len(choices)):
-            if p == norm(choices[ord(a) - ord("a")]):
-                return True
-    return p == a
-
-
-def get_grader():
-    """(grade function, its name): core's `grade` when present, else `fallback_grade`."""
-    try:
-        from mmreason.core.grading import grade
-    except ImportError:
-        log.warning("mmreason.core.grading.grade not available: using diagnostics.fallback_grade")
-        return fallback_grade, "diagnostics.fallback_grade"
-    return grade, "mmreason.core.grading.grade"
 
 
 # ---------------------------------------------------------------- one batch
@@ -288,7 +241,9 @@ def run_diagnostics(cfg) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     records = load_records(dcfg.data, dcfg.n, dcfg.seed, dcfg.split)
-    grade, grader_name = get_grader()
+    from mmreason.core.grading import grade
+
+    grader_name = "mmreason.core.grading.grade"
     model, processor = load_policy(mcfg)
     backend = HFBackend(model, processor, dcfg.batch_size, mcfg.min_pixels, mcfg.max_pixels)
     params = SamplingParams(
@@ -371,8 +326,6 @@ def run_diagnostics(cfg) -> dict[str, Any]:
 __all__ = [
     "DiagnosticsConfig",
     "aggregate",
-    "fallback_grade",
-    "get_grader",
     "run_diagnostics",
     "summarize",
     "trace_batch",
