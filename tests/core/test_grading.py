@@ -189,6 +189,7 @@ MATHVERIFY_CASES = [
     ("\\boxed{x^2+1}", "(x-1)(x+1)", "expression", False),
     ("\\boxed{\\sqrt{8}}", "2\\sqrt{2}", "expression", True),
     ("\\boxed{\\pi/2}", "\\frac{\\pi}{2}", "expression", True),
+    ("\\boxed{x**2 + 1}", "x^2+1", "expression", True),  # Python power
     ("\\boxed{2^{10}}", "1024", "number", True),  # LaTeX number goes to math-verify
     ("\\boxed{2^{10}}", "1000", "number", False),
 ]
@@ -335,3 +336,11 @@ def test_no_eval(monkeypatch):
     monkeypatch.setattr(builtins, "eval", boom)
     assert grade("\\boxed{__import__('os')}", "1", "number") is False
     assert grade("\\boxed{3/4}", "0.75", "number") is True
+
+
+def test_expression_text_is_never_executed(warm_pool, tmp_path):
+    # sympify / parse_expr on the raw text would run this; grading must never execute a response
+    marker = tmp_path / "pwned"
+    pred = f"\\boxed{{__import__('pathlib').Path('{marker}').touch()}}"
+    assert grade(pred, "1", "expression") is False
+    assert not marker.exists()

@@ -47,11 +47,17 @@ def _limit_worker() -> None:
 
 
 def check(gold: str, pred: str) -> bool:
-    """math-verify's verdict with its own (signal-based) timeouts off; run this only in a worker."""
-    from math_verify import parse, verify
+    """math-verify's verdict with its own (signal-based) timeouts off; run this only in a worker.
 
-    g = parse(f"\\boxed{{{gold}}}", parsing_timeout=None)
-    p = parse(f"\\boxed{{{pred}}}", parsing_timeout=None)
+    Only the LaTeX parser is used: math-verify's plain-expression target goes through sympy's
+    `parse_expr` (an `eval` underneath, though on regex-filtered text); LaTeX parsing never evaluates code.
+    """
+    from math_verify import LatexExtractionConfig, parse, verify
+
+    latex_only = [LatexExtractionConfig()]
+    gold, pred = gold.replace("**", "^"), pred.replace("**", "^")  # Python powers, LaTeX's way
+    g = parse(f"\\boxed{{{gold}}}", extraction_config=latex_only, parsing_timeout=None)
+    p = parse(f"\\boxed{{{pred}}}", extraction_config=latex_only, parsing_timeout=None)
     if not g or not p:
         return False
     return bool(verify(g, p, timeout_seconds=None))
