@@ -215,17 +215,15 @@ class OpenAIBackend(GenerationBackend):
             data = self._request("POST", "/chat/completions", body)
             choices = data.get("choices") if isinstance(data, dict) else None
             if not isinstance(choices, list) or not choices:
-                raise OpenAIBackendError(
-                    f"OpenAI-compatible server {self.base_url}: POST /chat/completions response has no "
+                raise self._fail(
+                    "POST /chat/completions response has no "
                     f"'choices' list (keys: {sorted(data) if isinstance(data, dict) else type(data).__name__})"
                 )
             choices = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0)
             try:
                 out += [parse_choice(c) for c in choices]
             except (ValueError, TypeError, KeyError) as e:
-                raise OpenAIBackendError(
-                    f"OpenAI-compatible server {self.base_url}: POST /chat/completions returned a malformed choice: {e}"
-                ) from None
+                raise self._fail(f"POST /chat/completions returned a malformed choice: {e}") from None
         if want < params.n:
             first = out[0]
             lps = first.logprobs
