@@ -130,7 +130,7 @@ def main() -> None:
     for name, recs, preds in cases:
         bench = get_benchmark(name)
         out = {}
-        t = best(lambda b=bench, r=recs, p=preds: out.update(b.score(r, p)))
+        t = best(lambda b=bench, r=recs, p=preds, o=out: o.update(b.score(r, p)))
         rows.append((f"{name}.score", len(recs), t, out["overall"]))
     print(f"scoring {a.n:,} predictions per row (best of {a.repeat})\n")
     print("| scorer | n | seconds | µs / prediction | × baseline | overall |")

@@ -182,3 +182,21 @@ def test_missing_data_path_is_a_clear_error(tmp_path):
     cfg = _cfg(tmp_path, tmp_path / "nowhere")
     with pytest.raises(MissingDataError, match=r"no data at .*nowhere.*eval\.data\.synth"):
         run_eval(cfg, FakeBackend(respond))
+
+
+def test_runner_with_the_real_hf_backend(tmp_path, tiny_policy):
+    """The tiny offline VLM through core.generation's hf backend: chats with images go through end to end."""
+    import torch
+
+    from mmreason.core.generation import make_backend
+
+    torch.set_num_threads(1)
+    model, processor = tiny_policy
+    backend = make_backend({"backend": "hf", "batch_size": 2}, None, model=model, processor=processor)
+    data = _synth_split(tmp_path / "data")
+    res = run_eval(_cfg(tmp_path, data, limit=2, max_new_tokens=4), backend)
+    b = res["benchmarks"]["synth"]
+    assert b["n"] == 2 and b["n_generated"] == 2 and b["n_missing"] == 0
+    entries = read_jsonl(tmp_path / "cache" / "synth.jsonl")
+    assert [e["id"] for e in entries] == ["s0", "s1"] and all(e["n_tokens"] <= 4 for e in entries)
+    assert res["model"] == backend.describe()
