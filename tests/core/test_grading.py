@@ -219,6 +219,12 @@ def test_hard_expressions_return_within_budget(warm_pool, pred, gold):
     assert elapsed < BUDGET_S, f"{elapsed:.2f} s"
 
 
+def test_pool_warmup_is_bounded(warm_pool):
+    # forkserver start + math-verify import + warm-up checks, once per process (~0.5-3 s here)
+    assert warm_pool < 30.0
+    assert _mathverify.pool()._idle, "warm workers should be waiting"
+
+
 def test_timeout_kills_and_replaces_worker(warm_pool):
     pool = _mathverify.pool()
     before = pool.timeouts
