@@ -317,7 +317,7 @@ def _render(path: Path, kind: str, labels: list[str], values: list[float], title
                 ax.annotate("", xy=((i + 1.5) / n - 0.09, 0.5), xytext=(x + 0.09, 0.5),
                             arrowprops={"arrowstyle": "->"})
         ax.set_title(title, fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.16, top=0.9)  # no tight_layout: it draws twice
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80, metadata={"Software": None})
     plt.close(fig)
