@@ -249,3 +249,34 @@ def test_synth_save_to_disk(tmp_path):
     assert res["overall"] == 0.5 and res["n_skipped"] == 1
     assert res["breakdowns"]["task_type"] == {"MIMC": 0.0, "STSC": 1.0}
     assert res["breakdowns"]["answer_type"] == {"boolean": 0.0, "choice": 1.0, "expression": 0.0, "number": 1.0}
+
+
+def test_geometry3k_parquet_free_form(tmp_path):
+    img = {"bytes": png_bytes(), "path": None}
+    rows = [{"images": [img], "problem": "<image>Find x.", "answer": "3"},
+            {"images": [img], "problem": "<image>Find y.", "answer": "2\\sqrt{3}"},
+            {"images": [], "problem": "Find z.", "answer": "1"}]
+    write_parquet(tmp_path / "test-00000-of-00001.parquet", rows)
+    bench = get_benchmark("geometry3k")
+    loaded = bench.load(tmp_path)
+    assert len(loaded.records) == 2 and loaded.skipped[0]["reason"] == "row has no image"
+    assert loaded.records[0]["answer_type"] == "number" and loaded.records[1]["answer_type"] == "expression"
+    ids = [r["id"] for r in loaded.records]
+    res = bench.score(loaded.records, {ids[0]: "\\boxed{3}", ids[1]: "\\boxed{2}"})
+    assert res["overall"] == 0.5
+
+
+def test_mathvista_github_json_layout(tmp_path):
+    """The GitHub release: testmini.json ({pid: problem}) beside images/."""
+    write_png(tmp_path / "images" / "7.jpg")
+    prob = {"question": "How many?", "image": "images/7.jpg", "choices": None, "unit": None, "precision": None,
+            "answer": "3", "question_type": "free_form", "answer_type": "integer", "pid": "7",
+            "metadata": {"category": "math-targeted-vqa", "skills": ["arithmetic reasoning"]}}
+    bad = dict(prob, pid="8", answer="three")
+    write_json(tmp_path / "testmini.json", {"7": prob, "8": bad})
+    bench = get_benchmark("mathvista")
+    loaded = bench.load(tmp_path)
+    assert [r["id"] for r in loaded.records] == ["mathvista-7"]
+    assert loaded.skipped == [{"row_id": "8", "reason": "integer answer 'three' is not a number"}]
+    assert bench.build_prompt(loaded.records[0]).startswith("Hint: Please answer the question requiring an integer")
+    assert bench.score(loaded.records, {"mathvista-7": "Answer: 3"})["overall"] == 1.0

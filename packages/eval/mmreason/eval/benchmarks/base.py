@@ -75,7 +75,7 @@ class Benchmark:
                 rec.setdefault("quality", "")
                 validate_record(rec, where=self.name)
                 json.dumps(rec.get("meta", {}))  # meta must stay JSON-serialisable
-            except (BadRow, RecordError, KeyError, TypeError, ValueError) as e:
+            except (BadRow, RecordError, KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
                 reason = f"missing field {e}" if isinstance(e, KeyError) else str(e)
                 skipped.append({"row_id": str(row_id), "reason": reason})
                 log.warning("%s: skipping row %s: %s", self.name, row_id, reason)
