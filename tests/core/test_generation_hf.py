@@ -46,6 +46,8 @@ def test_seeded_sampling_is_reproducible_and_blocks_vision_tokens(backend, tiny_
 
 def test_greedy_is_deterministic_and_batch_invariant(backend, shape_images):
     p = SamplingParams(max_new_tokens=10)
+    copies = backend.generate(chats_for(shape_images[:2]), SamplingParams(n=3, max_new_tokens=6))
+    assert [len(r) for r in copies] == [3, 3] and len({tuple(c.token_ids) for c in copies[0]}) == 1
     together = backend.generate(chats_for(shape_images), p)
     alone = [backend.generate(chats_for([im]), p)[0] for im in shape_images]
     assert [r[0].token_ids for r in together] == [r[0].token_ids for r in alone]  # left padding is harmless

@@ -57,10 +57,11 @@ class HFBackend(GenerationBackend):
         batch = {k: v.to(device) for k, v in batch.items()}
         B, P = batch["input_ids"].shape
         sample = params.temperature > 0
+        n_gen = params.n if sample else 1  # greedy: one decode, copied n times
         kwargs = dict(
             max_new_tokens=params.max_new_tokens,
             do_sample=sample,
-            num_return_sequences=params.n,
+            num_return_sequences=n_gen,
             output_logits=True,
             return_dict_in_generate=True,
             suppress_tokens=self.blocked or None,
@@ -97,7 +98,8 @@ class HFBackend(GenerationBackend):
                 if cut is not None:
                     text, finish = text[:cut], "stop"
                     ids, lps = _trim_to_text(tok, ids, lps, cut)
-            results[row // params.n].append(Completion(text=text, token_ids=ids, logprobs=lps, finish_reason=finish))
+            for _ in range(params.n // n_gen):
+                results[row // n_gen].append(Completion(text=text, token_ids=list(ids), logprobs=list(lps), finish_reason=finish))
         return results
 
 
