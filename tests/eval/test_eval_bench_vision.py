@@ -125,6 +125,7 @@ def test_hallusionbench_aacc_facc_qacc(tmp_path):
     assert b["aAcc_by_category"] == {"VD": 0.75, "VS": 0.5}
     assert b["fAcc_by_category"] == {"VD": 0.5, "VS": 0.0}
     assert b["qAcc_by_category"] == {"VD": 0.5, "VS": 0.0}
+    assert b["aAcc_by_difficulty"] == pytest.approx({"easy": 1.0, "hard": 1 / 3})
 
 
 # ------------------------------------------------------------------ MMStar (VLMEvalKit TSV, base64 images)

@@ -8,7 +8,8 @@ Prompt: the question itself (the official benchmark sends it as is).
 Scoring: tianyi-lab/HallusionBench utils.py — aAcc = per-question accuracy; fAcc = fraction of figures
 (category, subcategory, set_id, figure_id; VS questions without a figure excluded) with every
 question right (get_eval_fig); qAcc = fraction of question groups (category, subcategory, set_id,
-question_id) with every figure variant right (get_eval_pair_all). The official correctness comes from a
+question_id) with every figure variant right (get_eval_pair_all); Easy / Hard aAcc = aAcc on the
+original (figure_id 0) / edited figures. The official correctness comes from a
 GPT-4 judge; here it is VLMEvalKit's rule (Hallusion_rating / YOrN_Extraction): the answer is "yes" or
 "no" when exactly one of the words occurs in the extracted final answer (else the whole response).
 """
@@ -78,6 +79,9 @@ class HallusionBench(Benchmark):
         out = super().aggregate(records, flags)
         out["metrics"] = self.acc3(records, flags)
         out["overall"] = out["metrics"]["aAcc"]
+        # Easy / Hard question accuracy of the leaderboard: original figure (figure_id 0) vs edited figures
+        out["breakdowns"]["aAcc_by_difficulty"] = metrics.group_accuracy(
+            ["easy" if r["meta"]["figure_id"] == "0" else "hard" for r in records], flags)
         for cat in sorted({r["meta"]["category"] for r in records}):
             sub = [(r, ok) for r, ok in zip(records, flags) if r["meta"]["category"] == cat]
             for k, v in self.acc3([r for r, _ in sub], [ok for _, ok in sub]).items():
