@@ -10,6 +10,7 @@ counts (keys starting with n_) are shown as integers.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from mmreason.core.io import atomic_write_text, read_json
@@ -54,7 +55,7 @@ def flat_scores(bench: dict) -> list[tuple[str, str, float | int | None]]:
 def results_markdown(results: dict) -> str:
     """Markdown for one run: a summary table, then each benchmark's metrics and breakdowns."""
     out = [f"# Eval run `{results.get('run')}`", "",
-           f"model: `{results.get('model')}` · generation: `{results.get('generation')}`"
+           f"model: `{results.get('model')}` · generation: `{json.dumps(results.get('generation'))}`"
            + (f" · judge: `{results['judge']}`" if results.get("judge") else ""), ""]
     rows = []
     for name, b in results.get("benchmarks", {}).items():
