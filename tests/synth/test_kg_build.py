@@ -124,3 +124,22 @@ def test_hydra_entry_point(tmp_path):
                           f"synth.out_dir={out}", f"hydra.run.dir={tmp_path / 'hydra'}"],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert bad.returncode != 0 and "unknown stage" in bad.stderr + bad.stdout
+
+
+def test_backend_failure_keeps_structural_graph_and_is_redone(tmp_path):
+    root = _input(tmp_path, ("reports",))
+    for p in list(root.rglob("*.md"))[1:]:
+        p.unlink()
+
+    class Down(FakeBackend):
+        def generate(self, chats, params):
+            raise ConnectionError("server unreachable")
+
+    cfg = {"input_dir": str(root), "out_dir": str(tmp_path / "out"), "kg": {"extractors": ["structural", "llm"]}}
+    r = build_kg(cfg, backend=Down(lambda t, c: ""), progress=False)
+    assert r["counts"]["nodes"]["Table"] == 2 and r["eval"]["facts"]["recall"] == 1.0
+    assert any("backend failed (ConnectionError" in e["reason"] for e in r["errors"])
+    up = FakeBackend(lambda t, c: '{"entities": [], "relations": []}' if "Extract" in t else '{"kind": "other"}')
+    r2 = build_kg(cfg, backend=up, progress=False)
+    assert r2["reused"] == 0 and up.calls > 0 and not any("backend failed" in e["reason"] for e in r2["errors"])
+    assert build_kg(cfg, backend=up, progress=False)["reused"] == 1

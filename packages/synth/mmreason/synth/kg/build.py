@@ -148,7 +148,7 @@ def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> 
             if s["resume"] and part_path.is_file():
                 try:
                     part = read_json(part_path)
-                    if part.get("sha") != sha or part.get("tag") != tag:
+                    if part.get("sha") != sha or part.get("tag") != tag or not part.get("complete", True):
                         part = None
                 except ValueError:
                     part = None
@@ -199,6 +199,7 @@ def _build_one(path: Path, root: Path, out_dir: Path, assets: Path, s: dict, cac
     doc = read_document(path, root)
     issues = [i.to_dict() for i in doc.issues]
     sub = KG()
+    complete = True
     if doc.blocks:
         for b in doc.blocks:
             if b.type == "image":
@@ -206,15 +207,22 @@ def _build_one(path: Path, root: Path, out_dir: Path, assets: Path, s: dict, cac
         domain = Path(doc.path).parts[0] if len(Path(doc.path).parts) > 1 else ""
         try:
             extract_structural(doc, sub, issues, domain=domain)
-            if cached is not None:
-                L = s["llm"]
+        except Exception as e:  # one bad document never stops the corpus
+            log.exception("structural extraction failed for %s", doc.path)
+            issues.append({"file": doc.path, "stage": "kg.structural",
+                           "reason": f"extraction failed ({type(e).__name__}: {e})"})
+            sub = KG()
+        if cached is not None and sub.g.number_of_nodes():
+            L = s["llm"]
+            try:
                 extract_llm(doc, sub, issues, cached, schema, L["max_retries"], L["max_new_tokens"],
                             L["describe_images"], _image_loader(root, assets))
-        except Exception as e:  # one bad document never stops the corpus
-            log.exception("extraction failed for %s", doc.path)
-            issues.append({"file": doc.path, "stage": "kg", "reason": f"extraction failed ({type(e).__name__}: {e})"})
-            sub = KG()
-    return {"path": doc.path, "sha": sha, "tag": tag, "graph": to_json(sub), "issues": issues}
+            except Exception as e:  # e.g. the server is down: keep the structural graph, retry on resume
+                log.exception("llm extraction failed for %s", doc.path)
+                issues.append({"file": doc.path, "stage": "kg.llm",
+                               "reason": f"backend failed ({type(e).__name__}: {e}); redone on the next run"})
+                complete = False
+    return {"path": doc.path, "sha": sha, "tag": tag, "complete": complete, "graph": to_json(sub), "issues": issues}
 
 
 def _print_summary(result: dict, kg_dir: Path) -> None:

@@ -24,7 +24,8 @@ def load_truth(input_dir: str | Path) -> dict[str, dict]:
     for p in sorted(root.rglob("*.truth.json")):
         t = read_json(p)
         doc = p.with_name(t.get("doc") or p.name.replace(".truth.json", ".md"))
-        out[doc.relative_to(root).as_posix()] = t
+        if doc.is_file():  # truth for a document that is not in the input is not scored
+            out[doc.relative_to(root).as_posix()] = t
     return out
 
 

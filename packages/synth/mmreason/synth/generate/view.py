@@ -1,0 +1,100 @@
+"""What a question family sees of a sampled path: its chunks, tables, charts, formulas, entities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..kg.graph import KG
+
+
+@dataclass
+class Draft:
+    """One question before rendering. `compute` recomputes the answer from the graph (compute.py)."""
+
+    family: str
+    question: str
+    answer: str  # canonical answer: a choice letter for 'choice'
+    answer_type: str
+    compute: dict
+    cot: list[str]
+    facts: list[str]  # edge keys the reasoning uses
+    choices: list[str] = field(default_factory=list)
+    operation: str = ""
+    hide_columns: dict[str, list[str]] = field(default_factory=dict)  # table id -> columns not shown
+    extra_nodes: list[str] = field(default_factory=list)  # support nodes off the path (a hidden table)
+
+    @property
+    def value(self) -> str:
+        """The answer as text (the chosen option for 'choice')."""
+        return self.choices[ord(self.answer) - 65] if self.answer_type == "choice" else self.answer
+
+
+class View:
+    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str]):
+        self.kg, self.g, self.nodes = kg, kg.g, nodes
+        self.shown = shown_types
+        by = {t: [n for n in nodes if self.g.nodes[n]["type"] == t] for t in ("Chunk", "Table", "Image", "Formula", "Entity")}
+        self.chunks, self.tables, self.images = by["Chunk"], by["Table"], by["Image"]
+        self.formulas, self.entities = by["Formula"], by["Entity"]
+        self.charts = [i for i in self.images if kg.plotted_table(i)]
+
+    def node(self, n) -> dict:
+        return self.g.nodes[n]
+
+    def label(self, n) -> str:
+        d = self.g.nodes[n]
+        return d.get("label") or d.get("name") or n
+
+    def passage_no(self, chunk: str) -> int:
+        return self.chunks.index(chunk) + 1
+
+    # ---------------------------------------------------------------- tables
+    def cells(self, table: str, column: str | None = None) -> list[dict]:
+        """Numeric or entity cells with their edge keys, in row order."""
+        out = []
+        for u, _, k, d in self.g.in_edges(table, keys=True, data=True):
+            if d["type"] == "has_attribute" and (column is None or d["name"] == column):
+                out.append({"key": k, "entity": self.g.nodes[u]["name"], "entity_id": u, "column": d["name"],
+                            "value": d["value"], "unit": d["unit"], "raw": d["raw"], "row": d["row"], "col": d["col"]})
+        return sorted(out, key=lambda c: (c["row"], c["col"]))
+
+    def numeric_columns(self, table: str) -> list[str]:
+        d = self.g.nodes[table]
+        return [c for c, kind in zip(d["columns"], d.get("kinds") or []) if kind == "number"
+                and len(self.num_cells(table, c)) >= 2]
+
+    def num_cells(self, table: str, column: str) -> list[dict]:
+        return [c for c in self.cells(table, column) if isinstance(c["value"], (int, float))]
+
+    def unit(self, table: str, column: str) -> str | None:
+        d = self.g.nodes[table]
+        if column in d["columns"]:
+            u = d["units"][d["columns"].index(column)]
+            if u:
+                return u
+        units = {c["unit"] for c in self.num_cells(table, column) if c["unit"]}
+        return units.pop() if len(units) == 1 else None
+
+    def key_type(self, table: str) -> str:
+        d = self.g.nodes[table]
+        return d["columns"][d.get("key_column", 0)].lower()
+
+    def relations_of_table(self, table: str) -> list[tuple[str, str, str, dict]]:
+        return [(u, v, k, d) for u, v, k, d in self.kg.edges_of("relation") if d.get("table") == table]
+
+    # ---------------------------------------------------------------- charts / formulas
+    def chart(self, image: str) -> tuple[str, str] | None:
+        """(plotted table, plotted column) of a chart image."""
+        p = self.kg.plotted_table(image)
+        if not p or not p[1]:
+            return None
+        return p[0], p[1][0]
+
+    def formula_bindings(self, f: str) -> dict[str, tuple[str, str]]:
+        return self.kg.formula_columns(f)
+
+    def mentions(self, chunk: str) -> list[tuple[int, str, str]]:
+        """(span start, entity id, edge key) of the entities a chunk mentions, in reading order."""
+        out = [(d["provenance"]["span"][0], v, k) for _, v, k, d in self.g.out_edges(chunk, keys=True, data=True)
+               if d["type"] == "mentions"]
+        return sorted(out)
