@@ -162,3 +162,24 @@ def test_discover_skips_links_outside_and_truth(tmp_path):
     (root / "a.truth.json").write_text("{}", encoding="utf-8")
     (root / "link.md").symlink_to(tmp_path / "out.md")
     assert [p.name for p in discover(root)] == ["a.md"]
+
+
+def test_pdf_reader_table_with_caption(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(5, 3))
+    ax = fig.add_axes([0.1, 0.1, 0.8, 0.6])
+    ax.set_axis_off()
+    ax.table(cellText=[["Ethanol", "78.4"], ["Benzene", "80.1"]], colLabels=["Compound", "Boiling point (°C)"],
+             loc="center")
+    fig.text(0.1, 0.9, "Table 1: Boiling points.")
+    fig.savefig(tmp_path / "t.pdf")
+    plt.close(fig)
+    doc = read_document(tmp_path / "t.pdf", tmp_path)
+    assert [b.type for b in doc.blocks] == ["table"]  # the cells are not repeated as a paragraph
+    t = doc.blocks[0]
+    assert t.rows == [["Compound", "Boiling point (°C)"], ["Ethanol", "78.4"], ["Benzene", "80.1"]]
+    assert t.caption == "Table 1: Boiling points." and t.label == "Table 1" and t.page == 0

@@ -1,4 +1,4 @@
-"""PDF reader: text and tables per page with pdfplumber, embedded images with pypdf.
+"""PDF reader: text and ruled tables per page with pdfplumber, embedded images with pypdf.
 
 Embedded images travel as bytes on the block (`image_bytes`, status "embedded"); the kg build writes
 them under OUT/kg/assets/ and records that path. Spans are character offsets in the page's text.
@@ -33,7 +33,18 @@ def read_pdf(path: Path, root: Path) -> Document:
     with pdf:
         for pno, page in enumerate(pdf.pages):
             try:
-                text = page.extract_text() or ""
+                found = page.find_tables()
+            except Exception as e:
+                doc.issue(f"page {pno + 1}: table detection failed ({type(e).__name__}: {e})")
+                found = []
+            boxes = [t.bbox for t in found]
+
+            def outside(obj, boxes=boxes):  # text inside a table is the table's, not a paragraph
+                x, y = (obj.get("x0", 0) + obj.get("x1", 0)) / 2, (obj.get("top", 0) + obj.get("bottom", 0)) / 2
+                return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+
+            try:
+                text = (page.filter(outside) if boxes else page).extract_text() or ""
             except Exception as e:
                 doc.issue(f"page {pno + 1}: text extraction failed ({type(e).__name__}: {e})")
                 text = ""
@@ -41,11 +52,12 @@ def read_pdf(path: Path, root: Path) -> Document:
                 for kind, piece, span in split_formulas(para, start):
                     doc.blocks.append(Block(kind, " ".join(piece.split()) if kind == "text" else piece,
                                             span=span, page=pno))
-            try:
-                tables = page.extract_tables() or []
-            except Exception as e:
-                doc.issue(f"page {pno + 1}: table extraction failed ({type(e).__name__}: {e})")
-                tables = []
+            tables = []
+            for t in found:
+                try:
+                    tables.append(t.extract())
+                except Exception as e:
+                    doc.issue(f"page {pno + 1}: table extraction failed ({type(e).__name__}: {e})")
             for t in tables:
                 rows = normalize_rows(doc, [[c or "" for c in r] for r in t], f"page {pno + 1} table")
                 if len(rows) >= 2:
@@ -96,14 +108,15 @@ def _paragraphs(text: str) -> list[tuple[int, str]]:
 
 
 def _caption_lines(doc: Document) -> None:
-    """Embedded images have no alt text: take a "Figure N: ..." paragraph on the same page as caption."""
+    """Embedded images and detected tables come without captions: take a "Figure N: ..." / "Table N: ..."
+    paragraph on the same page (in order) as the caption."""
     from .text import _CAPTION_LINE
 
     for b in doc.blocks:
-        if b.type != "image" or b.caption:
+        if b.type not in ("image", "table") or b.caption:
             continue
         for t in doc.blocks:
-            if t.type == "text" and t.page == b.page and _CAPTION_LINE["image"].match(t.text):
+            if t.type == "text" and t.page == b.page and _CAPTION_LINE[b.type].match(t.text):
                 b.caption = b.text = t.text
                 t.type = "_caption"
                 break
