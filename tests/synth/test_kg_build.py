@@ -73,6 +73,11 @@ def test_build_report_resume_and_bad_input(tmp_path, monkeypatch):
 
     kg = load_graph(kgdir / "graph.json")
     assert kg.g.number_of_edges() == r["graph"].g.number_of_edges()
+    assert kg.g.graph["input_dir"] == str(root.resolve())
+    imgs = {kg.g.nodes[n]["label"]: kg.image_file(n) for n in kg.nodes_of("Image") if "chemistry_000" in
+            kg.g.nodes[kg.g.nodes[n]["doc"]]["path"]}
+    assert imgs["Figure 1"] == root.resolve() / "chemistry" / "images" / "chemistry_000_fig1.png"
+    assert imgs["Figure 1"].is_file()
 
     # resume: drop one partial and the final graph; only that document is rebuilt
     parts = sorted((kgdir / "docs").glob("*.json"))

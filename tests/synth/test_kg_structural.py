@@ -71,6 +71,10 @@ def test_references_figures_and_formulas(small):
     node = kg.g.nodes[f1]
     assert node["sympy"] == "Eq(PE, p/e)" and node["variables"] == ["PE", "e", "p"]
     assert kg.formula_columns(f1) == {"PE": (table, "P/E ratio"), "p": (table, "Share price"), "e": (table, "EPS")}
+    import sympy
+
+    pe, p, e = sympy.symbols("PE p e")
+    assert kg.formula_expr(f1) == sympy.Eq(pe, p / e)
     reasons = [i["reason"] for i in issues]
     assert any("Eq. (2)" in r and "sympy cannot parse" in r for r in reasons)
     assert any("'Table 3' does not resolve" in r for r in reasons)

@@ -155,7 +155,9 @@ def fmt_num(x: float, decimals: int | None = None) -> str:
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and decimals is None):
         return str(int(x))
     x = round(float(x), 6 if decimals is None else decimals)
-    s = f"{x:.{6 if decimals is None else decimals}f}".rstrip("0").rstrip(".")
+    s = f"{x:.{6 if decimals is None else decimals}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
 
 

@@ -163,6 +163,7 @@ def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> 
 
     if owned and cached is not None:
         cached.close()
+    kg.g.graph.update(input_dir=str(root), out_dir=str(out_dir.resolve()))
     merged = {}
     r = s["resolution"]
     if r["enabled"]:

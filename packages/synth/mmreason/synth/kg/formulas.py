@@ -43,8 +43,15 @@ def parse_formula(latex: str):
         msg = " ".join(str(e).split())[:160]
         raise ValueError(f"sympy cannot parse the LaTeX ({type(e).__name__}: {msg})") from None
     if names:
-        expr = expr.subs({sympy.Symbol(ph): sympy.Symbol(n) for ph, n in names.items()})
+        expr = expr.xreplace({s: sympy.Symbol(names[str(s.name)]) for s in expr.free_symbols if str(s.name) in names})
     return expr
+
+
+def formula_srepr(expr) -> str:
+    """sympy.srepr with plain-string symbol names (lark leaves its Token objects as names)."""
+    import sympy
+
+    return re.sub(r"Token\('[A-Z_]+',\s*('(?:[^'\\]|\\.)*')\)", r"\1", sympy.srepr(expr))
 
 
 def symbol_name(latex_symbol: str) -> str:

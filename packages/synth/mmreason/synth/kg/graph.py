@@ -7,17 +7,20 @@ Every node has `type` (one of NODE_TYPES) and `provenance`: a list of {doc, bloc
 content-derived). Ids are content-derived (`mmreason.core.schema.make_id`), stable across runs:
 
     Document  doc:<id(path, sha)>        path, domain, title, sha, n_blocks
-    Chunk     chunk:<id(doc, block, text)>  doc, block, text, section, span, heading (bool)
-    Table     table:<id(doc, block)>     doc, block, label ("Table 1"), number, caption, header [str],
-                                         columns [name without unit], units [str|None], rows [[str]]
-                                         (body rows, raw cells), values [[float|None]], key_column (0)
-    Image     image:<id(doc, block)>     doc, block, label ("Figure 1"), number, caption, path (relative
-                                         to the input root or OUT/kg/assets), sha, width, height,
-                                         status (ok|missing|corrupt|outside_input|embedded),
-                                         vlm ({kind, table: {header, rows}, parts} from the VLM pass)
-    Formula   formula:<id(doc, block)>   doc, block, label ("Eq. (1)"), number, latex, sympy (str or
-                                         None), srepr, variables [sympy symbol names], quantities
-                                         {symbol: quantity named in the prose}, parse_error
+    (Chunk, Table, Image and Formula nodes also carry doc, block, span, section (heading path), page)
+    Chunk     chunk:<id(doc, block, text)>  text (one paragraph; headings are not chunks, they are `section`)
+    Table     table:<id(doc, block)>     label ("Table 1"), number, caption, header [str], columns [name
+                                         without unit], units [str|None], rows [[str]] (body rows, raw
+                                         cells), values [[float|None]], key_column, kinds [key|number|
+                                         entity|text per column]
+    Image     image:<id(doc, block)>     label ("Figure 1"), number, caption, path, path_root ("input":
+                                         relative to graph["input_dir"]; "out": to graph["out_dir"], for
+                                         images taken out of PDFs), sha, width, height, status
+                                         (ok|missing|corrupt|outside_input|embedded), vlm ({kind, table:
+                                         {header, rows}, parts} from the VLM pass, else None)
+    Formula   formula:<id(doc, block)>   label ("Eq. (1)"), number, latex, sympy (str or None), srepr,
+                                         variables [sympy symbol names], quantities {symbol: quantity
+                                         named in the prose}, parse_error
     Entity    ent:<id(norm name, type)>  name, entity_type, aliases [str], docs [doc ids]
 
 Edges (u -> v):
@@ -37,8 +40,10 @@ Edges (u -> v):
     uses_quantity  Formula -> Table                     variable (sympy name), column, quantity
     same_as        (never stored: resolution merges nodes and keeps `aliases`)
 
-Query helpers for the QA stage: `table_cells`, `plotted_table`, `formula_columns`, `chunk_texts`,
-`entity_relations`, `nodes_of`, `edges_of`.
+Graph attributes (`kg.g.graph`): input_dir, out_dir (set by build_kg).
+
+Query helpers for the QA stage: `table_cells`, `plotted_table`, `formula_columns`, `formula_expr`,
+`image_file`, `chunk_texts`, `entity_relations`, `nodes_of`, `edges_of`, `by_label`.
 """
 
 from __future__ import annotations
@@ -156,6 +161,25 @@ class KG:
         """{sympy variable name: (table id, column)} for a formula."""
         return {d["variable"]: (v, d["column"]) for _, v, d in self.g.out_edges(formula_id, data=True)
                 if d["type"] == "uses_quantity"}
+
+    def formula_expr(self, formula_id: str):
+        """The formula's sympy expression (re-parsed from its srepr), or None when it did not parse."""
+        srepr = self.g.nodes[formula_id].get("srepr")
+        if not srepr:
+            return None
+        import sympy
+
+        return sympy.sympify(srepr)  # srepr text is sympy's own constructor syntax
+
+    def image_file(self, image_id: str):
+        """Absolute path of an image's file (None when it has none or the graph has no roots)."""
+        from pathlib import Path
+
+        d = self.g.nodes[image_id]
+        base = self.g.graph.get("out_dir" if d.get("path_root") == "out" else "input_dir")
+        if not d.get("path") or not base or d.get("status") not in ("ok", "embedded"):
+            return None
+        return Path(base) / d["path"]
 
     def chunk_texts(self, doc: str | None = None) -> dict[str, str]:
         return {n: self.g.nodes[n]["text"] for n in self.nodes_of("Chunk", doc)}

@@ -19,7 +19,7 @@ import re
 from mmreason.core.schema import make_id
 
 from ...ingest.model import Block, Document, find_references, make_label
-from ..formulas import parse_formula, where_quantities
+from ..formulas import formula_srepr, parse_formula, where_quantities
 from ..graph import KG, norm_name, prov
 from ..values import parse_number, split_header
 
@@ -104,7 +104,8 @@ def extract_structural(doc: Document, kg: KG, issues: list[dict], domain: str = 
         elif b.type == "image":
             kg.add_node(nid, "Image", P(b), label=b.label, number=_num(b.label), caption=b.caption,
                         path=b.image_path, sha=b.image_sha, width=b.image_size[0], height=b.image_size[1],
-                        status=b.image_status, vlm=None, **common)
+                        status=b.image_status, path_root="out" if b.image_status == "embedded" else "input",
+                        vlm=None, **common)
         elif b.type == "formula":
             _add_formula(kg, b, nid, P(b), common, issue)
         if b.label:
@@ -196,10 +197,8 @@ def _add_formula(kg: KG, b: Block, nid: str, p: dict, common: dict, issue) -> No
     attrs = {"label": b.label, "number": _num(b.label), "latex": b.text, "sympy": None, "srepr": None,
              "variables": [], "quantities": {}, "parse_error": None}
     try:
-        import sympy
-
         expr = parse_formula(b.text)
-        attrs.update(sympy=str(expr), srepr=sympy.srepr(expr), variables=sorted(str(s) for s in expr.free_symbols))
+        attrs.update(sympy=str(expr), srepr=formula_srepr(expr), variables=sorted(str(s) for s in expr.free_symbols))
     except ValueError as e:
         attrs["parse_error"] = str(e)
         issue(f"block {b.index}: formula {b.label or b.text[:40]!r}: {e}")
