@@ -13,6 +13,7 @@ wandb is imported only when `logger.wandb` is true; `WANDB_MODE` in the environm
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,7 +125,7 @@ def _init_wandb(cfg: LoggerConfig, out_dir: Path, config: dict | None):
         raise ImportError("logger.wandb=true needs the wandb package (pip install wandb)") from e
     mode = os.environ.get("WANDB_MODE") or cfg.mode
     id_file = out_dir / "wandb_id.txt"  # one wandb run across resumes
-    run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+    run_id = id_file.read_text().strip() if id_file.exists() else secrets.token_hex(4)
     out_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id)
     return wandb.init(

@@ -100,6 +100,7 @@ def informative_groups(rollouts: Rollouts) -> list[int]:
 def collect_rollouts(
     backend: GenerationBackend,
     sampler: PromptSampler,
+    refill_sampler: PromptSampler,
     records: list[dict],
     data_cfg,
     tcfg,
@@ -108,6 +109,10 @@ def collect_rollouts(
     seed: int,
 ) -> tuple[Rollouts, dict[str, float]]:
     """The step's training batch and rollout metrics.
+
+    The first round's prompts come from `sampler` (step s always gets stream[s·P:(s+1)·P], whatever
+    happened before: runs with and without refills see the same prompts, so they can be compared
+    pairwise); refill rounds draw from `refill_sampler`, a second stream with its own cursor.
 
     Metrics `reward/*`, `accuracy/mean`, `response/*` describe the first round (`prompts_per_step` fresh
     prompts, before any filtering: comparable across runs and algorithms); `batch/reward_mean` is the
@@ -119,7 +124,7 @@ def collect_rollouts(
     rounds = 1 + (tcfg.max_refills if tcfg.dynamic_sampling else 0)
     dropped = 0
     for attempt in range(rounds):
-        idx = sampler.take(want)
+        idx = sampler.take(want) if attempt == 0 else refill_sampler.take(want)
         params = SamplingParams(
             n=tcfg.rollouts_per_prompt,
             temperature=tcfg.temperature,

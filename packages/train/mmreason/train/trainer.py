@@ -257,14 +257,16 @@ def train_rl(cfg: TrainConfig) -> dict:
         ref_model.requires_grad_(False)
     blocked = blocked_token_ids(processor)
     train_recs, heldout = prepare_data(cfg, processor)
-    sampler = PromptSampler(len(train_recs), t.seed)
+    sampler = PromptSampler(len(train_recs), t.seed)  # first round of each step
+    refill_sampler = PromptSampler(len(train_recs), t.seed + 1_000_003)  # dynamic-sampling refills
     optimizer, scheduler = make_optimizer(model, cfg)
     start = 0
     if ckpt is not None:
         state = load_trainer_state(ckpt)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        sampler.load_state_dict(state["data"])
+        sampler.load_state_dict(state["data"]["prompts"])
+        refill_sampler.load_state_dict(state["data"]["refills"])
         set_rng_state(state["rng"])
         start = int(state["step"])
     reward_fn = RewardFn(cfg.reward, t.max_new_tokens, cfg.algorithm.overlong_buffer, cfg.algorithm.overlong_penalty)
@@ -279,7 +281,7 @@ def train_rl(cfg: TrainConfig) -> dict:
         for step in range(start, t.steps):
             t0 = time.perf_counter()
             with timer("generate"):
-                rollouts, metrics = collect_rollouts(backend, sampler, train_recs, cfg.data, t, reward_fn, step, t.seed)
+                rollouts, metrics = collect_rollouts(backend, sampler, refill_sampler, train_recs, cfg.data, t, reward_fn, step, t.seed)
             if len(rollouts):
                 adv = compute_advantages(
                     cfg.algorithm.advantage, torch.tensor(rollouts.rewards), torch.tensor(rollouts.group_ids), cfg.algorithm.adv_eps
@@ -301,7 +303,8 @@ def train_rl(cfg: TrainConfig) -> dict:
             history.append({"step": done, **metrics})
             if done == t.steps or (t.save_every and done % t.save_every == 0):
                 save_checkpoint(
-                    out_dir, done, model, processor, optimizer, scheduler, sampler.state_dict(), t.save_limit,
+                    out_dir, done, model, processor, optimizer, scheduler,
+                    {"prompts": sampler.state_dict(), "refills": refill_sampler.state_dict()}, t.save_limit,
                     meta={"algorithm": cfg.algorithm.name, "metrics": metrics},
                 )
     finally:
