@@ -29,6 +29,12 @@ STAGES: dict[str, Callable[[DictConfig], object]] = {
     "kg": run_kg,
 }
 
+# part 2 (mmreason/synth/run.py): single stages, `qa` = sample..export from an existing graph, `all` = kg..export
+from . import run as _run  # noqa: E402
+
+STAGES.update({"sample": _run.run_sample, "generate": _run.run_qa, "score": _run.run_score,
+               "export": _run.run_export, "qa": _run.run_from_graph, "all": _run.run_synth})
+
 
 def run_stage(cfg: DictConfig):
     stages = cfg.stage if isinstance(cfg.stage, str) else list(cfg.stage)

@@ -72,21 +72,33 @@ def _formula_expr(latex: str):
     return parse_formula(latex)
 
 
-def solve_formula(kg: KG, fid: str, target: str, bind: dict[str, float]) -> float:
-    """Solve the formula (an equation) for `target` with the other variables bound."""
+@lru_cache(maxsize=1024)
+def _solution(latex: str, target: str):
+    """(callable over the other variables, their names): the formula solved for `target`, symbolically."""
     import sympy
 
-    node = kg.g.nodes[fid]
-    expr = _formula_expr(node["latex"])
+    expr = _formula_expr(latex)
     syms = {s.name: s for s in expr.free_symbols}
     if target not in syms:
-        raise ComputeError(f"{fid}: no variable {target!r} in {node['latex']!r}")
+        raise ComputeError(f"no variable {target!r} in {latex!r}")
     eq = expr if isinstance(expr, sympy.Equality) else sympy.Eq(expr, 0)
-    eq = eq.subs({syms[k]: sympy.Float(v) for k, v in bind.items() if k in syms})
-    sols = [s for s in sympy.solve(eq, syms[target]) if s.is_real]
+    sols = sympy.solve(eq, syms[target])
     if len(sols) != 1:
-        raise ComputeError(f"{fid}: {len(sols)} real solutions for {target}")
-    return float(sols[0])
+        raise ComputeError(f"{len(sols)} solutions for {target} in {latex!r}")
+    names = sorted(n for n in syms if n != target)
+    return sympy.lambdify([syms[n] for n in names], sols[0], "math"), tuple(names)
+
+
+def solve_formula(kg: KG, fid: str, target: str, bind: dict[str, float]) -> float:
+    """Solve the formula (an equation) for `target` with the other variables bound."""
+    fn, names = _solution(kg.g.nodes[fid]["latex"], target)
+    missing = [n for n in names if n not in bind]
+    if missing:
+        raise ComputeError(f"{fid}: no value for {missing}")
+    try:
+        return float(fn(*[float(bind[n]) for n in names]))
+    except (ZeroDivisionError, ValueError, OverflowError) as e:
+        raise ComputeError(f"{fid}: {e}") from None
 
 
 def evaluate(kg: KG, spec: dict):

@@ -662,7 +662,7 @@ def chart_join(v: View, rng):
     cot = [f"The {word} bar in {_fig(v, i)} is {who}.", f"{v.label(t)} lists {who} with {c2.lower()} {target['raw']}."]
     plotted = v.kg.plotted_table(i)[1]
     return _finish("chart_join", q, spec, cot, [c["key"] for c in v.num_cells(t, col)] + [target["key"]], v, rng,
-                   hide_columns={t: list(plotted)})
+                   hide_columns={t: list(plotted)}, answer_in_text_ok=True)
 
 
 # =============================================================== formulas

@@ -95,7 +95,7 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool) 
 def leaks(kg: KG, view: View, draft: Draft, problem: str) -> bool:
     """An image question leaks when its text (options aside) states a plotted value or a numeric answer."""
     stem = stem_of(problem)
-    if draft.answer_type == "number" and contains_value(stem, draft.answer):
+    if draft.answer_type == "number" and not draft.answer_in_text_ok and contains_value(stem, draft.answer):
         return True
     return any(contains_value(stem, x) for x in plotted_values(kg, view))
 
@@ -120,7 +120,8 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
             "compute": draft.compute, "answer_value": answer_value, "cot": "\n".join(cot),
             "question": draft.question, "hops": len(path.nodes) - 1, "modalities": mods,
             "image_grounded": bool(image_ids), "image_ids": image_ids, "closed_book": closed_book,
-            "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns}
+            "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns,
+            "answer_in_text_ok": draft.answer_in_text_ok}
     rid = make_id(task.name, draft.question, draft.answer, draft.choices, node_ids, closed_book, prefix="synth-")
     images = [str(input_root / g.nodes[i]["path"]) for i in image_ids]
     return {"id": rid, "images": images, "problem": problem, "answer": draft.answer, "answer_type": draft.answer_type,

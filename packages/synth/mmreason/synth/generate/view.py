@@ -22,6 +22,7 @@ class Draft:
     operation: str = ""
     hide_columns: dict[str, list[str]] = field(default_factory=dict)  # table id -> columns not shown
     extra_nodes: list[str] = field(default_factory=list)  # support nodes off the path (a hidden table)
+    answer_in_text_ok: bool = False  # the answer is a shown table cell; only the figure says which one
 
     @property
     def value(self) -> str:

@@ -48,6 +48,7 @@ Query helpers for the QA stage: `table_cells`, `plotted_table`, `formula_columns
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,6 +65,7 @@ def prov(doc: str, block: int | None = None, span=(0, 0)) -> dict:
     return {"doc": doc, "block": block, "span": [int(span[0]), int(span[1])]}
 
 
+@functools.lru_cache(maxsize=200_000)
 def norm_name(name: str) -> str:
     """Normalised entity name: NFKC, casefold, punctuation → space, articles dropped, spaces collapsed."""
     import re
@@ -136,10 +138,19 @@ class KG:
                 yield u, v, k, d
 
     def by_label(self, doc: str, label: str) -> str | None:
-        for n, d in self.g.nodes(data=True):
-            if d.get("doc") == doc and d.get("label") == label:
-                return n
-        return None
+        """The Table/Image/Formula node of a document with that label ("Table 2"), or None."""
+        return self.label_index().get((doc, label))
+
+    def label_index(self) -> dict[tuple[str, str], str]:
+        """{(doc id, label): node id}; rebuilt when the node count changed."""
+        cache = getattr(self, "_labels", None)
+        if cache is None or cache[0] != self.g.number_of_nodes():
+            idx: dict[tuple[str, str], str] = {}
+            for n, d in self.g.nodes(data=True):
+                if d.get("label") and d.get("doc"):
+                    idx.setdefault((d["doc"], d["label"]), n)
+            self._labels = cache = (self.g.number_of_nodes(), idx)
+        return cache[1]
 
     def table_cells(self, table_id: str) -> list[dict]:
         """Each attribute cell of a table: {entity, entity_id, column, value, unit, raw, row, col}."""
