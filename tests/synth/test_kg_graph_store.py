@@ -82,3 +82,9 @@ def test_values_and_names():
     assert same_unit("percent", "%") and same_unit(None, "") and not same_unit("g", "kg")
     assert norm_name("The  Battle of Hastings.") == "battle of hastings"
     assert norm_name("P/E ratio") == "p/e ratio"
+
+
+def test_load_rejects_other_files(tmp_path):
+    (tmp_path / "x.json").write_text('{"format": "something-else"}')
+    with pytest.raises(ValueError, match="not a mmreason-kg file"):
+        load_graph(tmp_path / "x.json")

@@ -57,6 +57,9 @@ def test_table_rows_cells_units_and_relations(small):
     assert rel[0]["provenance"]["doc"].startswith("doc:")
     assert kg.g.nodes[entity_id("Energy", "Sector")]["entity_type"] == "Sector"
     assert kg.g.nodes[table]["values"] == [[None, 120.0, 4.0, 30.0, None], [None, 1050.5, 10.0, 105.1, None]]
+    assert kg.g.nodes[kg.nodes_of("Document")[0]]["sections"] == ["Valuation"]
+    chunk = next(n for n in kg.nodes_of("Chunk") if "30 times" in kg.g.nodes[n]["text"])
+    assert kg.g.nodes[chunk]["section"] == "Valuation"
     # the chunk mentions Acme Corp
     assert any(v == acme for _, v, _, _ in kg.edges_of("mentions"))
 

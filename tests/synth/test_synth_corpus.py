@@ -47,3 +47,16 @@ def test_seed_changes_content_and_derived_columns_hold(tmp_path):
         if rel == "f1":  # F1 = 2PR/(P+R), rounded to 0.1
             p, r = vals[(ent, "precision")], vals[(ent, "recall")]
             assert abs(f1 - 2 * p * r / (p + r)) <= 0.05 + 1e-9
+
+
+def test_cli_writes_documents_images_and_truth(tmp_path, capsys):
+    from PIL import Image
+
+    from mmreason.synth.corpus import main
+
+    main(["--out", str(tmp_path), "--n-per-domain", "1", "--seed", "3", "--domains", "reports"])
+    assert "wrote 1 documents" in capsys.readouterr().out
+    truth = json.loads((tmp_path / "reports" / "reports_000.truth.json").read_text())
+    for fig in truth["figures"]:
+        with Image.open(tmp_path / "reports" / fig["path"]) as im:
+            assert im.size == (320, 240)

@@ -6,7 +6,8 @@ Every node has `type` (one of NODE_TYPES) and `provenance`: a list of {doc, bloc
 "vlm" | "resolution"). Two edges between the same pair survive side by side (edge keys are
 content-derived). Ids are content-derived (`mmreason.core.schema.make_id`), stable across runs:
 
-    Document  doc:<id(path, sha)>        path, domain, title, sha, n_blocks
+    Document  doc:<id(path, sha)>        path (relative to input_dir), domain (first folder), title, sha,
+                                         n_blocks, sections [heading paths "Title / Data", in order]
     (Chunk, Table, Image and Formula nodes also carry doc, block, span, section (heading path), page)
     Chunk     chunk:<id(doc, block, text)>  text (one paragraph; headings are not chunks, they are `section`)
     Table     table:<id(doc, block)>     label ("Table 1"), number, caption, header [str], columns [name

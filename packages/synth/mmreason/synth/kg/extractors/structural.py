@@ -81,8 +81,9 @@ def _match_columns(text: str, columns: list[str], allowed: list[int]) -> list[in
 def extract_structural(doc: Document, kg: KG, issues: list[dict], domain: str = "") -> KG:
     doc_id = doc_node_id(doc)
     P = lambda b: prov(doc_id, b.index, b.span)  # noqa: E731
+    sections = [b.section for b in doc.blocks if b.heading_level]
     kg.add_node(doc_id, "Document", prov(doc_id, None, (0, 0)), path=doc.path, domain=domain, title=doc.title,
-                sha=doc.sha, n_blocks=len(doc.blocks))
+                sha=doc.sha, n_blocks=len(doc.blocks), sections=sections)
 
     def issue(reason: str) -> None:
         issues.append({"file": doc.path, "stage": "kg.structural", "reason": reason})
