@@ -50,7 +50,6 @@ class TrainerConfig:
     seed: int = 0
     eval_every: int = 0  # greedy accuracy on the held-out split every N steps (0: only at the end if eval_size)
     eval_size: int = 128  # held-out records per evaluation (0: no evaluation)
-    eval_batch_size: int = 64
     deterministic: bool = False  # torch.use_deterministic_algorithms (exact resume on GPU)
     num_threads: int | None = None  # torch CPU threads (1 for bit-exact CPU runs)
 

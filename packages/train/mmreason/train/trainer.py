@@ -297,7 +297,7 @@ def train_rl(cfg: TrainConfig) -> dict:
             if heldout and (done == t.steps or (t.eval_every and done % t.eval_every == 0)):
                 with timer("eval"):
                     metrics.update(evaluate(backend, heldout, cfg.data, reward_fn, t.max_new_tokens))
-            metrics.update(timer.pop())
+            metrics.update({"time/old_logprob": 0.0, **timer.pop()})  # 0: old log-probs reused (one update per step)
             metrics["time/step"] = time.perf_counter() - t0
             log.log(done, metrics)
             history.append({"step": done, **metrics})
