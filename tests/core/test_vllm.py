@@ -99,10 +99,19 @@ def test_from_config_builds_fp32_engine_with_hf_prompt(backend, policy, shape_im
     ).sum().item()
 
 
+def noise_image(h, w, seed=0):
+    import numpy as np
+    from PIL import Image
+
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8))
+
+
 def test_sampled_logprobs_match_transformers(backend, policy, shape_images):
-    """RL relies on this: vLLM's raw fp32 log-probs of its samples == a transformers forward (1e-4)."""
+    """RL relies on this: vLLM's raw fp32 log-probs of its samples == a transformers forward (1e-4).
+    The noise image is resized (200x150 > max_pixels): vLLM must use hf's PIL image processor, the
+    torchvision one is off by ~4e-4 in log-prob there."""
     model, processor = policy
-    chats = chats_for(shape_images)
+    chats = chats_for(shape_images[:3] + [noise_image(150, 200)])
     groups = backend.generate(chats, SamplingParams(n=4, temperature=1.0, max_new_tokens=12, seed=0))
     assert [len(g) for g in groups] == [4, 4, 4, 4]
     flat = [c for g in groups for c in g]
