@@ -36,7 +36,7 @@ from mmreason.train.data import make_chat  # noqa: E402
 def test_vgpo_steps_with_vllm_rollouts_sample_the_updated_policy(tmp_path, monkeypatch):
     cfg = make_cfg(
         tmp_path, "algorithm=vgpo", "rollout=vllm", "generation.max_model_len=512", "generation.enforce_eager=true",
-        "model.device=cpu", "trainer.steps=3", "trainer.lr=1e-2", "trainer.eval_size=4",
+        "model.device=cpu", "trainer.steps=3", "trainer.lr=3e-2", "trainer.eval_size=4",
     )
     assert cfg.generation.backend == "vllm" and cfg.rollout.sync_weights
     probe = [make_chat(r, cfg.data) for r in make_shape_records(3, seed=99)]
@@ -71,7 +71,7 @@ def test_vgpo_steps_with_vllm_rollouts_sample_the_updated_policy(tmp_path, monke
 
     assert len(seen["checks"]) >= 3
     for diff, _, _ in seen["checks"]:
-        assert diff < 1e-4, diff  # vLLM samples from exactly the trainer's current weights
+        assert diff < 2e-5, diff  # vLLM samples from exactly the trainer's current weights
     assert res["step"] == 3 and "eval/accuracy" in res["final"] and "vgpo/alpha_mean" in res["final"]
     assert res["final"]["time/sync_weights"] > 0
     # ... and those weights did change between steps (so matching them is not matching the start)
