@@ -8,7 +8,7 @@ One YAML file per task type::
     hidden: [Table]                 # node types used to compute the answer but never shown
     sampler: {name: pattern, pattern: "Chunk-[refers_to]->Image-[plots]->Table"}
     questions: [chart_argmax, chart_value, chart_compare]   # generate/families.py FAMILIES
-    max_records: 80                 # cap after generation (before scoring)
+    max_records: 90                 # cap after generation (before scoring)
     per_path: 4                     # questions asked of one path at most
     multi_hop: false
 
@@ -38,7 +38,7 @@ class TaskType:
     questions: list[str]
     hidden: list[str] = field(default_factory=list)
     description: str = ""
-    max_records: int = 80
+    max_records: int = 90
     per_path: int = 4
     multi_hop: bool = False
     source: str = ""
@@ -68,7 +68,7 @@ def _task_from(data: dict, where: str) -> TaskType:
         raise ValueError(f"{where}: bad sampler settings ({e})") from None
     return TaskType(name=str(data["name"]), nodes=dict(data["nodes"]), sampler=spec, questions=list(data["questions"]),
                     hidden=list(data.get("hidden") or []), description=data.get("description", ""),
-                    max_records=int(data.get("max_records", 80)), per_path=int(data.get("per_path", 4)),
+                    max_records=int(data.get("max_records", 90)), per_path=int(data.get("per_path", 4)),
                     multi_hop=bool(data.get("multi_hop", False)), source=where)
 
 

@@ -110,7 +110,9 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
                   | {d for n in path.nodes for d in g.nodes[n].get("docs", [])[:1]})
     doc = docs[0] if docs else ""
     domain = g.nodes[doc].get("domain", "") if doc in g else ""
-    node_ids = list(dict.fromkeys(path.nodes + draft.extra_nodes + list(draft.hide_columns)))
+    support_nodes = [kg.plotted_table(i)[0] for i in view.charts]  # the tables behind the figures
+    support_nodes += [t for f in view.formulas for t, _ in kg.formula_columns(f).values()]
+    node_ids = list(dict.fromkeys(path.nodes + draft.extra_nodes + list(draft.hide_columns) + support_nodes))
     mods = sorted({{"Chunk": "text", "Table": "table", "Image": "image", "Formula": "formula", "Entity": "entity"}[t]
                    for t in task.nodes})
     answer_value = draft.value
