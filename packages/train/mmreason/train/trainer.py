@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import random
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -289,7 +290,9 @@ def train_rl(cfg: TrainConfig) -> dict:
                 metrics.update(update_policy(model, ref_model, optimizer, processor, rollouts, adv, cfg, blocked, step, timer))
                 metrics["adv/abs_mean"] = float(adv.abs().mean())
             metrics["actor/lr"] = optimizer.param_groups[0]["lr"]
-            scheduler.step()
+            with warnings.catch_warnings():  # a step whose groups were all dropped made no update; the schedule still counts it
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+                scheduler.step()
             if sync:
                 with timer("sync_weights"):
                     backend.load_weights(model.state_dict())
