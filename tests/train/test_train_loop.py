@@ -197,3 +197,48 @@ def test_wandb_offline_run_writes_files(tmp_path, monkeypatch):
     train(cfg)
     assert (tmp_path / "wandb_id.txt").exists()
     assert list((tmp_path / "wandb").glob("offline-run-*"))
+
+
+def test_kl_to_the_initial_policy_is_added_when_kl_coef_is_set(tmp_path):
+    """Two mini-batches: the first update starts at the reference (KL 0), the second does not."""
+    res = train(make_cfg(tmp_path, "algorithm.kl_coef=0.1", "trainer.mini_batch_size=4", "trainer.lr=5e-2", "trainer.steps=1", "trainer.eval_size=0"))
+    assert res["final"]["actor/kl_ref"] > 0
+
+
+def test_records_from_a_jsonl_path(tmp_path):
+    from mmreason.core.toy import make_shape_records
+
+    for split, seed in (("train", 0), ("heldout", 1)):
+        rows = []
+        for i, r in enumerate(make_shape_records(8, seed=seed)):
+            r["images"][0].save(tmp_path / f"{split}{i}.png")
+            rows.append({**r, "images": [f"{split}{i}.png"]})
+        (tmp_path / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    from conftest import FAST
+
+    from mmreason.core.config import compose
+    from mmreason.train.config import load_config
+
+    overrides = [o for o in FAST if not o.startswith("data.")]  # the toy-only data keys do not exist for data=path
+    cfg = load_config(compose("train", [
+        *overrides, f"trainer.out_dir={tmp_path / 'run'}", "data=path", f"data.path={tmp_path / 'train.jsonl'}",
+        f"data.eval_path={tmp_path / 'heldout.jsonl'}", "trainer.steps=1", "trainer.eval_size=4",
+    ]))
+    res = train(cfg)
+    assert res["final"]["eval/n"] == 4
+
+
+def test_resume_argument_forms(tmp_path):
+    from mmreason.train.checkpoint import resolve_resume
+
+    assert resolve_resume(None, tmp_path) is None
+    assert resolve_resume("auto", tmp_path) is None  # nothing to resume yet: start fresh
+    with pytest.raises(FileNotFoundError, match="not a checkpoint"):
+        resolve_resume(str(tmp_path), tmp_path)
+    train(make_cfg(tmp_path, "trainer.steps=2", "trainer.save_every=1", "trainer.save_limit=0", "trainer.eval_size=0"))
+    assert resolve_resume("auto", tmp_path).name == "step_000002"
+    ck1 = tmp_path / "checkpoints" / "step_000001"
+    assert resolve_resume(str(ck1), tmp_path) == ck1
+    # resuming a finished run does no more steps
+    res = train(make_cfg(tmp_path, "trainer.steps=2", "trainer.resume=auto", "trainer.eval_size=0"))
+    assert res["history"] == []
