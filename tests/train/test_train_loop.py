@@ -174,6 +174,12 @@ def test_sft_target_is_the_boxed_answer_then_end_of_turn(tiny_policy):
     assert b.texts == ["\\boxed{" + recs[1]["answer"] + "}"]
     tok = processor.tokenizer
     assert tok.decode(b.token_ids[0]) == "\\boxed{" + recs[1]["answer"] + "}<|im_end|>"
+    from mmreason.train.sft import sft_target
+
+    assert sft_target({"answer": "B", "cot": "blue, so B"}, "Answer: {answer}") == "Answer: B"
+    assert sft_target({"answer": "B", "cot": "blue, so B"}, "{answer}", field="cot") == "blue, so B"
+    with pytest.raises(KeyError, match="response_field"):
+        sft_target({"answer": "B"}, "{answer}", field="cot")
 
 
 def test_freeze_vision_keeps_the_vision_tower_fixed(tmp_path):
