@@ -1,39 +1,43 @@
 """The in-process vLLM backend against transformers, on the tiny VLM (CPU: `make test-vllm`).
 
 Runs only in the vLLM environment (`.venv-vllm`, built by scripts/vllm_cpu_env.sh; the main suite
-deselects the `vllm` marker). One engine per module; the whole file takes ~30 s on 2 CPU cores.
+deselects the `vllm` marker; the two helper tests without vLLM run there). One engine per module;
+the file takes 35-60 s on 2 shared CPU cores.
 """
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
 
 import pytest
 
-# vLLM reads these at import: in-process engine (fast start, in-process weight push), no
-# torch.compile, a small CPU KV cache, no usage stats, caches in a temp dir.
-_TMP = tempfile.mkdtemp(prefix="mmreason-vllm-test-")
-for _k, _v in {
-    "HF_HUB_OFFLINE": "1",
-    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-    "TORCH_COMPILE_DISABLE": "1",
-    "VLLM_CPU_KVCACHE_SPACE": "1",
-    "VLLM_NO_USAGE_STATS": "1",
-    "VLLM_CACHE_ROOT": os.path.join(_TMP, "vllm"),
-    "TORCHINDUCTOR_CACHE_DIR": os.path.join(_TMP, "inductor"),
-    "VLLM_RPC_BASE_PATH": _TMP,
-}.items():
-    os.environ.setdefault(_k, _v)
+HAVE_VLLM = importlib.util.find_spec("vllm") is not None
+# the engine tests: selected by `-m vllm` in .venv-vllm (make test-vllm); the main suite deselects them
+needs_vllm = pytest.mark.skipif(not HAVE_VLLM, reason="needs vllm: make test-vllm")
 
-pytestmark = pytest.mark.vllm
-vllm = pytest.importorskip("vllm")
+if HAVE_VLLM:
+    # vLLM reads these at import: in-process engine (fast start, in-process weight push), no
+    # torch.compile, a small CPU KV cache, no usage stats, caches in a temp dir.
+    _TMP = tempfile.mkdtemp(prefix="mmreason-vllm-test-")
+    for _k, _v in {
+        "HF_HUB_OFFLINE": "1",
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+        "TORCH_COMPILE_DISABLE": "1",
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_NO_USAGE_STATS": "1",
+        "VLLM_CACHE_ROOT": os.path.join(_TMP, "vllm"),
+        "TORCHINDUCTOR_CACHE_DIR": os.path.join(_TMP, "inductor"),
+        "VLLM_RPC_BASE_PATH": _TMP,
+    }.items():
+        os.environ.setdefault(_k, _v)
 
 import torch  # noqa: E402
 
 from mmreason.core.chat import user_content  # noqa: E402
 from mmreason.core.config import ModelConfig  # noqa: E402
 from mmreason.core.generation import SamplingParams, make_backend  # noqa: E402
-from mmreason.core.generation.vllm import VLLMBackend  # noqa: E402
+from mmreason.core.generation.vllm import VLLMBackend, _eos_ids, _save_state_dict  # noqa: E402
 from mmreason.core.models import (  # noqa: E402
     append_responses,
     blocked_token_ids,
@@ -53,6 +57,43 @@ def policy():
     torch.manual_seed(0)
     model, processor = load_policy(ModelConfig(device="cpu"))
     return model, processor
+
+
+# ---------------------------------------------------------------- without vLLM (main suite too)
+
+
+def test_missing_vllm_names_the_fix(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError
+    with pytest.raises(ImportError, match="make test-vllm"):
+        VLLMBackend.from_config({"backend": "vllm"}, ModelConfig())
+
+
+def test_eos_ids_and_tied_state_dict_helpers(tmp_path):
+    """EOS ids as hf reads them (tiny: generation_config [<|im_end|>=2, <|endoftext|>=0]); a tied
+    state dict saves both names; the tied head is re-sent when a checkpoint omits it."""
+    from types import SimpleNamespace
+
+    from safetensors.torch import load_file
+
+    d = model_path(ModelConfig())
+    assert _eos_ids(d, None) == {0, 2}
+    emb = torch.arange(6.0).reshape(3, 2)
+    _save_state_dict({"model.embed_tokens.weight": emb, "lm_head.weight": emb, "model.visual.x": emb[:1]}, tmp_path)
+    back = load_file(str(tmp_path / "model.safetensors"))
+    assert set(back) == {"model.embed_tokens.weight", "lm_head.weight", "model.visual.x"}
+    assert torch.equal(back["lm_head.weight"], emb) and torch.equal(back["model.visual.x"], emb[:1])
+    tied, untied = SimpleNamespace(tied=True), SimpleNamespace(tied=False)
+    items = [("model.visual.embed_tokens.weight", emb[:1]), ("model.embed_tokens.weight", emb)]
+    out = dict(VLLMBackend._with_head(tied, iter(items)))
+    assert out["lm_head.weight"] is emb
+    assert "lm_head.weight" not in dict(VLLMBackend._with_head(untied, iter(items)))
+    head = emb + 1
+    assert dict(VLLMBackend._with_head(tied, iter(items + [("lm_head.weight", head)])))["lm_head.weight"] is head
+
+
+# ---------------------------------------------------------------- the engine (make test-vllm)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +123,8 @@ def assert_logprobs_match(model, processor, chats, groups, atol=1e-4):
     return lp
 
 
+@pytest.mark.vllm
+@needs_vllm
 def test_from_config_builds_fp32_engine_with_hf_prompt(backend, policy, shape_images):
     """make_backend -> VLLMBackend on the tiny model, fp32 on CPU; vLLM tokenises the chat template +
     image into exactly the ids the hf path builds (same template, same image processing)."""
@@ -106,14 +149,18 @@ def noise_image(h, w, seed=0):
     return Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8))
 
 
+@pytest.mark.vllm
+@needs_vllm
 def test_sampled_logprobs_match_transformers(backend, policy, shape_images):
     """RL relies on this: vLLM's raw fp32 log-probs of its samples == a transformers forward (1e-4).
-    The noise image is resized (200x150 > max_pixels): vLLM must use hf's PIL image processor, the
-    torchvision one is off by ~4e-4 in log-prob there."""
+    Includes a two-image chat, a text-only chat, and a noise image that is resized (200x150 >
+    max_pixels): vLLM must use hf's PIL image processor, the torchvision one is off by ~4e-4 there."""
     model, processor = policy
     chats = chats_for(shape_images[:3] + [noise_image(150, 200)])
+    chats.append([{"role": "user", "content": user_content("<image> and <image>: same?", shape_images[:2])}])
+    chats.append([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Text only."}])
     groups = backend.generate(chats, SamplingParams(n=4, temperature=1.0, max_new_tokens=12, seed=0))
-    assert [len(g) for g in groups] == [4, 4, 4, 4]
+    assert [len(g) for g in groups] == [4] * 6
     flat = [c for g in groups for c in g]
     assert len({tuple(c.token_ids) for c in flat}) > 1  # really sampled
     assert all(c.finish_reason in ("stop", "length") and isinstance(c.text, str) for c in flat)
@@ -123,6 +170,8 @@ def test_sampled_logprobs_match_transformers(backend, policy, shape_images):
     assert_logprobs_match(model, processor, chats[:2], hot)
 
 
+@pytest.mark.vllm
+@needs_vllm
 def test_seeded_reproducible_and_vision_tokens_blocked(backend, policy, shape_images):
     """Same seed -> same samples; the 11 vision tokens (~1% of the tiny vocab, so ~10 expected hits in
     1024 hot samples without blocking) never appear."""
@@ -137,6 +186,8 @@ def test_seeded_reproducible_and_vision_tokens_blocked(backend, policy, shape_im
     assert not any(t in blocked for g in a for c in g for t in c.token_ids)
 
 
+@pytest.mark.vllm
+@needs_vllm
 def test_greedy_matches_hf_backend(backend, policy, shape_images):
     """Greedy decoding: vLLM and the hf backend produce the same tokens for the same chats."""
     from mmreason.core.generation.hf import HFBackend
@@ -149,6 +200,8 @@ def test_greedy_matches_hf_backend(backend, policy, shape_images):
     assert [g[0].text for g in ours] == [g[0].text for g in theirs]
 
 
+@pytest.mark.vllm
+@needs_vllm
 def test_eos_kept_length_and_stop_strings(backend, shape_images):
     """Like hf: a stop/EOS token ends the completion and stays in token_ids (not in the text);
     max_new_tokens gives 'length'; a stop string cuts the text before it."""
@@ -170,6 +223,8 @@ def test_eos_kept_length_and_stop_strings(backend, shape_images):
     assert len(s.token_ids) == len(s.logprobs) <= 5
 
 
+@pytest.mark.vllm
+@needs_vllm
 def test_load_weights_follows_new_policy(backend, policy, shape_images, tmp_path, monkeypatch):
     """RL weight push: after load_weights the engine's log-probs match the *new* model's forward to
     1e-4 and differ from the old model's; all three routes (state dict in-process, a saved directory,
@@ -215,6 +270,8 @@ def test_load_weights_follows_new_policy(backend, policy, shape_images, tmp_path
     assert tokens(backend.generate(chats, p)) == tokens(before)
 
 
+@pytest.mark.vllm
+@needs_vllm
 def test_sleep_is_a_guarded_noop_on_cpu(backend):
     assert backend.sleep() is False and backend.wake_up() is False
     assert backend.generate(chats_for([]), SamplingParams()) == []
