@@ -1,8 +1,8 @@
 """The in-process vLLM backend against transformers, on the tiny VLM (CPU: `make test-vllm`).
 
-Runs only in the vLLM environment (`.venv-vllm`, built by scripts/vllm_cpu_env.sh; the main suite
-deselects the `vllm` marker; the two helper tests without vLLM run there). One engine per module;
-the file takes 35-60 s on 2 shared CPU cores.
+The engine tests are marked `vllm`: they run in `.venv-vllm` (built by scripts/vllm_cpu_env.sh) with
+`-m vllm`; the main suite deselects them and runs only the two helper tests that need no vLLM.
+One engine per module; the engine tests take 35-60 s on 2 shared CPU cores.
 """
 
 import importlib.util
