@@ -160,10 +160,40 @@ def policy_forward(model, tf: dict, temperature: float, blocked: list[int], vgpo
     return logp, rho
 
 
+def micro_batch_loss(model, ref_model, tf: dict, adv: torch.Tensor, group_ids: torch.Tensor, old_logp, cfg: TrainConfig, blocked):
+    """The policy loss of one micro-batch (its own aggregation) and its metrics.
+
+    `adv` [b] per rollout; `old_logp` [b, R] or None (on-policy: old = logp.detach(), ratio 1)."""
+    t, a = cfg.trainer, cfg.algorithm
+    vgpo_cfg = cfg.vgpo_config()
+    mask = tf["response_mask"]
+    logp, rho = policy_forward(model, tf, t.temperature, blocked, vgpo_cfg)
+    metrics: dict[str, float] = {}
+    if rho is not None:  # VGPO: Â_{i,t} = Â_i·α_i·ψ_{i,t}
+        psi, alpha, diag = vgpo_weights(rho, mask, group_ids, vgpo_cfg)
+        adv_tok = vgpo_advantages(adv, psi, alpha, mask)
+        metrics = {f"vgpo/{k}": v for k, v in diag.items()}
+    else:
+        adv_tok = adv[:, None].expand_as(logp)
+    old = logp.detach() if old_logp is None else old_logp
+    loss, m = policy_loss(
+        logp, old, adv_tok, mask, kind=a.loss, clip_low=a.clip_low, clip_high=a.clip_high,
+        dual_clip=a.dual_clip, agg=a.loss_agg, norm_len=t.max_new_tokens,
+    )
+    metrics.update({f"actor/{k}": v for k, v in m.items()})
+    if a.kl_coef > 0:
+        with torch.no_grad():
+            ref = response_logprobs(ref_model, tf, t.temperature, blocked_ids=blocked)
+        kl = aggregate_loss(kl_penalty(logp, ref, a.kl_type), mask, a.loss_agg, norm_len=t.max_new_tokens)
+        loss = loss + a.kl_coef * kl
+        metrics["actor/kl_ref"] = float(kl.detach())
+    metrics["actor/loss"] = float(loss.detach())
+    return loss, metrics
+
+
 def update_policy(model, ref_model, optimizer, processor, rollouts: Rollouts, adv: torch.Tensor, cfg: TrainConfig, blocked, step: int, timer: Timer) -> dict[str, float]:
     """PPO-style updates on one step's rollouts; returns mean metrics."""
     t, a = cfg.trainer, cfg.algorithm
-    vgpo_cfg = cfg.vgpo_config()
     device = next(model.parameters()).device
     B = len(rollouts)
     gids = torch.tensor(rollouts.group_ids)
@@ -202,29 +232,11 @@ def update_policy(model, ref_model, optimizer, processor, rollouts: Rollouts, ad
                     rows = mini[s : s + t.micro_batch_size]
                     tf = teacher_forcing_batch(processor, rollouts, rows, **pix)
                     mask = tf["response_mask"]
-                    logp, rho = policy_forward(model, tf, t.temperature, blocked, vgpo_cfg)
-                    adv_rows = adv[rows].to(device)
-                    extra: dict[str, float] = {}
-                    if rho is not None:
-                        psi, alpha, diag = vgpo_weights(rho, mask, gids[rows].to(device), vgpo_cfg)
-                        adv_tok = vgpo_advantages(adv_rows, psi, alpha, mask)
-                        extra = {f"vgpo/{k}": v for k, v in diag.items()}
-                    else:
-                        adv_tok = adv_rows[:, None].expand_as(logp)
-                    old = logp.detach() if old_logp is None else pad_rows([old_logp[i] for i in rows], mask.shape[1]).to(device)
-                    loss, m = policy_loss(
-                        logp, old, adv_tok, mask, kind=a.loss, clip_low=a.clip_low, clip_high=a.clip_high,
-                        dual_clip=a.dual_clip, agg=a.loss_agg, norm_len=t.max_new_tokens,
-                    )
-                    if a.kl_coef > 0:
-                        with torch.no_grad():
-                            ref = response_logprobs(ref_model, tf, t.temperature, blocked_ids=blocked)
-                        kl = aggregate_loss(kl_penalty(logp, ref, a.kl_type), mask, a.loss_agg, norm_len=t.max_new_tokens)
-                        loss = loss + a.kl_coef * kl
-                        extra["actor/kl_ref"] = float(kl.detach())
+                    old = None if old_logp is None else pad_rows([old_logp[i] for i in rows], mask.shape[1]).to(device)
+                    loss, m = micro_batch_loss(model, ref_model, tf, adv[rows].to(device), gids[rows].to(device), old, cfg, blocked)
                     w = _micro_weight(mask, mini_tokens, len(mini), a.loss_agg)
-                    (loss * w).backward()
-                    add({f"actor/{k}": v for k, v in m.items()} | extra | {"actor/loss": float(loss.detach())}, w)
+                    (loss * w).backward()  # Σ_micro w·loss(micro) = loss(mini-batch)
+                    add(m, w)
                 clip = t.grad_clip if t.grad_clip and t.grad_clip > 0 else float("inf")
                 grad_norms.append(float(torch.nn.utils.clip_grad_norm_(params, clip)))
                 optimizer.step()
