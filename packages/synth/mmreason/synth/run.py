@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "generate": {"generator": "template", "llm": {"max_new_tokens": 256, "temperature": 0.0, "batch_size": 16,
                                                    "limit": None}},
     "score": {"min_support": 1.0, "require_verified": True, "dedup_threshold": 0.8, "num_perm": 128,
-              "difficulty": {"solver": "default", "k": 2, "max_new_tokens": 8, "temperature": 1.0, "batch_size": 32,
+              "difficulty": {"solver": "default", "k": 2, "max_new_tokens": 4, "temperature": 1.0, "batch_size": 32,
                              "min_pass_rate": None, "max_pass_rate": None}},
     "export": {"fractions": [0.8, 0.1, 0.1]},
     "cache_dir": None,

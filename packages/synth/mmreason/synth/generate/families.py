@@ -687,7 +687,7 @@ def _lhs(v: View, f: str) -> str | None:
     except ValueError:
         return None
     lhs = getattr(e, "lhs", None)
-    return lhs.name if lhs is not None and getattr(lhs, "is_Symbol", False) else None
+    return str(lhs.name) if lhs is not None and getattr(lhs, "is_Symbol", False) else None
 
 
 def _q(v: View, f: str, var: str) -> str:

@@ -33,7 +33,8 @@ def dedup(records: list[dict], threshold: float, num_perm: int = 128, seed: int 
     """
     from datasketch import MinHash, MinHashLSH
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    # candidates from a looser LSH band setting, so pairs near the threshold are not missed; exact Jaccard decides
+    lsh = MinHashLSH(threshold=max(0.2, threshold - 0.3), num_perm=num_perm)
     kept, dropped, sets = [], {}, {}
     for r in records:
         sh = shingles(signature_text(r))

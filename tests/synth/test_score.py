@@ -1,0 +1,90 @@
+"""Quality dimensions: support on the graph, complexity by hand, MinHash dedup, solver pass rate via grading."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from mmreason.core.generation.base import Completion, GenerationBackend
+from mmreason.synth.score import complexity, dedup, solver_pass_rates, support
+from mmreason.synth.score.diversity import jaccard, shingles
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_generate import _kg, _record  # noqa: E402
+
+
+def test_support_and_verification_on_the_graph():
+    kg, _ = _kg()
+    rec = _record(kg, "table_diff")
+    s = support(kg, rec)
+    assert s == {"support": 1.0, "facts": 2, "verified": True}
+    prov = json.loads(rec["provenance"])
+    prov["answer_value"] = "999"  # an answer the graph does not give
+    bad = dict(rec, provenance=json.dumps(prov))
+    assert support(kg, bad)["verified"] is False
+    prov = json.loads(rec["provenance"])
+    prov["node_ids"] = ["doc:1"]  # the facts no longer touch the path
+    assert support(kg, dict(rec, provenance=json.dumps(prov)))["support"] == 0.0
+
+
+def test_complexity_by_hand():
+    rec = {"images": ["a.png"], "provenance": json.dumps({"hops": 2, "modalities": ["image", "text"],
+                                                          "compute": {"op": "sub", "args": [{"op": "max", "args": []},
+                                                                                            {"op": "min", "args": []}]}})}
+    # level = hops 2 + modalities 2 + operations 3 - 2 = 5
+    assert complexity(rec) == {"hops": 2, "modalities": 2, "operations": 3, "images": 1, "level": 5}
+
+
+def _r(i, q, a):
+    return {"id": f"r{i}", "provenance": json.dumps({"question": q, "answer_value": a, "image_ids": []})}
+
+
+def test_dedup_drops_near_duplicates_only():
+    recs = [_r(1, "What is the boiling point of Ethanol according to Table 1?", "78.4"),
+            _r(2, "What is the boiling point of Ethanol according to Table 1 ?", "78.4"),  # same up to spacing
+            _r(3, "Which compound has the largest density in Figure 2?", "B")]
+    kept, dropped = dedup(recs, threshold=0.8)
+    assert [r["id"] for r in kept] == ["r1", "r3"] and dropped == {"r2": "r1"}
+    assert jaccard(shingles("a b c d"), shingles("a b c d")) == 1.0
+    # |{a b c, b c d} ∩ {a b c, b c e}| / |union| = 1 / 3
+    assert jaccard(shingles("a b c d"), shingles("a b c e")) == 1 / 3
+
+
+class _Scripted(GenerationBackend):
+    """Answers by the problem's first word, so the result does not depend on batch order."""
+
+    name = "scripted"
+
+    def generate(self, chats, params):
+        out = []
+        for c in chats:
+            text = "".join(p["text"] for p in c[-1]["content"] if p["type"] == "text")
+            reply = {"num": "so \\boxed{0.50}", "choice": "The answer is (B)", "bad": "\\boxed{7}"}[text.split()[0]]
+            out.append([Completion(reply)] * params.n)
+        return out
+
+
+def test_pass_rate_uses_grading_not_string_match():
+    recs = [{"id": "a", "problem": "num x", "images": [], "answer": "0.5", "answer_type": "number", "choices": []},
+            {"id": "b", "problem": "choice y", "images": [], "answer": "B", "answer_type": "choice", "choices": ["1", "2"]},
+            {"id": "c", "problem": "bad z", "images": [], "answer": "3", "answer_type": "number", "choices": []}]
+    rates = solver_pass_rates(recs, _Scripted(), k=3, batch_size=2)
+    assert [r["pass_rate"] for r in rates] == [1.0, 1.0, 0.0] and rates[0]["k"] == 3
+
+
+def test_tiny_solver_batches_are_the_same_whatever_the_order(tmp_path):
+    import torch
+
+    from mmreason.core.generation import make_backend
+    from mmreason.synth.cache import CachedBackend, GenerationCache
+
+    torch.set_num_threads(1)
+    kg, _ = _kg()
+    recs = [_record(kg, f) for f in ("table_lookup", "table_diff", "table_sum", "table_argmax")]
+    be = CachedBackend(make_backend({"backend": "hf", "batch_size": 8}, {"name": "tiny"}), GenerationCache(tmp_path))
+    a = solver_pass_rates(recs, be, k=2, max_new_tokens=4, batch_size=2)
+    calls = be.calls
+    b = solver_pass_rates(recs[::-1], be, k=2, max_new_tokens=4, batch_size=2)
+    assert b[::-1] == a and be.calls == calls  # same batches -> all served from the cache
+    assert all(r["k"] == 2 and 0 <= r["pass_rate"] <= 1 for r in a)
