@@ -252,6 +252,25 @@ def test_synth_save_to_disk(tmp_path):
     assert res["breakdowns"]["answer_type"] == {"boolean": 0.0, "choice": 1.0, "expression": 0.0, "number": 1.0}
 
 
+def test_synth_dataset_dict_reads_the_test_split(tmp_path):
+    import datasets
+
+    from mmreason.core.schema import features
+
+    def rec(i):
+        return {"id": f"s{i}", "images": [{"bytes": png_bytes(), "path": None}], "problem": f"<image>Q{i}?",
+                "answer": str(i), "answer_type": "number", "choices": [], "task_type": "SISC", "domain": "geo",
+                "provenance": json.dumps({"doc_ids": ["d"]}), "quality": ""}
+
+    dd = datasets.DatasetDict({"train": datasets.Dataset.from_list([rec(0), rec(1)], features=features()),
+                               "test": datasets.Dataset.from_list([rec(7)], features=features())})
+    dd.save_to_disk(str(tmp_path / "hf"))
+    assert [r["id"] for r in get_benchmark("synth").load(tmp_path / "hf").records] == ["s7"]  # default: test
+    assert [r["id"] for r in get_benchmark("synth", split="train").load(tmp_path / "hf").records] == ["s0", "s1"]
+    with pytest.raises(ValueError, match="no split 'dev'"):
+        get_benchmark("synth", split="dev").load(tmp_path / "hf")
+
+
 def test_geometry3k_parquet_free_form(tmp_path):
     img = {"bytes": png_bytes(), "path": None}
     rows = [{"images": [img], "problem": "<image>Find x.", "answer": "3"},

@@ -22,9 +22,10 @@ class Synth(Benchmark):
     release = "a synth split: datasets.save_to_disk directory or parquet with the record schema columns"
     breakdown_fields = ("task_type", "domain", "answer_type")
 
-    def __init__(self, instruction: str | None = INSTRUCTION, **kw):
+    def __init__(self, instruction: str | None = INSTRUCTION, split: str | None = "test", **kw):
         super().__init__(**kw)
         self.instruction = instruction or ""
+        self.split = split  # split of a DatasetDict directory (synth writes train / validation / test)
 
     def rows(self, path):
         if path.is_dir() and any((path / f).exists() for f in ("state.json", "dataset_dict.json")):
@@ -32,7 +33,10 @@ class Synth(Benchmark):
 
             ds = datasets.load_from_disk(str(path))
             if isinstance(ds, datasets.DatasetDict):
-                ds = ds[next(iter(ds))]
+                if self.split is not None and self.split not in ds:
+                    raise ValueError(f"{path}: no split {self.split!r} (splits: {sorted(ds)}); "
+                                     f"set eval.benchmark_args.synth.split")
+                ds = ds[self.split if self.split is not None else next(iter(ds))]
             if "images" in ds.column_names:
                 ds = ds.cast_column("images", datasets.Sequence(datasets.Image(decode=False)))
             for i, row in enumerate(ds):
