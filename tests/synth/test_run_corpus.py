@@ -107,6 +107,7 @@ def test_splits_do_not_share_documents_and_formats_open(run):
 
     dd = datasets.load_from_disk(str(run["hf"]))
     assert set(dd) == {"train", "validation", "test"}
+    assert all(len(json.loads(r["provenance"])["doc_ids"]) == 1 for r in run["records"])  # one source document each
     docs = {s: {json.loads(p)["doc_ids"][0] for p in dd[s]["provenance"]} for s in dd}
     assert not (docs["train"] & docs["validation"]) and not (docs["train"] & docs["test"]) \
         and not (docs["validation"] & docs["test"])

@@ -147,7 +147,7 @@ def _arg(fam: str, op: str, v: View, rng, t: str, col: str, where: str, image: b
     spec = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
     best = (max if op == "argmax" else min)(cells, key=lambda c: c["value"])
     if image:
-        cot = [f"{where[0].upper() + where[1:]} shows one bar per {v.key_type(t)}; the {word} bar is {best['entity']}."]
+        cot = [f"{where[0].upper() + where[1:]} there is one bar per {v.key_type(t)}; the {word} one is {best['entity']}."]
     else:
         cot = [f"The {col.lower()} values are " + ", ".join(f"{c['entity']} {c['raw']}" for c in cells) + ".",
                f"The {word} is {best['raw']}, for {best['entity']}."]
@@ -365,7 +365,7 @@ def entity_relation(v: View, rng):
     q = f"What is the {d['name']} entry for {v.node(a)['name']}?"
     cot = [f"The facts list ({v.node(a)['name']}, {d['name']}, {v.node(b)['name']})."]
     return _finish("entity_relation", q, {"op": "relation", "args": [{"rel": k}]}, cot, [k], v, rng, pool=pool,
-                   as_choice=rng.random() < 0.5)
+                   as_choice=rng.random() < 0.5, extra_nodes=[d["table"]] if d.get("table") else [])
 
 
 @family("entity_count")
@@ -380,7 +380,8 @@ def entity_count(v: View, rng):
     spec = {"op": "count_tail", "args": [{"rel": kk} for _, _, kk, _ in facts], "tail": tail}
     heads = [v.node(u)["name"] for u, w, _, _ in facts if w == b]
     cot = [f"Facts with {d['name']} {tail}: {', '.join(heads)}.", f"That is {len(heads)}."]
-    return _finish("entity_count", q, spec, cot, [kk for _, _, kk, _ in facts], v, rng)
+    return _finish("entity_count", q, spec, cot, [kk for _, _, kk, _ in facts], v, rng,
+                   extra_nodes=[d["table"]] if d.get("table") else [])
 
 
 @family("entity_shared")
@@ -402,7 +403,7 @@ def entity_shared(v: View, rng):
     cot = [f"{v.node(a)['name']} has {d['name']} {v.node(x)['name']}.",
            f"The only other entry with {v.node(x)['name']} is {v.node(b)['name']}."]
     return _finish("entity_shared", q, {"op": "shared", "args": [{"rel": ka}, {"rel": kb}]}, cot, [ka, kb], v, rng,
-                   pool=pool)
+                   pool=pool, extra_nodes=[d["table"]] if d.get("table") else [])
 
 
 # =============================================================== multi-table

@@ -106,13 +106,14 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
     if task.image_grounded and (not image_ids or leaks(kg, view, draft, problem)):
         return None
     g = kg.g
-    docs = sorted({g.nodes[n]["doc"] for n in path.nodes if g.nodes[n].get("doc")}
-                  | {d for n in path.nodes for d in g.nodes[n].get("docs", [])[:1]})
-    doc = docs[0] if docs else ""
-    domain = g.nodes[doc].get("domain", "") if doc in g else ""
     support_nodes = [kg.plotted_table(i)[0] for i in view.charts]  # the tables behind the figures
     support_nodes += [t for f in view.formulas for t, _ in kg.formula_columns(f).values()]
     node_ids = list(dict.fromkeys(path.nodes + draft.extra_nodes + list(draft.hide_columns) + support_nodes))
+    # the source document: of the block nodes (tables, chunks...); entities alone name theirs in `docs`
+    docs = sorted({g.nodes[n]["doc"] for n in node_ids if g.nodes[n].get("doc")}) \
+        or sorted({d for n in path.nodes for d in g.nodes[n].get("docs", [])[:1]})
+    doc = docs[0] if docs else ""
+    domain = g.nodes[doc].get("domain", "") if doc in g else ""
     mods = sorted({{"Chunk": "text", "Table": "table", "Image": "image", "Formula": "formula", "Entity": "entity"}[t]
                    for t in task.nodes})
     answer_value = draft.value

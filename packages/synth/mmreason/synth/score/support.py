@@ -24,15 +24,17 @@ def _refs(spec) -> list[str]:
 def support(kg, record: dict) -> dict:
     """{"support": fraction of facts on the path, "facts": n, "verified": answer recomputes from the graph}.
 
-    A fact counts when its edge exists in the graph and one of its ends is a node of the path (or a
-    support node the record names, such as the table a chart plots). Every edge the computation reads
+    A fact counts when its edge exists in the graph and one of its ends — or the table it was read
+    from — is a node of the path or a support node the record names (the table a chart plots, the
+    table whose rows the Entity facts list). Every edge the computation reads
     must be among the facts.
     """
     prov = json.loads(record["provenance"])
     idx = edge_index(kg)
     nodes = set(prov["node_ids"])
     facts = list(dict.fromkeys(prov.get("fact_ids", []) + _refs(prov.get("compute"))))
-    ok = sum(1 for f in facts if f in idx and (idx[f][0] in nodes or idx[f][1] in nodes))
+    ok = sum(1 for f in facts if f in idx and (idx[f][0] in nodes or idx[f][1] in nodes
+                                               or idx[f][2].get("table") in nodes))  # a cell's / row fact's table
     try:
         value = render(evaluate(kg, prov["compute"]), prov["compute"])
         verified = value == prov["answer_value"]
