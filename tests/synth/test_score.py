@@ -88,3 +88,25 @@ def test_tiny_solver_batches_are_the_same_whatever_the_order(tmp_path):
     b = solver_pass_rates(recs[::-1], be, k=2, max_new_tokens=4, batch_size=2)
     assert b[::-1] == a and be.calls == calls  # same batches -> all served from the cache
     assert all(r["k"] == 2 and 0 <= r["pass_rate"] <= 1 for r in a)
+
+
+class _Voter(GenerationBackend):
+    name = "voter"
+
+    def __init__(self, replies):
+        self.replies = replies
+
+    def generate(self, chats, params):
+        assert "Proposed answer:" in chats[0][-1]["content"][-1]["text"]
+        return [[Completion(t) for t in self.replies[: params.n]] for _ in chats]
+
+
+def test_judge_majority_vote():
+    from mmreason.synth.score.judge import judge_support
+
+    kg, _ = _kg()
+    rec = _record(kg, "table_diff")
+    (v,) = judge_support([rec], [_Voter(["Yes.", "no", "yes, it is supported"])], votes=3)
+    assert v["votes"] == [True, False, True] and v["yes"] == 2 and v["majority"] is True
+    (v,) = judge_support([rec], [_Voter(["Yes", "maybe"]), _Voter(["no", "No."])], votes=2)
+    assert v["votes"] == [True, None, False, False] and v["majority"] is False  # 1 of 4

@@ -36,7 +36,8 @@ DEFAULTS: dict[str, Any] = {
                                                    "limit": None}},
     "score": {"min_support": 1.0, "require_verified": True, "dedup_threshold": 0.8, "num_perm": 128,
               "difficulty": {"solver": "default", "k": 2, "max_new_tokens": 4, "temperature": 1.0, "batch_size": 32,
-                             "min_pass_rate": None, "max_pass_rate": None}},
+                             "min_pass_rate": None, "max_pass_rate": None},
+              "judge": {"votes": 0, "max_new_tokens": 8, "temperature": 1.0, "batch_size": 16, "require_majority": False}},
     "export": {"fractions": [0.8, 0.1, 0.1]},
     "cache_dir": None,
 }
@@ -231,6 +232,21 @@ def run_score(cfg, backend=None) -> Path:
         q["diversity"] = {"threshold": sc["dedup_threshold"], "near_duplicates_removed": sum(1 for v in dropped.values()
                                                                                               if v == r["id"])}
         r["quality"] = json.dumps(q, sort_keys=True)
+    jd = sc["judge"]
+    if jd["votes"]:
+        from .score.judge import judge_support
+
+        jb = _backend(root, s)
+        verdicts = judge_support(records, [jb], jd["votes"], jd["max_new_tokens"], jd["temperature"], jd["batch_size"],
+                                 s["seed"])
+        calls, hits = calls + jb.calls, hits + jb.hits
+        jb.close()
+        for r, v in zip(records, verdicts):
+            q = json.loads(r["quality"])
+            q["support"]["judges"] = v
+            r["quality"] = json.dumps(q, sort_keys=True)
+        if jd["require_majority"]:
+            records = [r for r, v in zip(records, verdicts) if v["majority"]]
     lo, hi = diff["min_pass_rate"], diff["max_pass_rate"]
     if lo is not None or hi is not None:
         def keep(r):
