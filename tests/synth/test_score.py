@@ -110,3 +110,21 @@ def test_judge_majority_vote():
     assert v["votes"] == [True, False, True] and v["yes"] == 2 and v["majority"] is True
     (v,) = judge_support([rec], [_Voter(["Yes", "maybe"]), _Voter(["no", "No."])], votes=2)
     assert v["votes"] == [True, None, False, False] and v["majority"] is False  # 1 of 4
+
+
+class _Embed:
+    """Vectors chosen by hand: r1 and r2 point the same way (cosine 1), r3 is orthogonal."""
+
+    def encode(self, texts, **kw):
+        import numpy as np
+
+        return np.array([[1.0, 0.0] if "boiling" in t else [0.0, 1.0] for t in texts])
+
+
+def test_embedding_dedup_with_a_stub_model():
+    from mmreason.synth.score.diversity import dedup_embeddings
+
+    recs = [_r(1, "boiling point of Ethanol?", "78"), _r(2, "the boiling point of ethanol", "78"),
+            _r(3, "Which compound is densest?", "B")]
+    kept, dropped = dedup_embeddings(recs, 0.95, model=_Embed())
+    assert [r["id"] for r in kept] == ["r1", "r3"] and dropped == {"r2": "r1"}

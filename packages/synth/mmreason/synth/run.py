@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "generate": {"generator": "template", "llm": {"max_new_tokens": 256, "temperature": 0.0, "batch_size": 16,
                                                    "limit": None}},
     "score": {"min_support": 1.0, "require_verified": True, "dedup_threshold": 0.8, "num_perm": 128,
+              "embed_dedup_threshold": None,
               "difficulty": {"solver": "default", "k": 2, "max_new_tokens": 4, "temperature": 1.0, "batch_size": 32,
                              "min_pass_rate": None, "max_pass_rate": None},
               "judge": {"votes": 0, "max_new_tokens": 8, "temperature": 1.0, "batch_size": 16, "require_majority": False}},
@@ -213,6 +214,11 @@ def run_score(cfg, backend=None) -> Path:
     counts["after_support"] = len(records)
     records = sorted(records, key=lambda r: r["id"])
     records, dropped = dedup(records, sc["dedup_threshold"], sc["num_perm"], s["seed"])
+    if sc["embed_dedup_threshold"] is not None:
+        from .score.diversity import dedup_embeddings
+
+        records, more = dedup_embeddings(records, sc["embed_dedup_threshold"])
+        dropped.update(more)
     counts["near_duplicates_removed"] = len(dropped)
     calls = hits = 0
     if diff["solver"] is not None:

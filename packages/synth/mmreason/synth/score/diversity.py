@@ -49,3 +49,27 @@ def dedup(records: list[dict], threshold: float, num_perm: int = 128, seed: int 
         sets[r["id"]] = sh
         kept.append(r)
     return kept, dropped
+
+
+def dedup_embeddings(records: list[dict], threshold: float = 0.95, model=None) -> tuple[list[dict], dict[str, str]]:
+    """Semantic near-duplicates (`embed` extra): keep the first of records whose signature texts have
+    cosine ≥ threshold under all-MiniLM-L6-v2 (the embedder the kg resolution step uses)."""
+    import numpy as np
+
+    if model is None:
+        from ..kg.resolution import load_embedder
+
+        model = load_embedder()
+    texts = [signature_text(r) for r in records]
+    vecs = np.asarray(model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False))
+    kept_idx: list[int] = []
+    dropped: dict[str, str] = {}
+    for i in range(len(records)):
+        if kept_idx:
+            sims = vecs[kept_idx] @ vecs[i]  # cosine of unit vectors
+            j = int(np.argmax(sims))
+            if sims[j] >= threshold:
+                dropped[records[i]["id"]] = records[kept_idx[j]]["id"]
+                continue
+        kept_idx.append(i)
+    return [records[i] for i in kept_idx], dropped
