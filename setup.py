@@ -1,4 +1,4 @@
-"""Map the four package roots (packages/<stage>/mmreason/<stage>) onto one `mmreason` namespace.
+"""Map the package roots (packages/<stage>/mmreason/<stage>) onto one `mmreason` namespace.
 
 Everything else lives in pyproject.toml; setuptools' `packages.find` cannot merge several roots.
 """
@@ -9,7 +9,7 @@ from setuptools import find_namespace_packages, setup
 
 ROOT = Path(__file__).parent
 package_dir, packages = {}, []
-for stage in ("core", "synth", "train", "eval"):
+for stage in ("core", "synth", "train", "eval", "pipeline"):
     base = f"packages/{stage}"
     for pkg in find_namespace_packages(where=str(ROOT / base), include=[f"mmreason.{stage}", f"mmreason.{stage}.*"]):
         packages.append(pkg)
