@@ -1,4 +1,4 @@
-"""`python -m mmreason.pipeline [out_dir=...] [stages=[synth,sft]] ['rl=[algorithm=grpo,trainer.steps=2]']`.
+"""`python -m mmreason.pipeline [out_dir=...] [stages=[synth,sft]] ["overrides.rl=['algorithm=grpo','trainer.steps=2']"]`.
 
 Composes each stage's own entry config (synth.yaml, train.yaml, eval.yaml) with the overrides listed in
 conf/pipeline.yaml and runs the stages in order. `<out_dir>/pipeline.json` records each finished stage
@@ -26,7 +26,7 @@ STAGES = ("synth", "sft", "rl", "eval")
 def run_synth_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
     from mmreason.synth.run import run_synth
 
-    c = compose("synth", [*cfg.synth, f"synth.out_dir={out / 'synth'}"])
+    c = compose("synth", [*cfg.overrides.synth, f"synth.out_dir={out / 'synth'}"])
     dataset = run_synth(c)
     return {"dataset": str(Path(dataset).resolve())}
 
@@ -41,7 +41,7 @@ def _train(cfg: DictConfig, out: Path, state: dict, name: str, init_model: str |
             f"trainer.out_dir={out / name}", "trainer.resume=auto"]
     if init_model:
         over.append(f"model.path={init_model}")
-    result = train(load_config(compose("train", [*over, *cfg[name]])))
+    result = train(load_config(compose("train", [*over, *cfg.overrides[name]])))
     ckpts = list_checkpoints(out / name)
     if not ckpts:
         raise RuntimeError(f"pipeline stage {name!r}: the trainer wrote no checkpoint under {out / name}")
@@ -72,7 +72,7 @@ def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
                 f"eval.out_dir={out / 'eval' / label}", f"eval.cache_dir={out / 'eval' / 'cache'}"]
         if path:
             over.append(f"model.path={path}")
-        c = compose("eval", [*over, *cfg.eval])
+        c = compose("eval", [*over, *cfg.overrides.eval])
         backend = make_backend(c.generation, c.model)
         try:
             res = run_eval(c, backend)
