@@ -8,15 +8,13 @@ $MMREASON_CONF_DIR.
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-import mmreason.core.config  # noqa: F401  (registers the model/generation schemas the defaults name)
+from mmreason.core.config import conf_dir  # importing it registers the model/generation schemas
 
-CONF_DIR = os.environ.get("MMREASON_CONF_DIR") or str(Path(__file__).resolve().parents[4] / "conf")
+CONF_DIR = str(conf_dir())  # the repo's conf/, or env MMREASON_CONF_DIR
 log = logging.getLogger("mmreason.eval")
 
 

@@ -7,16 +7,14 @@ a later stage registers itself there.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-import mmreason.core.config  # noqa: F401  (registers the model / generation schemas)
+from mmreason.core.config import conf_dir  # importing it registers the model/generation schemas
 
-CONF_DIR = os.environ.get("MMREASON_CONF_DIR") or str(Path(__file__).resolve().parents[4] / "conf")
+CONF_DIR = str(conf_dir())  # the repo's conf/, or env MMREASON_CONF_DIR
 
 
 def run_kg(cfg: DictConfig):

@@ -24,9 +24,11 @@ from typing import Any
 
 import yaml
 
+from mmreason.core.config import conf_dir
+
 from .sampling import SamplerSpec
 
-TASKS_DIR = Path(__file__).resolve().parents[4] / "conf" / "synth" / "tasks"
+TASKS_DIR = conf_dir() / "synth" / "tasks"
 MODALITY_TYPES = ("Table", "Image", "Formula", "Chunk", "Entity")
 
 
