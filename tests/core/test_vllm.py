@@ -6,8 +6,6 @@ One engine per module; the engine tests take 35-60 s on 2 shared CPU cores.
 """
 
 import importlib.util
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,22 +13,6 @@ import pytest
 HAVE_VLLM = importlib.util.find_spec("vllm") is not None
 # the engine tests: selected by `-m vllm` in .venv-vllm (make test-vllm); the main suite deselects them
 needs_vllm = pytest.mark.skipif(not HAVE_VLLM, reason="needs vllm: make test-vllm")
-
-if HAVE_VLLM:
-    # vLLM reads these at import: in-process engine (fast start, in-process weight push), no
-    # torch.compile, a small CPU KV cache, no usage stats, caches in a temp dir.
-    _TMP = tempfile.mkdtemp(prefix="mmreason-vllm-test-")
-    for _k, _v in {
-        "HF_HUB_OFFLINE": "1",
-        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-        "TORCH_COMPILE_DISABLE": "1",
-        "VLLM_CPU_KVCACHE_SPACE": "1",
-        "VLLM_NO_USAGE_STATS": "1",
-        "VLLM_CACHE_ROOT": os.path.join(_TMP, "vllm"),
-        "TORCHINDUCTOR_CACHE_DIR": os.path.join(_TMP, "inductor"),
-        "VLLM_RPC_BASE_PATH": _TMP,
-    }.items():
-        os.environ.setdefault(_k, _v)
 
 import torch  # noqa: E402
 

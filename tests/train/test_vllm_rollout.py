@@ -1,24 +1,8 @@
 """RL with `rollout=vllm`: a few VGPO steps where vLLM samples, and after every update vLLM samples
 from the *updated* policy (its log-probs match the trainer's new weights). `make test-vllm` only."""
 
-import os
-import tempfile
 
 import pytest
-
-# vLLM reads these at import (as tests/core/test_vllm.py): in-process engine, no compile, small KV cache
-_TMP = tempfile.mkdtemp(prefix="mmreason-vllm-train-")
-for _k, _v in {
-    "HF_HUB_OFFLINE": "1",
-    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-    "TORCH_COMPILE_DISABLE": "1",
-    "VLLM_CPU_KVCACHE_SPACE": "1",
-    "VLLM_NO_USAGE_STATS": "1",
-    "VLLM_CACHE_ROOT": os.path.join(_TMP, "vllm"),
-    "TORCHINDUCTOR_CACHE_DIR": os.path.join(_TMP, "inductor"),
-    "VLLM_RPC_BASE_PATH": _TMP,
-}.items():
-    os.environ.setdefault(_k, _v)
 
 pytestmark = pytest.mark.vllm
 vllm = pytest.importorskip("vllm")
