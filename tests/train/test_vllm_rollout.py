@@ -5,7 +5,6 @@ from the *updated* policy (its log-probs match the trainer's new weights). `make
 import pytest
 
 pytestmark = pytest.mark.vllm
-vllm = pytest.importorskip("vllm")
 
 import torch  # noqa: E402
 from conftest import make_cfg  # noqa: E402
