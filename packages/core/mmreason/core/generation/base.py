@@ -32,8 +32,9 @@ class SamplingParams:
 
 @dataclass
 class Completion:
-    """One sampled completion. `logprobs[i]` is log p(token_ids[i]) under the sampling policy
-    (temperature applied, as the sampler saw it); None where the backend cannot give them."""
+    """One sampled completion. `logprobs[i]` is the model's log p(token_ids[i]) at temperature 1 (raw
+    logits, before temperature / top-p: what `models.response_logprobs` recomputes and vLLM's default
+    `raw_logprobs` gives); None where the backend cannot give them."""
 
     text: str
     token_ids: list[int] = field(default_factory=list)
