@@ -6,6 +6,7 @@ your own with `@family("name")`; a task type YAML lists the families it asks.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 
@@ -15,12 +16,25 @@ from .view import Draft, View
 FAMILIES: dict[str, Callable[[View, random.Random], Draft | None]] = {}
 
 
-def family(name: str):
+def family(name: str, pick: Callable[[View, random.Random], tuple | None] | None = None):
+    """Register `fn` as family `name`. With `pick`, the family applies only where `pick(v, rng)` finds
+    something, and `fn(v, rng, *picked)` receives it."""
+
     def deco(fn):
-        FAMILIES[name] = fn
-        return fn
+        run = fn if pick is None else _after_pick(pick, fn)
+        FAMILIES[name] = run
+        return run
 
     return deco
+
+
+def _after_pick(pick, fn):
+    @functools.wraps(fn)
+    def run(v: View, rng: random.Random):
+        got = pick(v, rng)
+        return fn(v, rng, *got) if got else None
+
+    return run
 
 
 def make_choice(correct: str, pool: list[str], rng: random.Random, k: int = 4) -> tuple[list[str], str] | None:
@@ -63,19 +77,18 @@ def _finish(fam: str, question: str, spec: dict, cot: list[str], facts: list[str
     return Draft(fam, question, ans, answer_type, spec, cot, facts, operation=spec["op"], **kw)
 
 
-def _pick_table(v: View, rng, shown: bool = True) -> str | None:
-    ts = v.tables if shown else v.tables + [v.chart(i)[0] for i in v.charts]
-    ts = [t for t in ts if v.numeric_columns(t)]
-    return rng.choice(ts) if ts else None
+def _table_col(v: View, rng) -> tuple[str, str] | None:
+    """(a shown table with numeric columns, one of its numeric columns)."""
+    ts = [t for t in v.tables if v.numeric_columns(t)]
+    if not ts:
+        return None
+    t = rng.choice(ts)
+    return t, rng.choice(v.numeric_columns(t))
 
 
 # =============================================================== tables (shown as text)
-@family("table_lookup")
-def table_lookup(v: View, rng):
-    t = _pick_table(v, rng)
-    if not t:
-        return None
-    col = rng.choice(v.numeric_columns(t))
+@family("table_lookup", pick=_table_col)
+def table_lookup(v: View, rng, t, col):
     c = rng.choice(v.num_cells(t, col))
     unit = v.unit(t, col)
     q = f"According to {v.label(t)}, what is the {col.lower()} of {c['entity']}{_u(unit)}?"
@@ -84,20 +97,16 @@ def table_lookup(v: View, rng):
 
 
 def _two_cells(v: View, rng):
-    t = _pick_table(v, rng)
-    if not t:
+    got = _table_col(v, rng)
+    if not got:
         return None
-    col = rng.choice(v.numeric_columns(t))
+    t, col = got
     a, b = rng.sample(v.num_cells(t, col), 2)
     return t, col, a, b, v.unit(t, col)
 
 
-@family("table_diff")
-def table_diff(v: View, rng):
-    got = _two_cells(v, rng)
-    if not got:
-        return None
-    t, col, a, b, unit = got
+@family("table_diff", pick=_two_cells)
+def table_diff(v: View, rng, t, col, a, b, unit):
     q = f"Using {v.label(t)}, what is the {col.lower()} of {a['entity']} minus the {col.lower()} of {b['entity']}{_u(unit)}?"
     spec = {"op": "sub", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 4}
     cot = [f"{a['entity']}: {col.lower()} = {a['raw']}.", f"{b['entity']}: {col.lower()} = {b['raw']}.",
@@ -105,12 +114,10 @@ def table_diff(v: View, rng):
     return _finish("table_diff", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
-@family("table_ratio")
-def table_ratio(v: View, rng):
-    got = _two_cells(v, rng)
-    if not got or not got[3]["value"]:
+@family("table_ratio", pick=_two_cells)
+def table_ratio(v: View, rng, t, col, a, b, _unit):
+    if not b["value"]:
         return None
-    t, col, a, b, _ = got
     q = (f"Using {v.label(t)}, divide the {col.lower()} of {a['entity']} by that of {b['entity']}. "
          "Round the result to 2 decimal places.")
     spec = {"op": "div", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 2}
@@ -120,12 +127,8 @@ def table_ratio(v: View, rng):
     return _finish("table_ratio", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
-@family("table_sum")
-def table_sum(v: View, rng):
-    t = _pick_table(v, rng)
-    if not t:
-        return None
-    col = rng.choice(v.numeric_columns(t))
+@family("table_sum", pick=_table_col)
+def table_sum(v: View, rng, t, col):
     cells = v.num_cells(t, col)
     op = rng.choice(["sum", "mean"])
     word = "total" if op == "sum" else "average"
@@ -156,16 +159,14 @@ def _arg(fam: str, op: str, v: View, rng, t: str, col: str, where: str, image: b
                    as_choice=as_choice)
 
 
-@family("table_argmax")
-def table_argmax(v: View, rng):
-    t = _pick_table(v, rng)
-    return _arg("table_argmax", "argmax", v, rng, t, rng.choice(v.numeric_columns(t)), f"in {v.label(t)}") if t else None
+@family("table_argmax", pick=_table_col)
+def table_argmax(v: View, rng, t, col):
+    return _arg("table_argmax", "argmax", v, rng, t, col, f"in {v.label(t)}")
 
 
-@family("table_argmin")
-def table_argmin(v: View, rng):
-    t = _pick_table(v, rng)
-    return _arg("table_argmin", "argmin", v, rng, t, rng.choice(v.numeric_columns(t)), f"in {v.label(t)}") if t else None
+@family("table_argmin", pick=_table_col)
+def table_argmin(v: View, rng, t, col):
+    return _arg("table_argmin", "argmin", v, rng, t, col, f"in {v.label(t)}")
 
 
 def _threshold(vals: list[float], rng) -> float | None:
@@ -185,12 +186,8 @@ def _threshold(vals: list[float], rng) -> float | None:
     return float(fmt_num(mid, 3))
 
 
-@family("table_count_gt")
-def table_count_gt(v: View, rng):
-    t = _pick_table(v, rng)
-    if not t:
-        return None
-    col = rng.choice(v.numeric_columns(t))
+@family("table_count_gt", pick=_table_col)
+def table_count_gt(v: View, rng, t, col):
     cells = v.num_cells(t, col)
     thr = _threshold([c["value"] for c in cells], rng)
     if thr is None:
@@ -229,12 +226,8 @@ def _passage_entity(v: View, rng):
     return rng.choice(opts) if opts else None
 
 
-@family("passage_lookup")
-def passage_lookup(v: View, rng):
-    got = _passage_entity(v, rng)
-    if not got:
-        return None
-    ch, t, ent, mk = got
+@family("passage_lookup", pick=_passage_entity)
+def passage_lookup(v: View, rng, ch, t, ent, mk):
     cols = v.numeric_columns(t)
     if not cols:
         return None
@@ -249,12 +242,8 @@ def passage_lookup(v: View, rng):
     return _finish("passage_lookup", q, {"op": "value", "args": [{"cell": cell["key"]}]}, cot, [mk, cell["key"]], v, rng)
 
 
-@family("passage_rank")
-def passage_rank(v: View, rng):
-    got = _passage_entity(v, rng)
-    if not got:
-        return None
-    ch, t, ent, mk = got
+@family("passage_rank", pick=_passage_entity)
+def passage_rank(v: View, rng, ch, t, ent, mk):
     cols = v.numeric_columns(t)
     if not cols:
         return None
@@ -415,7 +404,7 @@ def _two_tables(v: View, rng):
     return t1, rng.choice(v.numeric_columns(t1)), t2, rng.choice(v.numeric_columns(t2))
 
 
-def _multi_arg(fam, op, v, rng, pairs, where_fmt, image=False):
+def _multi_arg(fam, op, v, rng, pairs, image=False):
     word = "largest" if op == "argmax" else "smallest"
     args, facts, names, pools = [], [], [], []
     for t, col, _where in pairs:
@@ -434,17 +423,13 @@ def _multi_arg(fam, op, v, rng, pairs, where_fmt, image=False):
     return _finish(fam, q, {"op": "concat", "args": args}, cot, facts, v, rng, pool=pool, as_choice=image or rng.random() < 0.5)
 
 
-@family("multi_table_argmax")
-def multi_table_argmax(v: View, rng):
-    got = _two_tables(v, rng)
-    if not got:
-        return None
-    t1, c1, t2, c2 = got
+@family("multi_table_argmax", pick=_two_tables)
+def multi_table_argmax(v: View, rng, t1, c1, t2, c2):
     op = rng.choice(["argmax", "argmin"])
-    return _multi_arg("multi_table_argmax", op, v, rng, [(t1, c1, f"in {v.label(t1)}"), (t2, c2, f"in {v.label(t2)}")], None)
+    return _multi_arg("multi_table_argmax", op, v, rng, [(t1, c1, f"in {v.label(t1)}"), (t2, c2, f"in {v.label(t2)}")])
 
 
-def _multi_count(fam, v, rng, pairs, image=False):
+def _multi_count(fam, v, rng, pairs):
     args, facts, cot, parts = [], [], [], []
     for t, col, where in pairs:
         cells = v.num_cells(t, col)
@@ -462,21 +447,13 @@ def _multi_count(fam, v, rng, pairs, image=False):
     return _finish(fam, q, spec, cot, facts, v, rng)
 
 
-@family("multi_table_count")
-def multi_table_count(v: View, rng):
-    got = _two_tables(v, rng)
-    if not got:
-        return None
-    t1, c1, t2, c2 = got
+@family("multi_table_count", pick=_two_tables)
+def multi_table_count(v: View, rng, t1, c1, t2, c2):
     return _multi_count("multi_table_count", v, rng, [(t1, c1, f"in {v.label(t1)}"), (t2, c2, f"in {v.label(t2)}")])
 
 
-@family("multi_table_sum")
-def multi_table_sum(v: View, rng):
-    got = _two_tables(v, rng)
-    if not got:
-        return None
-    t1, c1, t2, c2 = got
+@family("multi_table_sum", pick=_two_tables)
+def multi_table_sum(v: View, rng, t1, c1, t2, c2):
     a, b = rng.choice(v.num_cells(t1, c1)), rng.choice(v.num_cells(t2, c2))
     q = (f"Add the {c1.lower()} of {a['entity']} in {v.label(t1)} to the {c2.lower()} of {b['entity']} in "
          f"{v.label(t2)} (ignore units). What is the sum?")
@@ -520,131 +497,93 @@ def _pick_chart(v: View, rng):
     return rng.choice(cs) if cs else None
 
 
-def _fig(v: View, image: str) -> str:
-    return v.label(image)
+@family("chart_argmax", pick=_pick_chart)
+def chart_argmax(v: View, rng, i, t, col):
+    return _arg("chart_argmax", "argmax", v, rng, t, col, f"in {v.label(i)}", image=True)
 
 
-@family("chart_argmax")
-def chart_argmax(v: View, rng):
-    got = _pick_chart(v, rng)
-    if not got:
-        return None
-    i, t, col = got
-    return _arg("chart_argmax", "argmax", v, rng, t, col, f"in {_fig(v, i)}", image=True)
+@family("chart_argmin", pick=_pick_chart)
+def chart_argmin(v: View, rng, i, t, col):
+    return _arg("chart_argmin", "argmin", v, rng, t, col, f"in {v.label(i)}", image=True)
 
 
-@family("chart_argmin")
-def chart_argmin(v: View, rng):
-    got = _pick_chart(v, rng)
-    if not got:
-        return None
-    i, t, col = got
-    return _arg("chart_argmin", "argmin", v, rng, t, col, f"in {_fig(v, i)}", image=True)
-
-
-@family("chart_value")
-def chart_value(v: View, rng):
-    got = _pick_chart(v, rng)
-    if not got:
-        return None
-    i, t, col = got
+@family("chart_value", pick=_pick_chart)
+def chart_value(v: View, rng, i, t, col):
     cells = v.num_cells(t, col)
     c = rng.choice(cells)
-    q = f"Read {_fig(v, i)}: what is the {col.lower()} of {c['entity']}{_u(v.unit(t, col))}?"
-    cot = [f"In {_fig(v, i)} the bar of {c['entity']} reaches {fmt_num(c['value'])}."]
+    q = f"Read {v.label(i)}: what is the {col.lower()} of {c['entity']}{_u(v.unit(t, col))}?"
+    cot = [f"In {v.label(i)} the bar of {c['entity']} reaches {fmt_num(c['value'])}."]
     return _finish("chart_value", q, {"op": "value", "args": [{"cell": c["key"]}]}, cot, [c["key"]], v, rng,
                    pool=[fmt_num(x["value"]) for x in cells], extra_nodes=[t])
 
 
-@family("chart_compare")
-def chart_compare(v: View, rng):
-    got = _pick_chart(v, rng)
-    if not got:
-        return None
-    i, t, col = got
+@family("chart_compare", pick=_pick_chart)
+def chart_compare(v: View, rng, i, t, col):
     a, b = rng.sample(v.num_cells(t, col), 2)
     if a["value"] == b["value"]:
         return None
-    q = f"In {_fig(v, i)}, which has the larger {col.lower()}: {a['entity']} or {b['entity']}?"
+    q = f"In {v.label(i)}, which has the larger {col.lower()}: {a['entity']} or {b['entity']}?"
     spec = {"op": "argmax", "args": [{"cell": a["key"]}, {"cell": b["key"]}]}
     hi = a if a["value"] > b["value"] else b
-    cot = [f"In {_fig(v, i)} the bar of {hi['entity']} is the taller of the two."]
+    cot = [f"In {v.label(i)} the bar of {hi['entity']} is the taller of the two."]
     return _finish("chart_compare", q, spec, cot, [a["key"], b["key"]], v, rng, pool=[a["entity"], b["entity"]],
                    extra_nodes=[t])
 
 
-@family("chart_count_gt")
-def chart_count_gt(v: View, rng):
-    got = _pick_chart(v, rng)
-    if not got:
-        return None
-    i, t, col = got
+@family("chart_count_gt", pick=_pick_chart)
+def chart_count_gt(v: View, rng, i, t, col):
     cells = v.num_cells(t, col)
     thr = _threshold([c["value"] for c in cells], rng)
     if thr is None:
         return None
-    q = f"How many bars in {_fig(v, i)} show a {col.lower()} above {fmt_num(thr)}{_us(v.unit(t, col))}?"
+    q = f"How many bars in {v.label(i)} show a {col.lower()} above {fmt_num(thr)}{_us(v.unit(t, col))}?"
     spec = {"op": "count_gt", "args": [{"cell": c["key"]} for c in cells], "threshold": thr}
     above = [c["entity"] for c in cells if c["value"] > thr]
-    cot = [f"Bars above {fmt_num(thr)} in {_fig(v, i)}: {', '.join(above) or 'none'}.", f"That is {len(above)}."]
+    cot = [f"Bars above {fmt_num(thr)} in {v.label(i)}: {', '.join(above) or 'none'}.", f"That is {len(above)}."]
     return _finish("chart_count_gt", q, spec, cot, [c["key"] for c in cells], v, rng, extra_nodes=[t])
 
 
-@family("chart_diff")
-def chart_diff(v: View, rng):
-    got = _pick_chart(v, rng)
-    if not got:
-        return None
-    i, t, col = got
+@family("chart_diff", pick=_pick_chart)
+def chart_diff(v: View, rng, i, t, col):
     cells = v.num_cells(t, col)
     refs = [{"cell": c["key"]} for c in cells]
     spec = {"op": "sub", "args": [{"op": "max", "args": refs}, {"op": "min", "args": refs}], "round": 4}
     vals = [c["value"] for c in cells]
     pool = [fmt_num(a - b, 4) for a in vals for b in vals if a > b]
-    q = f"In {_fig(v, i)}, what is the difference between the tallest and the shortest bar{_u(v.unit(t, col))}?"
+    q = f"In {v.label(i)}, what is the difference between the tallest and the shortest bar{_u(v.unit(t, col))}?"
     cot = [f"Tallest bar: {fmt_num(max(vals))}; shortest: {fmt_num(min(vals))}.",
            f"{fmt_num(max(vals))} - {fmt_num(min(vals))} = {fmt_num(max(vals) - min(vals), 4)}."]
     return _finish("chart_diff", q, spec, cot, [c["key"] for c in cells], v, rng, pool=pool, extra_nodes=[t])
 
 
 def _two_charts(v: View, rng):
+    """Two charts at random, as (plotted table, column, "in Figure n")."""
     cs = [(i, *v.chart(i)) for i in v.charts]
     if len(cs) < 2:
         return None
     rng.shuffle(cs)
-    return cs[:2]
+    return [(t, c, f"in {v.label(i)}") for i, t, c in cs[:2]]
 
 
-@family("multi_chart_argmax")
-def multi_chart_argmax(v: View, rng):
-    cs = _two_charts(v, rng)
-    if not cs:
+@family("multi_chart_argmax", pick=_two_charts)
+def multi_chart_argmax(v: View, rng, *pairs):
+    return _multi_arg("multi_chart_argmax", "argmax", v, rng, pairs, image=True)
+
+
+@family("multi_chart_argmin", pick=_two_charts)
+def multi_chart_argmin(v: View, rng, *pairs):
+    return _multi_arg("multi_chart_argmin", "argmin", v, rng, pairs, image=True)
+
+
+@family("multi_chart_count", pick=_two_charts)
+def multi_chart_count(v: View, rng, *pairs):
+    return _multi_count("multi_chart_count", v, rng, pairs)
+
+
+@family("chart_join", pick=_pick_chart)
+def chart_join(v: View, rng, i, t, col):
+    if t not in v.tables:
         return None
-    return _multi_arg("multi_chart_argmax", "argmax", v, rng, [(t, c, f"in {_fig(v, i)}") for i, t, c in cs], None, image=True)
-
-
-@family("multi_chart_argmin")
-def multi_chart_argmin(v: View, rng):
-    cs = _two_charts(v, rng)
-    if not cs:
-        return None
-    return _multi_arg("multi_chart_argmin", "argmin", v, rng, [(t, c, f"in {_fig(v, i)}") for i, t, c in cs], None, image=True)
-
-
-@family("multi_chart_count")
-def multi_chart_count(v: View, rng):
-    cs = _two_charts(v, rng)
-    if not cs:
-        return None
-    return _multi_count("multi_chart_count", v, rng, [(t, c, f"in {_fig(v, i)}") for i, t, c in cs], image=True)
-
-
-@family("chart_join")
-def chart_join(v: View, rng):
-    got = _pick_chart(v, rng)
-    if not got or got[1] not in v.tables:
-        return None
-    i, t, col = got
     others = [c for c in v.numeric_columns(t) if c != col]
     if not others:
         return None
@@ -657,10 +596,10 @@ def chart_join(v: View, rng):
         return None
     target = next(c for c in v.num_cells(t, c2) if c["entity"] == who)
     word = "tallest" if op == "argmax" else "shortest"
-    q = (f"Find the {v.key_type(t)} with the {word} bar in {_fig(v, i)}. What is its {c2.lower()} according to "
+    q = (f"Find the {v.key_type(t)} with the {word} bar in {v.label(i)}. What is its {c2.lower()} according to "
          f"{v.label(t)}{_u(v.unit(t, c2))}?")
     spec = {"op": "attr", "args": [inner], "table": t, "column": c2}
-    cot = [f"The {word} bar in {_fig(v, i)} is {who}.", f"{v.label(t)} lists {who} with {c2.lower()} {target['raw']}."]
+    cot = [f"The {word} bar in {v.label(i)} is {who}.", f"{v.label(t)} lists {who} with {c2.lower()} {target['raw']}."]
     plotted = v.kg.plotted_table(i)[1]
     return _finish("chart_join", q, spec, cot, [c["key"] for c in v.num_cells(t, col)] + [target["key"]], v, rng,
                    hide_columns={t: list(plotted)}, answer_in_text_ok=True)
@@ -848,12 +787,10 @@ def formula_compare(v: View, rng):
     return _finish("formula_compare", q, spec, cot, facts, v, rng, pool=labels, extra_nodes=sorted(extra))
 
 
-@family("chart_formula")
-def chart_formula(v: View, rng):
-    got = _pick_chart(v, rng)
-    if not got or not v.formulas:
+@family("chart_formula", pick=_pick_chart)
+def chart_formula(v: View, rng, i, t, col):
+    if not v.formulas:
         return None
-    i, t, col = got
     f = v.formulas[0]
     bind = v.formula_bindings(f)
     s = next((x for x, (tt, cc) in bind.items() if tt == t and cc == col), None)
@@ -878,9 +815,9 @@ def chart_formula(v: View, rng):
         except ComputeError:
             pass
     given = f" and {_given(v, f, row, others)}" if others else ""
-    q = (f"{_fig(v, i)} shows the {col.lower()} of each {v.key_type(t)}. Using {v.label(f)} with the {_q(v, f, s)} {s} "
+    q = (f"{v.label(i)} shows the {col.lower()} of each {v.key_type(t)}. Using {v.label(f)} with the {_q(v, f, s)} {s} "
          f"of {ent} read from the figure{given}, compute the {_q(v, f, target)} {target}. Round to 2 decimal places.")
-    cot = [f"From {_fig(v, i)}, {ent} has {col.lower()} {fmt_num(row[s]['value'])}.",
+    cot = [f"From {v.label(i)}, {ent} has {col.lower()} {fmt_num(row[s]['value'])}.",
            f"{v.label(f)}: ${v.node(f)['latex']}$; solve for {target}."]
     return _finish("chart_formula", q, spec, cot, [row[x]["key"] for x in others + [s]], v, rng, pool=pool,
                    extra_nodes=[t])
