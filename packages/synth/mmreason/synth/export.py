@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 from mmreason.core.chat import to_pil
-from mmreason.core.io import atomic_path, atomic_write_json, atomic_write_text
+from mmreason.core.io import atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
 from mmreason.core.schema import COLUMNS, features, make_id, validate_record
 
 SPLITS = ("train", "validation", "test")
@@ -67,8 +67,7 @@ def export_dataset(records: list[dict], out: Path, fractions=(0.8, 0.1, 0.1), se
             b = _png_bytes(path)
             name = hashlib.sha1(b).hexdigest()[:16] + ".png"
             if not (img_dir / name).exists():
-                with atomic_path(img_dir / name) as tmp:
-                    Path(tmp).write_bytes(b)
+                atomic_write_bytes(img_dir / name, b)
             cache[path] = (b, f"images/{name}")
         return cache[path]
 
@@ -82,13 +81,8 @@ def export_dataset(records: list[dict], out: Path, fractions=(0.8, 0.1, 0.1), se
                 rows[c].append([{"bytes": image(p)[0], "path": None} for p in r["images"]] if c == "images" else r[c])
         dd[s] = datasets.Dataset.from_dict(rows, features=features())
     hf_dir = out / "hf"
-    tmp = out / "hf.tmp"
-    import shutil
-
-    shutil.rmtree(tmp, ignore_errors=True)
-    datasets.DatasetDict(dd).save_to_disk(str(tmp))
-    shutil.rmtree(hf_dir, ignore_errors=True)
-    tmp.rename(hf_dir)
+    with atomic_path(hf_dir) as tmp:
+        datasets.DatasetDict(dd).save_to_disk(str(tmp))
 
     # chat formats
     msgs, share = [], []
