@@ -180,6 +180,10 @@ def test_greedy_matches_hf_backend(backend, policy, shape_images):
     theirs = HFBackend(model, processor).generate(chats_for(shape_images), p)
     assert [g[0].token_ids for g in ours] == [g[0].token_ids for g in theirs]
     assert [g[0].text for g in ours] == [g[0].text for g in theirs]
+    # greedy with n > 1 (vLLM itself refuses it): n copies of the greedy completion, as hf gives
+    three = backend.generate(chats_for(shape_images[:2]), SamplingParams(n=3, max_new_tokens=10))
+    assert [[c.token_ids for c in g] for g in three] == [[g[0].token_ids] * 3 for g in theirs[:2]]
+    assert three[0][0].logprobs is not three[0][1].logprobs  # copies, not one shared list
 
 
 @pytest.mark.vllm

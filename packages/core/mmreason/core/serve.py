@@ -244,28 +244,11 @@ class ModelService:
         chat = parse_messages(body.get("messages"))
         params = parse_params(body)
         with self.lock:
-            completions = self._generate(chat, params)
+            completions = self.backend.generate([chat], params)[0]
             prompt_tokens = self._prompt_tokens(chat)
         return response_json(
             self.model_name, completions, prompt_tokens, bool(body.get("logprobs")), self.tokenizer
         )
-
-    def _generate(self, chat: Chat, params: SamplingParams) -> list[Completion]:
-        if params.temperature == 0 and params.n > 1:
-            # greedy: all n are the same completion (transformers refuses num_return_sequences > 1 here)
-            one = self.backend.generate(
-                [chat], SamplingParams(1, 0.0, params.top_p, params.max_new_tokens, params.stop, params.seed)
-            )[0][0]
-            return [
-                Completion(
-                    one.text,
-                    list(one.token_ids),
-                    None if one.logprobs is None else list(one.logprobs),
-                    one.finish_reason,
-                )
-                for _ in range(params.n)
-            ]
-        return self.backend.generate([chat], params)[0]
 
     def _prompt_tokens(self, chat: Chat) -> int:
         if self.processor is None:

@@ -42,8 +42,15 @@ class Completion:
     finish_reason: str = "stop"  # "stop" | "length"
 
 
+def greedy_copies(c: Completion, n: int) -> list[Completion]:
+    """`n` independent copies of one greedy completion (greedy with n > 1: decode once, repeat)."""
+    lps = c.logprobs
+    return [Completion(c.text, list(c.token_ids), None if lps is None else list(lps), c.finish_reason) for _ in range(n)]
+
+
 class GenerationBackend:
-    """`generate(chats, params)` returns, for each chat, a list of `params.n` completions."""
+    """`generate(chats, params)` returns, for each chat, a list of `params.n` completions (greedy with
+    n > 1: n copies of the one greedy completion; every backend handles that itself)."""
 
     name = "base"
 

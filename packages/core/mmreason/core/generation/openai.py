@@ -25,11 +25,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 from ..chat import Chat, to_pil
-from .base import Completion, GenerationBackend, SamplingParams
+from .base import Completion, GenerationBackend, SamplingParams, greedy_copies
 
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}  # transient: retried (any other 5xx too)
 _MAX_RETRY_AFTER_S = 60.0
@@ -225,12 +224,7 @@ class OpenAIBackend(GenerationBackend):
             except (ValueError, TypeError, KeyError) as e:
                 raise self._fail(f"POST /chat/completions returned a malformed choice: {e}") from None
         if want < params.n:
-            first = out[0]
-            lps = first.logprobs
-            out = [
-                replace(first, token_ids=list(first.token_ids), logprobs=None if lps is None else list(lps))
-                for _ in range(params.n)
-            ]
+            out = greedy_copies(out[0], params.n)
         return out[: params.n]
 
     # --- HTTP ---------------------------------------------------------------------------------

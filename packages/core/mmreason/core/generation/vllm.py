@@ -26,11 +26,12 @@ import json
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..chat import Chat, chat_images
-from .base import Completion, GenerationBackend, SamplingParams
+from .base import Completion, GenerationBackend, SamplingParams, greedy_copies
 
 _INSTALL_HINT = (
     "the `vllm` generation backend needs vLLM: `pip install -e '.[vllm]'` on a CUDA machine, or on a "
@@ -171,9 +172,11 @@ class VLLMBackend(GenerationBackend):
         if not chats:
             return []
         prompts = [self.prompt(c) for c in chats]
+        greedy = params.temperature == 0  # vLLM refuses n > 1 with greedy: decode once, copy (as hf)
+        one = replace(params, n=1) if greedy else params
         # one SamplingParams per prompt so that seeded prompts differ (vLLM gives child j of a
         # request the seed + j; prompt i gets seed + i*n, so no two samples share a seed)
-        sps = [self.sampling_params(params, None if params.seed is None else params.seed + i * params.n) for i in range(len(chats))]
+        sps = [self.sampling_params(one, None if params.seed is None else params.seed + i * params.n) for i in range(len(chats))]
         outs = self.llm.generate(prompts, sps, use_tqdm=False)
         results: list[list[Completion]] = []
         for o in outs:
@@ -185,7 +188,7 @@ class VLLMBackend(GenerationBackend):
                     raise RuntimeError(f"vLLM returned {len(lps)} logprobs for {len(ids)} tokens")
                 finish = "length" if c.finish_reason == "length" else "stop"
                 group.append(Completion(text=c.text, token_ids=ids, logprobs=lps, finish_reason=finish))
-            results.append(group)
+            results.append(greedy_copies(group[0], params.n) if greedy else group)
         return results
 
     # ------------------------------------------------------------------ RL weight pushes
