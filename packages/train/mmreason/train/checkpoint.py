@@ -113,3 +113,14 @@ def prune_checkpoints(out_dir: str | Path, save_limit: int) -> None:
 def load_trainer_state(path: str | Path) -> dict:
     """The trainer state of a checkpoint dir (RNG states hold numpy arrays: weights_only=False)."""
     return torch.load(Path(path) / "trainer_state.pt", map_location="cpu", weights_only=False)
+
+
+def restore_trainer_state(path: str | Path, optimizer: torch.optim.Optimizer, scheduler) -> tuple[int, Any]:
+    """Load a checkpoint's optimizer, scheduler and RNG states in place; return (step, data state).
+
+    The data state is what the loop passed to `save_checkpoint` as `data_state` (its samplers' cursors)."""
+    state = load_trainer_state(path)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    set_rng_state(state["rng"])
+    return int(state["step"]), state["data"]

@@ -23,7 +23,7 @@ import torch
 from mmreason.core.generation.hf import HFBackend
 from mmreason.core.models import blocked_token_ids, response_logprobs
 
-from .checkpoint import load_trainer_state, resolve_resume, save_checkpoint, set_rng_state
+from .checkpoint import resolve_resume, restore_trainer_state, save_checkpoint
 from .config import TrainConfig
 from .data import PromptSampler, make_chat
 from .logging_utils import RunLogger, Timer
@@ -77,12 +77,8 @@ def train_sft(cfg: TrainConfig) -> dict:
     optimizer, scheduler = make_optimizer(model, cfg)
     start = 0
     if ckpt is not None:
-        state = load_trainer_state(ckpt)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        sampler.load_state_dict(state["data"])
-        set_rng_state(state["rng"])
-        start = int(state["step"])
+        start, data_state = restore_trainer_state(ckpt, optimizer, scheduler)
+        sampler.load_state_dict(data_state)
     reward_fn = RewardFn(cfg.reward, t.max_new_tokens)
     device = next(model.parameters()).device
     backend = HFBackend(model, processor, cfg.generation.batch_size, cfg.model.min_pixels, cfg.model.max_pixels)

@@ -31,7 +31,7 @@ import torch
 from mmreason.core.models import blocked_token_ids, image_token_mask, load_policy, response_logprobs
 
 from .advantages import compute_advantages
-from .checkpoint import load_trainer_state, resolve_resume, save_checkpoint, set_rng_state
+from .checkpoint import resolve_resume, restore_trainer_state, save_checkpoint
 from .config import TrainConfig
 from .data import PromptSampler, filter_long_prompts, load_records
 from .logging_utils import RunLogger, Timer
@@ -275,13 +275,9 @@ def train_rl(cfg: TrainConfig) -> dict:
     optimizer, scheduler = make_optimizer(model, cfg)
     start = 0
     if ckpt is not None:
-        state = load_trainer_state(ckpt)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        sampler.load_state_dict(state["data"]["prompts"])
-        refill_sampler.load_state_dict(state["data"]["refills"])
-        set_rng_state(state["rng"])
-        start = int(state["step"])
+        start, data_state = restore_trainer_state(ckpt, optimizer, scheduler)
+        sampler.load_state_dict(data_state["prompts"])
+        refill_sampler.load_state_dict(data_state["refills"])
     reward_fn = RewardFn(cfg.reward, t.max_new_tokens, cfg.algorithm.overlong_buffer, cfg.algorithm.overlong_penalty)
     backend = make_rollout_backend(cfg, model, processor)
     sync = cfg.generation.backend != "hf" and cfg.rollout.sync_weights
