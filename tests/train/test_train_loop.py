@@ -163,6 +163,24 @@ def test_sft_steps_lower_the_loss_and_checkpoint(tmp_path):
     assert "eval/accuracy" in res["final"]
 
 
+def test_sft_resume_matches_an_uninterrupted_run(tmp_path):
+    """SFT restores optimizer, schedule, RNG and the sampler cursor: 2 steps + resume to 4 == 4 steps."""
+    from safetensors.torch import load_file
+
+    args = ("algorithm=sft", "algorithm.batch_size=4", "trainer.micro_batch_size=4", "trainer.lr=1e-2",
+            "trainer.lr_schedule=cosine", "trainer.eval_size=0", "trainer.save_limit=0", "trainer.steps=4")
+    full, part = tmp_path / "full", tmp_path / "part"
+    losses = [h["sft/loss"] for h in train(make_cfg(full, *args, "trainer.save_every=2"))["history"]]
+    # continue the same run from its step-2 checkpoint, into another directory
+    res = train(make_cfg(part, *args, f"trainer.resume={full / 'checkpoints' / 'step_000002'}"))
+    assert [h["step"] for h in res["history"]] == [3, 4]
+    assert [h["sft/loss"] for h in res["history"]] == pytest.approx(losses[2:], abs=1e-6)
+    w_full = load_file(str(full / "checkpoints" / "step_000004" / "model" / "model.safetensors"))
+    w_part = load_file(str(part / "checkpoints" / "step_000004" / "model" / "model.safetensors"))
+    for k in w_full:
+        torch.testing.assert_close(w_part[k], w_full[k], rtol=0, atol=1e-6)
+
+
 def test_sft_target_is_the_boxed_answer_then_end_of_turn(tiny_policy):
     from mmreason.core.toy import make_shape_records
     from mmreason.train.sft import sft_batch
