@@ -100,7 +100,7 @@ class PredictionCache:
         for e in read_jsonl(self.path):
             if e.get("model") != model or e.get("gen") != gen_key:
                 continue
-            if prompt_shas is None or prompt_shas.get(e.get("id")) == e.get("prompt_sha"):
+            if prompt_shas is None or (e.get("id") in prompt_shas and prompt_shas[e["id"]] == e.get("prompt_sha")):
                 out[e["id"]] = e
         return out
 
@@ -122,9 +122,11 @@ def _progress(total: int, desc: str):
 
 
 def generate_missing(backend: GenerationBackend, bench_name: str, records: list[dict], prompts: dict[str, str],
-                     cache: PredictionCache, model: str, gen_key: str, ec: dict) -> dict[str, dict]:
-    """Generate the records the cache lacks, appending each batch as it finishes; return id -> entry."""
-    done = cache.lookup(model, gen_key, {i: _sha(p) for i, p in prompts.items()})
+                     cache: PredictionCache, cached: dict[str, dict], model: str, gen_key: str,
+                     ec: dict) -> dict[str, dict]:
+    """Generate the records `cached` (the cache's entries for these prompts) lacks, appending each batch
+    as it finishes; return id -> entry for every record."""
+    done = dict(cached)
     todo = [r for r in records if r["id"] not in done]
     if not todo:
         return done
@@ -166,9 +168,9 @@ def run_judge(judge: LLMJudge | None, judge_path: Path, bench, records: list[dic
         want.append(rec)
     verdicts: dict[str, bool] = {}
     todo = []
+    judge_model = judge.describe() if judge else None
     for rec in want:
         resp = predictions[rec["id"]]
-        judge_model = judge.describe() if judge else None
         hits = [e for e in cached.values() if e["id"] == rec["id"] and e["response_sha"] == _sha(resp)
                 and (judge_model is None or e["judge_model"] == judge_model)]
         if hits:
@@ -204,20 +206,17 @@ def evaluate_benchmark(name: str, ec: dict, backend: GenerationBackend | None, m
     prompts = {r["id"]: bench.build_prompt(r) for r in records}
     gen_key, _ = generation_key(ec)
     cache = PredictionCache(Path(ec["cache_dir"]) / f"{name}.jsonl")
-    shas = {i: _sha(p) for i, p in prompts.items()}
-    n_before = len(cache.lookup(model, gen_key, shas))
-    if backend is not None:
-        entries = generate_missing(backend, name, records, prompts, cache, model, gen_key, ec)
-    else:
-        entries = cache.lookup(model, gen_key, shas)
-    predictions = {i: e["response"] for i, e in entries.items() if i in prompts}
+    cached = cache.lookup(model, gen_key, {i: _sha(p) for i, p in prompts.items()})  # only ids in `prompts`
+    entries = cached if backend is None else generate_missing(backend, name, records, prompts, cache, cached,
+                                                                model, gen_key, ec)
+    predictions = {i: e["response"] for i, e in entries.items()}
     result = bench.score(records, predictions, skipped=loaded.skipped)
     judge_path = Path(ec["out_dir"]) / "judge" / f"{name}.jsonl"
     verdicts = run_judge(judge, judge_path, bench, records, predictions, result, name, int(ec["batch_size"]))
     if verdicts:
         result = bench.score(records, predictions, skipped=loaded.skipped, judgments=verdicts)
     result["n_judged"] = len(verdicts)
-    result["n_generated"] = max(0, len(entries) - n_before) if backend is not None else 0
+    result["n_generated"] = len(entries) - len(cached)
     result["data_path"] = str(path)
     if result["n_missing"]:
         log.warning("%s: %d of %d samples have no prediction (counted wrong)", name, result["n_missing"], len(records))
