@@ -1,8 +1,9 @@
 """Hydra entry: `python -m mmreason.synth stage=kg synth.input_dir=DIR synth.out_dir=OUT`.
 
 Config: conf/synth.yaml (+ conf/synth/default.yaml, conf/model, conf/generation). The conf directory
-is `<repo>/conf`, or $MMREASON_CONF_DIR. Stages are looked up in `STAGES` (name -> callable(cfg));
-a later stage registers itself there.
+is `<repo>/conf`, or $MMREASON_CONF_DIR. Stages are looked up in `STAGES` (name -> callable(cfg)):
+kg (kg/build.py); sample, generate, score, export (run.py); qa = sample..export from an existing graph;
+all = kg..export. `stage` may also be a list, run in order.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from omegaconf import DictConfig
 
 from mmreason.core.config import conf_dir  # importing it registers the model/generation schemas
 
+from . import run as _run
+
 CONF_DIR = str(conf_dir())  # the repo's conf/, or env MMREASON_CONF_DIR
 
 
@@ -24,14 +27,9 @@ def run_kg(cfg: DictConfig):
 
 
 STAGES: dict[str, Callable[[DictConfig], object]] = {
-    "kg": run_kg,
+    "kg": run_kg, "sample": _run.run_sample, "generate": _run.run_qa, "score": _run.run_score,
+    "export": _run.run_export, "qa": _run.run_from_graph, "all": _run.run_synth,
 }
-
-# part 2 (mmreason/synth/run.py): single stages, `qa` = sample..export from an existing graph, `all` = kg..export
-from . import run as _run  # noqa: E402
-
-STAGES.update({"sample": _run.run_sample, "generate": _run.run_qa, "score": _run.run_score,
-               "export": _run.run_export, "qa": _run.run_from_graph, "all": _run.run_synth})
 
 
 def run_stage(cfg: DictConfig):
