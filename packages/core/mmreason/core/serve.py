@@ -349,9 +349,8 @@ def load_backend(
 ) -> GenerationBackend:
     """An HFBackend for a local model directory, or the cached tiny model for `model == "tiny"`
     (None keeps ModelConfig's defaults: float32, device auto, 56*56..112*112 pixels)."""
-    from .config import ModelConfig
-    from .generation.hf import HFBackend
-    from .models import load_policy
+    from .config import GenerationConfig, ModelConfig
+    from .generation import make_backend
 
     cfg = ModelConfig() if model == "tiny" else ModelConfig(path=model)
     for key, value in (
@@ -362,8 +361,7 @@ def load_backend(
     ):
         if value is not None:
             setattr(cfg, key, value)
-    m, processor = load_policy(cfg)
-    return HFBackend(m, processor, batch_size, cfg.min_pixels, cfg.max_pixels, label=model)
+    return make_backend(GenerationConfig(backend="hf", batch_size=batch_size), cfg)
 
 
 @dataclass
