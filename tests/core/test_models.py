@@ -122,7 +122,8 @@ def test_missing_or_wrong_model_path_is_a_clear_error(tmp_path):
 def test_build_tiny_cli_writes_a_transformers_directory(tmp_path, shape_images):
     out = tmp_path / "tiny"
     r = subprocess.run(
-        [sys.executable, "-m", "mmreason.core.models", "build-tiny", "--out", str(out), "--num-hidden-layers", "1"],
+        [sys.executable, "-m", "mmreason.core.models", "build-tiny", "--out", str(out), "--num-hidden-layers", "1",
+         "--tie-word-embeddings", "false"],
         capture_output=True, text=True,
     )
     assert r.returncode == 0, r.stderr
@@ -131,5 +132,7 @@ def test_build_tiny_cli_writes_a_transformers_directory(tmp_path, shape_images):
     model = AutoModelForImageTextToText.from_pretrained(str(out))  # transformers itself loads it
     processor = load_processor(out)
     assert model.config.text_config.num_hidden_layers == 1
+    assert model.config.tie_word_embeddings is False  # "false" on the command line means False
+    assert model.lm_head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr()
     with torch.no_grad():
         assert torch.isfinite(model(**build_batch(processor, chats_for(shape_images[:1]))).logits).all()

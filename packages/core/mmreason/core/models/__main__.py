@@ -11,6 +11,13 @@ from ..config import TinyModelConfig
 from . import build_tiny, tiny_dir
 
 
+def _bool(s: str) -> bool:
+    low = s.lower()
+    if low not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true/false, got {s!r}")
+    return low in ("true", "1", "yes")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mmreason.core.models")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -20,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         if f.name == "mrope_section":
             b.add_argument("--mrope-section", type=int, nargs=3, default=None)
         else:
-            b.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=None)
+            kind = _bool if isinstance(f.default, bool) else type(f.default)  # bool("False") is True
+            b.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=None)
     sub.add_parser("info", help="print the cached default tiny model directory")
     args = ap.parse_args(argv)
     if args.cmd == "info":
