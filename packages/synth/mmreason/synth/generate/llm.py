@@ -12,7 +12,7 @@ from mmreason.core.generation.base import SamplingParams
 from mmreason.core.grading import grade
 
 from ..kg.graph import KG
-from .template import INSTRUCTION, OPTIONS_HEADER, contains_value, plotted_values
+from .template import contains_value, plotted_values
 from .view import View
 
 PROMPT = """Rewrite a reasoning question in your own words and solve it step by step.
@@ -80,4 +80,4 @@ def rephrase(kg: KG, records: list[dict], backend, max_new_tokens: int = 256, te
     return out, stats
 
 
-__all__ = ["INSTRUCTION", "OPTIONS_HEADER", "PROMPT", "check", "rephrase"]
+__all__ = ["PROMPT", "check", "rephrase"]
