@@ -245,6 +245,11 @@ def test_synth_save_to_disk(tmp_path):
     assert [r["id"] for r in loaded.records] == ["s0", "s1", "s2", "s3"]
     assert loaded.skipped[0]["row_id"] == "s4" and "'answer'" in loaded.skipped[0]["reason"]
     assert bench.build_prompt(loaded.records[0]).startswith("<image>Q0?\nPlease reason step by step")
+    # the trainer's data.prompt_template (the pipeline evaluates checkpoints on their training prompt)
+    templated = get_benchmark("synth", template="{problem}\nPut the final answer in \\boxed{{}}.")
+    assert templated.build_prompt(loaded.records[1]) == "<image>Q1?\nPut the final answer in \\boxed{}."
+    with pytest.raises(ValueError, match="no {problem}"):
+        get_benchmark("synth", template="Answer:")
     preds = {"s0": "\\boxed{B}", "s1": "\\boxed{12.0}", "s2": "\\boxed{x**3}", "s3": "\\boxed{no}"}
     res = bench.score(loaded.records, preds, skipped=loaded.skipped)
     assert res["overall"] == 0.5 and res["n_skipped"] == 1

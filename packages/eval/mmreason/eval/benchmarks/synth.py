@@ -2,7 +2,9 @@
 
 Release: a `datasets.save_to_disk` directory or a parquet file (or a directory of parquet files) with
 the schema columns.
-Prompt: the problem plus `instruction` (default: the boxed-answer instruction the trainer uses).
+Prompt: the problem plus `instruction` (default: a step-by-step boxed-answer instruction), or, when
+`template` is given, `template.format(problem=...)` — the trainer's `data.prompt_template`, so a
+checkpoint is evaluated on the prompt it was trained with (the pipeline passes it).
 Scoring: `core.grading.grade(response, answer, answer_type, choices)` — the same rule as the training
 reward. Breakdowns by task_type, domain and answer_type.
 """
@@ -22,9 +24,13 @@ class Synth(Benchmark):
     release = "a synth split: datasets.save_to_disk directory or parquet with the record schema columns"
     breakdown_fields = ("task_type", "domain", "answer_type")
 
-    def __init__(self, instruction: str | None = INSTRUCTION, split: str | None = "test", **kw):
+    def __init__(self, instruction: str | None = INSTRUCTION, split: str | None = "test", template: str | None = None,
+                 **kw):
         super().__init__(**kw)
+        if template is not None and "{problem}" not in template:
+            raise ValueError(f"synth: template {template!r} has no {{problem}} field")
         self.instruction = instruction or ""
+        self.template = template  # str.format template over the problem (overrides `instruction`)
         self.split = split  # split of a DatasetDict directory (synth writes train / validation / test)
 
     def rows(self, path):
@@ -56,13 +62,14 @@ class Synth(Benchmark):
         if not rec.get("id"):
             raise BadRow("field 'id' is missing")
         rec["quality"] = rec.get("quality") or ""
-        if rec["answer_type"] not in ("choice", "number", "expression", "text", "boolean"):
-            raise BadRow(f"answer_type {rec['answer_type']!r} is not a schema answer type")
         if isinstance(rec.get("provenance"), dict):
             rec["provenance"] = json.dumps(rec["provenance"])
         rec["meta"] = {"task_type": rec.get("task_type"), "domain": rec.get("domain"), "answer_type": rec["answer_type"]}
         return rec
 
     def build_prompt(self, record):
-        text = f"{record['problem']}\n{self.instruction}" if self.instruction else record["problem"]
+        if self.template is not None:
+            text = self.template.format(problem=record["problem"])
+        else:
+            text = f"{record['problem']}\n{self.instruction}" if self.instruction else record["problem"]
         return self.with_suffix(text)
