@@ -78,6 +78,27 @@ def test_read_records_from_jsonl_parquet_and_save_to_disk(tmp_path):
         assert got[0]["images"][0].size == recs[0]["images"][0].size
 
 
+def test_heldout_comes_from_eval_split_of_the_same_datasetdict(tmp_path):
+    """data.path = data.eval_path = one DatasetDict (as the pipeline passes synth's): train from `split`,
+    held-out from `eval_split`, never the training records."""
+    import datasets
+
+    from mmreason.core.schema import features
+    from mmreason.train.data import load_records
+
+    train, val = make_shape_records(3, seed=0), make_shape_records(2, seed=1)
+    dd = datasets.DatasetDict(
+        {s: datasets.Dataset.from_list([dict(r) for r in recs], features=features()) for s, recs in (("train", train), ("validation", val))}
+    )
+    dd.save_to_disk(str(tmp_path / "dd"))
+    cfg = DataConfig(source="path", path=str(tmp_path / "dd"), eval_path=str(tmp_path / "dd"))
+    got_train, got_heldout = load_records(cfg)
+    assert [r["id"] for r in got_train] == [r["id"] for r in train]
+    assert [r["id"] for r in got_heldout] == [r["id"] for r in val]
+    with pytest.raises(ValueError, match="no split 'test'"):
+        load_records(DataConfig(source="path", path=str(tmp_path / "dd"), eval_path=str(tmp_path / "dd"), eval_split="test"))
+
+
 def test_read_records_names_the_bad_row(tmp_path):
     recs = make_shape_records(2, seed=0)
     recs[1]["answer"] = "Z"

@@ -98,6 +98,7 @@ class DataConfig:
     path: str | None = None  # path: save_to_disk dir, .parquet or .jsonl (images as paths or bytes)
     eval_path: str | None = None  # path: held-out split (same formats); null: no evaluation
     split: str = "train"  # DatasetDict split to read from a save_to_disk dir
+    eval_split: str = "validation"  # DatasetDict split of eval_path (synth writes train / validation / test)
     limit: int | None = None  # use only the first N records
     system: str | None = None  # system prompt
     prompt_template: str = "{problem}\nAnswer with the option letter in \\boxed{{}}."  # {problem} = record text

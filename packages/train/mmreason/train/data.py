@@ -33,7 +33,7 @@ def load_records(cfg: DataConfig) -> tuple[list[dict], list[dict]]:
         heldout = make_shape_records(cfg.heldout_size, cfg.heldout_seed, cfg.task, size)
     else:
         train = read_records(cfg.path, cfg.split)
-        heldout = read_records(cfg.eval_path, cfg.split) if cfg.eval_path else []
+        heldout = read_records(cfg.eval_path, cfg.eval_split) if cfg.eval_path else []
     if cfg.limit is not None:
         train = train[: cfg.limit]
     if not train:
