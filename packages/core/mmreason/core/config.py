@@ -116,7 +116,7 @@ def to_dataclass(cfg: Any, cls: type):
         return cfg
     d = OmegaConf.to_container(cfg, resolve=True) if not isinstance(cfg, dict) else dict(cfg)
     if cls is ModelConfig and isinstance(d.get("tiny"), dict):
-        d["tiny"] = TinyModelConfig(**d["tiny"])
+        d["tiny"] = to_dataclass(d["tiny"], TinyModelConfig)  # unknown keys named there too
     known = {f for f in cls.__dataclass_fields__}
     unknown = set(d) - known
     if unknown:
