@@ -106,7 +106,7 @@ def validate_record(rec: dict, where: str = "") -> dict:
     if rec["answer_type"] == "choice":
         if len(rec["choices"]) < 2:
             raise bad("choices", "needs at least 2 options for answer_type 'choice'")
-        letters = [chr(ord("A") + i) for i in range(len(rec["choices"]))]
+        letters = choice_letters(len(rec["choices"]))
         if rec["answer"] not in letters:
             raise bad("answer", f"is {rec['answer']!r}; for 'choice' it must be one of {letters}")
     elif rec["choices"]:
@@ -127,4 +127,5 @@ def validate_record(rec: dict, where: str = "") -> dict:
 
 
 def choice_letters(n: int) -> list[str]:
+    """The option letters of `n` choices: A, B, C, ..."""
     return [chr(ord("A") + i) for i in range(n)]
