@@ -65,6 +65,13 @@ def test_compute_ops_by_hand():
         evaluate(kg, {"op": "value", "args": [{"cell": "e:missing"}]})
     with pytest.raises(ComputeError, match="tie"):
         evaluate(kg, {"op": "argmax", "args": [c("A", "Mass"), c("A", "Mass")]})
+    assert evaluate(kg, {"op": "add", "args": [c("A", "Mass"), {"num": 2.5}]}) == 17.5
+    assert evaluate(kg, {"op": "max", "args": [c(e, "Mass") for e in "ABC"]}) - evaluate(
+        kg, {"op": "min", "args": [c(e, "Mass") for e in "ABC"]}) == 40 - 4  # Mass: A 15, B 4, C 40
+    with pytest.raises(ComputeError, match="division by zero"):
+        evaluate(kg, {"op": "div", "args": [c("A", "Mass"), {"num": 0}]})
+    with pytest.raises(ComputeError, match="no values"):
+        evaluate(kg, {"op": "mean", "args": []})
 
 
 def test_fmt_num_and_render():

@@ -13,7 +13,7 @@ every template answer; `render(value, spec)` gives the canonical answer string.
 
 from __future__ import annotations
 
-import math
+import operator
 from functools import lru_cache
 
 from ..kg.graph import KG
@@ -21,6 +21,10 @@ from ..kg.graph import KG
 
 class ComputeError(ValueError):
     pass
+
+
+_BINARY = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
+_REDUCE = {"sum": sum, "mean": lambda xs: sum(xs) / len(xs), "max": max, "min": min}
 
 
 def edge_index(kg: KG) -> dict[str, tuple[str, str, dict]]:
@@ -106,14 +110,16 @@ def evaluate(kg: KG, spec: dict):
     op, args = spec["op"], spec.get("args", [])
     if op == "value":
         return _ref(kg, args[0])
-    if op in ("add", "sub", "mul", "div"):
+    if op in _BINARY:
         a, b = (_ref(kg, x) for x in args)
         if op == "div" and b == 0:
             raise ComputeError("division by zero")
-        return {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b if b else math.nan}[op]
-    if op in ("sum", "mean", "max", "min"):
+        return _BINARY[op](a, b)
+    if op in _REDUCE:
         vals = [_ref(kg, x) for x in args]
-        return {"sum": sum(vals), "mean": sum(vals) / len(vals), "max": max(vals), "min": min(vals)}[op]
+        if not vals:
+            raise ComputeError(f"{op} of no values")
+        return _REDUCE[op](vals)
     if op in ("argmax", "argmin"):
         vals = [_ref(kg, x) for x in args]
         best = (max if op == "argmax" else min)(vals)
