@@ -231,6 +231,10 @@ def test_timeout_kills_and_replaces_worker(warm_pool):
     r = grade_detailed("\\boxed{10^{10^{10}}}", "2", "expression", timeout=0.5)
     assert (r.correct, r.reason) == (False, "timeout")
     assert pool.timeouts == before + 1
+    t0 = time.perf_counter()  # the same answer again: from the cache, still reported as a timeout
+    r = grade_detailed("\\boxed{10^{10^{10}}}", "2", "expression", timeout=0.5)
+    assert (r.correct, r.reason) == (False, "timeout") and pool.timeouts == before + 1
+    assert time.perf_counter() - t0 < 0.1
     # the replacement worker answers the next question correctly and quickly
     t0 = time.perf_counter()
     assert grade("\\boxed{3x+3}", "3(x+1)", "expression") is True

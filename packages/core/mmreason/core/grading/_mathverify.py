@@ -147,7 +147,7 @@ class MathVerifyPool:
         self._idle: list[_Worker] = []
         self._count = 0
         self._cond = threading.Condition()
-        self._cache: OrderedDict[tuple[str, str], bool] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], bool | None] = OrderedDict()
         self.timeouts = 0  # how many checks ran out of budget (for logs and tests)
 
     def _spawn(self) -> _Worker:
@@ -229,8 +229,8 @@ class MathVerifyPool:
             if verdict is None:
                 self.timeouts += 1
                 log.debug("math-verify ran out of %.2f s (%.2f s) on %r", timeout, time.monotonic() - t0, pred[:80])
-            with self._cond:
-                self._cache[key] = bool(verdict)
+            with self._cond:  # a timeout is cached too (as None): a repeat is not re-run, and still says timeout
+                self._cache[key] = verdict
                 if len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
             return verdict
