@@ -35,3 +35,9 @@ def test_bad_task_type_names_file_and_reason(tmp_path):
         load_task_types([tmp_path])
     with pytest.raises(ValueError, match="unknown task types"):
         load_task_types(include=["NOPE"])
+    (tmp_path / "bad.yaml").write_text("- just\n- a list\n")
+    with pytest.raises(ValueError, match=r"bad.yaml: a task type is a YAML mapping, got list"):
+        load_task_types([tmp_path])
+    (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(ValueError, match=r"bad.yaml: not a readable YAML file"):
+        load_task_types([tmp_path])

@@ -12,8 +12,9 @@ One YAML file per task type::
     per_path: 4                     # questions asked of one path at most
     multi_hop: false
 
-A new task type is a new YAML file in `synth.tasks.dir` (or `synth.tasks.extra_dirs`) — no code, as
-long as it uses registered samplers and question families.
+A new task type is a new YAML file in one of the folders `synth.tasks.dirs` lists (null = conf/synth/tasks;
+list that folder too to keep the shipped types) — no code, as long as it uses registered samplers and
+question families.
 """
 
 from __future__ import annotations
@@ -87,7 +88,12 @@ def load_task_types(dirs: list[str | Path] | None = None, include: list[str] | N
         if not d.is_dir():
             raise FileNotFoundError(f"task type folder {d} does not exist")
         for f in sorted(d.glob("*.yaml")):
-            data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+            try:
+                data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+            except (yaml.YAMLError, UnicodeDecodeError) as e:
+                raise ValueError(f"{f}: not a readable YAML file ({e})") from None
+            if not isinstance(data, dict):
+                raise ValueError(f"{f}: a task type is a YAML mapping, got {type(data).__name__}")
             for k, v in {**(overrides or {}).get("*", {}), **(overrides or {}).get(data.get("name"), {})}.items():
                 data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
             t = _task_from(data, str(f))
