@@ -48,3 +48,34 @@ def test_pipeline_end_to_end_and_resume(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert (again.stdout + again.stderr).count("already done") == 4
     assert json.loads((out / "pipeline.json").read_text()) == state
+
+
+def test_eval_stage_asks_every_model_with_the_training_prompt(tmp_path, monkeypatch):
+    """Base, SFT and RL are evaluated on the prompt (data.prompt_template, data.system) the RL stage trained with."""
+    from hydra import compose, initialize_config_dir
+
+    import mmreason.core.generation as generation
+    import mmreason.eval.runner as runner
+    from mmreason.core.config import conf_dir
+    from mmreason.pipeline.__main__ import run_eval_stage
+
+    seen = []
+
+    class Backend:
+        def close(self):
+            pass
+
+    def fake_run_eval(c, backend):
+        seen.append((c.eval.run_name, dict(c.eval.benchmark_args.synth), c.eval.system_prompt))
+        return {"benchmarks": {"synth": {"overall": 0.5, "breakdowns": {}}}}
+
+    monkeypatch.setattr(generation, "make_backend", lambda *a, **k: Backend())
+    monkeypatch.setattr(runner, "run_eval", fake_run_eval)
+    state = {"synth": {"dataset": str(tmp_path / "ds")}, "sft": {"model": "/ckpt/sft"}, "rl": {"model": "/ckpt/rl"}}
+    (tmp_path / "eval").mkdir()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose("pipeline", [stage("rl", "algorithm=vgpo", "data.system=Think first.",
+                                         "data.prompt_template=\"{problem} Answer:\"")])
+        acc = run_eval_stage(cfg, tmp_path, state)["synth_accuracy"]
+    assert acc == {"base": 0.5, "sft": 0.5, "rl": 0.5}
+    assert seen == [(label, {"template": "{problem} Answer:"}, "Think first.") for label in ("base", "sft", "rl")]

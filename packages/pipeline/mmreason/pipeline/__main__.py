@@ -3,7 +3,9 @@
 Composes each stage's own entry config (synth.yaml, train.yaml, eval.yaml) with the overrides listed in
 conf/pipeline.yaml and runs the stages in order. `<out_dir>/pipeline.json` records each finished stage
 (written atomically); a rerun skips finished stages and the interrupted one resumes from its own state
-(synth stage outputs, trainer checkpoints with resume=auto, the eval prediction cache).
+(synth stage outputs, trainer checkpoints with resume=auto, the eval prediction cache). The eval stage
+asks the base, SFT and RL models with the prompt the checkpoints were trained on (the last training
+stage's data.prompt_template and data.system), unless overrides.eval sets them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import hydra
 from hydra import compose
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from mmreason.core.config import conf_dir
 from mmreason.core.io import atomic_write_json, read_json
@@ -57,6 +59,13 @@ def run_rl_stage(cfg, out, state):
     return _train(cfg, out, state, "rl", state.get("sft", {}).get("model"))
 
 
+def _train_prompt(cfg: DictConfig, state: dict) -> tuple[str, str | None]:
+    """(data.prompt_template, data.system) of the last training stage (rl if it ran, else sft)."""
+    name = "rl" if "rl" in state else "sft"
+    data = compose("train", ["data=path", *cfg.overrides[name]]).data
+    return data.prompt_template, data.get("system")
+
+
 def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
     from mmreason.core.generation import make_backend
     from mmreason.eval.report import compare_markdown
@@ -64,6 +73,7 @@ def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
 
     ds = _need(state, "synth", "dataset")
     models = {"base": None, "sft": state.get("sft", {}).get("model"), "rl": state.get("rl", {}).get("model")}
+    template, system = _train_prompt(cfg, state)  # every model is asked the way the checkpoints were trained
     runs, scores = [], {}
     for label, path in models.items():
         if label != "base" and path is None:
@@ -73,6 +83,11 @@ def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
         if path:
             over.append(f"model.path={path}")
         c = compose("eval", [*over, *cfg.overrides.eval])
+        with open_dict(c.eval):  # unless overrides.eval sets them
+            synth_args = dict(c.eval.benchmark_args.get("synth") or {})
+            c.eval.benchmark_args.synth = {"template": template, **synth_args}
+            if c.eval.system_prompt is None:
+                c.eval.system_prompt = system
         backend = make_backend(c.generation, c.model)
         try:
             res = run_eval(c, backend)
