@@ -125,6 +125,13 @@ def test_server_response_shape(server):
         server.url + "/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
     )
     assert out["choices"][0]["logprobs"] is None and len(out["choices"][0]["token_ids"]) == 2
+    # greedy with n > 1 (a raw client; OpenAIBackend itself asks for one): n identical choices
+    status, out = _post(
+        server.url + "/chat/completions",
+        {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "temperature": 0, "n": 3},
+    )
+    assert status == 200 and [c["index"] for c in out["choices"]] == [0, 1, 2]
+    assert len({tuple(c["token_ids"]) for c in out["choices"]}) == 1 and out["usage"]["completion_tokens"] == 9
 
 
 def test_server_health_and_models(server):
