@@ -66,7 +66,7 @@ def train_sft(cfg: TrainConfig) -> dict:
     model, processor = load_for_run(cfg, ckpt)
     blocked = blocked_token_ids(processor)
     records, heldout = prepare_data(cfg, processor)
-    batch_size = int(getattr(a, "batch_size", None) or t.prompts_per_step)
+    batch_size = a.batch_size or t.prompts_per_step
     steps = t.steps if a.epochs is None else math.ceil(a.epochs * len(records) / batch_size)
     if steps != t.steps:
         import dataclasses
