@@ -16,6 +16,8 @@ import math
 import re
 from typing import NamedTuple
 
+from .text import TEXT_WRAP
+
 REL_TOL = 1e-4  # default relative tolerance for numeric answers
 ABS_TOL = 1e-8  # absolute tolerance, so that a gold 0 can be matched at all
 MAX_NUMBER_CHARS = 256  # longer strings are not "a number" (also bounds the regex work)
@@ -38,7 +40,6 @@ _POW10_RE = re.compile(r"10\s*\^\s*(?:\{\s*(?P<k>[+-]?\d+)\s*\}|(?P<k1>[+-]?\d+)
 _BODY = re.compile(
     rf"^(?P<sign>[+-])?\s*(?:(?P<frac>\\frac.*?)|(?P<pow>10\s*\^.*?)|(?P<slash>(?:{_NUM})\s*/\s*(?:{_NUM}))|(?P<dec>(?:{_NUM})(?:[eE][+-]?\d+|{_EXP10})?)){_TAIL}$"
 )
-_TEXT_WRAP = re.compile(r"\\(?:text|textrm|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|\\degree|°")
 _DROP = re.compile(r"\\left|\\right|\\[!,;: ]|~|\\displaystyle|\\\$|\$|\\\(|\\\)|\\\[|\\\]")
 _CURRENCY = re.compile(r"^(?P<sign>[+-])?\s*(?:[€£¥₹]|USD|EUR|Rs\.?)\s*")
@@ -53,7 +54,7 @@ def _clean(s: str) -> str:
     s = s.strip().replace("\u2212", "-").replace("\u2013", "-").replace("\\%", "%")
     s = _DROP.sub("", s)
     for _ in range(3):  # \text{\textbf{cm}} is rare; three rounds are plenty
-        t = _TEXT_WRAP.sub(r" \1", s)
+        t = TEXT_WRAP.sub(r" \1", s)  # "5\text{cm}" -> "5 cm"
         if t == s:
             break
         s = t

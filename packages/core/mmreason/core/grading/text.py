@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_TEXT_WRAP = re.compile(
+TEXT_WRAP = re.compile(  # \text{...} and friends: group 1 is the content
     r"\\(?:text|textrm|textbf|textit|textsf|texttt|mathrm|mathbf|mathit|mathsf|mbox|emph|operatorname)\s*\{([^{}]*)\}"
 )
 _MATH_DELIMS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
@@ -22,7 +22,7 @@ def unwrap_latex_text(s: str) -> str:
     """`\\text{B}` -> `B`, `\\textbf{\\text{x}}` -> `x`; math delimiters and LaTeX spaces dropped."""
     s = _LATEX_SPACES.sub(" ", _MATH_DELIMS.sub("", s))
     for _ in range(4):  # nested wrappers, a few levels at most
-        t = _TEXT_WRAP.sub(r"\1", s)
+        t = TEXT_WRAP.sub(r"\1", s)
         if t == s:
             break
         s = t
