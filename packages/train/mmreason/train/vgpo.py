@@ -21,8 +21,9 @@ Deliberate differences from the official code (github.com/wzb-bupt/VGPO, `dp_act
   reordered (seqlen balancing) or a micro-batch does not hold whole groups.
 - ρ is min-max normalised per sequence over its valid tokens. The official code normalises over the
   whole micro-batch (B × L_resp positions, padding included), so the padding's cosine and the other
-  rollouts leak into every sequence's ρ. The gate and ŵ are unaffected by that choice only when
-  compensation is off (ranking and min-max are invariant to a common affine map; ρ·(1+GC) is not).
+  rollouts leak into every sequence's ρ. The gate is the same either way (both are increasing
+  affine maps of the cosine, which keep its ranking); ŵ, hence ψ and α, are the same only when
+  compensation is off (min-max is invariant to an increasing affine map; ρ·(1+GC) is not).
 - Padding never enters a min, a max, a mean or a top-k: every reduction is masked.
 - Vectorised over the batch (the official code loops per token with `.item()`); see
   benchmarks/bench_vgpo_weights.py.
@@ -31,6 +32,8 @@ Deliberate differences from the official code (github.com/wzb-bupt/VGPO, `dp_act
   for the usual right-padded response mask this is the position itself. x_t = t/(T_i - 1) runs
   from 0 at the first to 1 at the last valid token, as the official `(pos - min)/(max - min)`
   (the paper writes t/T with 1-based t); a 1-token sequence has x = 0.
+- Min-max divides by the exact range (the official code adds 1e-8 to it: a relative difference of
+  about 1e-8), and ρ is computed in float32 whatever the model's dtype (the official code keeps it).
 Degenerate cases: a sequence whose ρ' (or ρ) is constant, including a 1-token sequence, gets ŵ = 0
 hence ψ = 1; a group of size 1, or whose φ are all equal, gets α = 1; a fully masked row gets ρ = 0,
 ψ = 1, α = 1, advantage 0, and is left out of its group's min/max/mean; nothing produces NaN.
