@@ -81,6 +81,7 @@ NUMBER_CASES = [
     ("\u22127", -7.0),  # unicode minus
     ("90^\\circ", 90.0),
     ("\\text{5 m/s}^2", 5.0),  # unit in \text{}, its power outside
+    ("12\\,\\mathsf{cm}", 12.0),  # any of text.py's LaTeX text wrappers (one list for both modules)
     ("5 m/s^2", 5.0),
     ("12 and 15", None),
     ("3 or 4", None),
