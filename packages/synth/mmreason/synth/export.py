@@ -81,8 +81,8 @@ def export_dataset(records: list[dict], out: Path, fractions=(0.8, 0.1, 0.1), se
                 rows[c].append([{"bytes": image(p)[0], "path": None} for p in r["images"]] if c == "images" else r[c])
         dd[s] = datasets.Dataset.from_dict(rows, features=features())
     hf_dir = out / "hf"
-    with atomic_path(hf_dir) as tmp:
-        datasets.DatasetDict(dd).save_to_disk(str(tmp))
+    with atomic_path(hf_dir) as tmp:  # an empty split still gets one (empty) shard, else load_from_disk fails
+        datasets.DatasetDict(dd).save_to_disk(str(tmp), num_shards={s: 1 for s, d in dd.items() if not len(d)})
 
     # chat formats
     msgs, share = [], []

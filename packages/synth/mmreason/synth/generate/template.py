@@ -126,7 +126,9 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
             "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns,
             "answer_in_text_ok": draft.answer_in_text_ok}
     rid = make_id(task.name, draft.question, draft.answer, draft.choices, node_ids, closed_book, prefix="synth-")
-    images = [str(input_root / g.nodes[i]["path"]) for i in image_ids]
+    # an image taken out of a PDF lives under OUT (path_root "out"), the others under the input folder
+    images = [str(kg.image_file(i) if g.nodes[i].get("path_root") == "out" else input_root / g.nodes[i]["path"])
+              for i in image_ids]
     return {"id": rid, "images": images, "problem": problem, "answer": draft.answer, "answer_type": draft.answer_type,
             "choices": list(draft.choices), "task_type": task.name, "domain": domain,
             "provenance": json.dumps(prov, ensure_ascii=False, sort_keys=True), "quality": ""}

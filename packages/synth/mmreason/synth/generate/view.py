@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from ..kg.graph import KG
 
+USABLE = ("ok", "embedded")  # Image node statuses with a file (embedded: taken out of a PDF into OUT)
+
 
 @dataclass
 class Draft:
@@ -37,7 +39,8 @@ class View:
         by = {t: [n for n in nodes if self.g.nodes[n]["type"] == t] for t in ("Chunk", "Table", "Image", "Formula", "Entity")}
         self.chunks, self.tables, self.images = by["Chunk"], by["Table"], by["Image"]
         self.formulas, self.entities = by["Formula"], by["Entity"]
-        self.charts = [i for i in self.images if kg.plotted_table(i)]
+        # figures that plot a table and have a readable file (a missing/corrupt one is never asked about)
+        self.charts = [i for i in self.images if kg.plotted_table(i) and self.g.nodes[i].get("status", "ok") in USABLE]
 
     def node(self, n) -> dict:
         return self.g.nodes[n]
