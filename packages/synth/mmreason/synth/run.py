@@ -132,12 +132,11 @@ def run_sample(cfg) -> Path:
 
 
 def _backend(root: dict, s: dict):
-    from mmreason.core.generation import make_backend
-
     from .cache import CachedBackend, GenerationCache
+    from .kg.build import make_default_backend
 
     cache = GenerationCache(s["cache_dir"] or s["out_dir"] / "cache" / "generation")
-    return CachedBackend(make_backend(root.get("generation"), root.get("model")), cache)
+    return CachedBackend(make_default_backend(root), cache)
 
 
 def run_qa(cfg, backend=None) -> Path:

@@ -91,11 +91,8 @@ def _save_embedded(b: Block, assets: Path, out_dir: Path) -> None:
 
 def make_default_backend(root_cfg: dict):
     """The backend named by the root config's `generation` (+ `model`) groups (core's `make_backend`)."""
-    try:
-        from mmreason.core.generation import make_backend  # type: ignore[attr-defined]
-    except ImportError:
-        raise RuntimeError("the llm extractor needs a backend: pass build_kg(cfg, backend=...) or install a core "
-                           "version with mmreason.core.generation.make_backend") from None
+    from mmreason.core.generation import make_backend
+
     return make_backend(root_cfg.get("generation"), root_cfg.get("model"))
 
 
