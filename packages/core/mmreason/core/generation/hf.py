@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..chat import Chat
-from .base import Completion, GenerationBackend, SamplingParams
+from .base import Completion, GenerationBackend, SamplingParams, greedy_copies
 
 
 class HFBackend(GenerationBackend):
@@ -98,8 +98,8 @@ class HFBackend(GenerationBackend):
                 if cut is not None:
                     text, finish = text[:cut], "stop"
                     ids, lps = _trim_to_text(tok, ids, lps, cut)
-            for _ in range(params.n // n_gen):
-                results[row // n_gen].append(Completion(text=text, token_ids=list(ids), logprobs=list(lps), finish_reason=finish))
+            c = Completion(text=text, token_ids=ids, logprobs=lps, finish_reason=finish)
+            results[row // n_gen] += greedy_copies(c, params.n) if not sample else [c]
         return results
 
 
