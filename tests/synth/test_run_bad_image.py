@@ -37,3 +37,12 @@ def test_missing_and_corrupt_figures_are_left_out(tmp_path):
     assert {"chemistry_000_fig2.png", "chemistry_001_fig1.png"} <= used  # the good figures are still asked about
     dd = datasets.load_from_disk(str(hf))  # two documents: validation and test are empty, yet they load
     assert set(dd) == {"train", "validation", "test"} and len(dd["train"]) > 0 and len(dd["test"]) == 0
+
+
+def test_a_stage_without_its_folders_names_the_keys(tmp_path):
+    import pytest
+
+    from mmreason.synth.run import run_qa
+
+    with pytest.raises(ValueError, match="synth.input_dir and synth.out_dir must be set"):
+        run_qa({"synth": {"out_dir": str(tmp_path)}})

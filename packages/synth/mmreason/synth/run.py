@@ -22,7 +22,7 @@ from typing import Any
 
 from mmreason.core.io import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
-from .kg.build import _merge, _plain
+from .kg.build import _merge, kg_settings
 
 log = logging.getLogger("mmreason.synth")
 
@@ -46,10 +46,10 @@ DEFAULTS: dict[str, Any] = {
 
 def settings(cfg) -> tuple[dict, dict]:
     """(synth settings merged over DEFAULTS, root config as a dict)."""
-    root = _plain(cfg)
+    input_dir, out_dir, _, root = kg_settings(cfg)  # checks that both folders are set
     c = root["synth"] if isinstance(root.get("synth"), dict) else root
     s = _merge(DEFAULTS, {k: v for k, v in c.items() if k in DEFAULTS})
-    s["input_dir"], s["out_dir"] = Path(c["input_dir"]), Path(c["out_dir"])
+    s["input_dir"], s["out_dir"] = input_dir, out_dir
     return s, root
 
 
