@@ -2,66 +2,25 @@
 
 A records dataset follows the record schema (DESIGN.md): a `datasets.save_to_disk` directory, a
 `.parquet` file or a `.jsonl` file (images as paths relative to the file, or {'bytes'|'path'}).
-`synthetic` draws one coloured shape per image with PIL in-process, so the diagnostics run with no
-data at all.
+`synthetic` draws core.toy's shape images with PIL in-process, so the diagnostics run with no data
+at all.
 """
 
 from __future__ import annotations
 
-import json
-import random
 from pathlib import Path
 
-from mmreason.core.schema import choice_letters, make_id, validate_record
-
-COLOURS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (235, 200, 30)}
-SHAPES = ("circle", "square", "triangle")
+from mmreason.core.schema import validate_record
 
 
-def _draw(shape: str, colour: tuple[int, int, int], size: int, rng: random.Random):
-    from PIL import Image, ImageDraw
+def synthetic_records(n: int, seed: int = 0) -> list[dict]:
+    """`n` schema records of `mmreason.core.toy`'s shape tasks (one image, 4 options), alternating a
+    colour question and a count question (so the prompts of a batch differ); deterministic in `seed`."""
+    from mmreason.core.toy import make_shape_records
 
-    im = Image.new("RGB", (size, size), (255, 255, 255))
-    d = ImageDraw.Draw(im)
-    r = rng.randint(size // 6, size // 3)
-    cx, cy = rng.randint(r, size - r), rng.randint(r, size - r)
-    if shape == "circle":
-        d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
-    elif shape == "square":
-        d.rectangle((cx - r, cy - r, cx + r, cy + r), fill=colour)
-    else:
-        d.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=colour)
-    return im
-
-
-def synthetic_records(n: int, seed: int = 0, size: int = 84) -> list[dict]:
-    """`n` schema records, each one image of a coloured shape and a 4- (colour) or 3-way (shape)
-    multiple-choice question about it, alternating; deterministic in `seed`."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        shape, colour = rng.choice(SHAPES), rng.choice(list(COLOURS))
-        image = _draw(shape, COLOURS[colour], size, rng)
-        if i % 2 == 0:
-            question, options, gold = "What colour is the shape in the image?", list(COLOURS), colour
-        else:
-            question, options, gold = "Which shape is drawn in the image?", list(SHAPES), shape
-        letters = choice_letters(len(options))
-        listing = "\n".join(f"{ltr}. {opt}" for ltr, opt in zip(letters, options))
-        rec = {
-            "id": make_id("diagnostics-synthetic", seed, i, shape, colour, prefix="syn-"),
-            "images": [image],
-            "problem": f"<image>{question}\n{listing}",
-            "answer": letters[options.index(gold)],
-            "answer_type": "choice",
-            "choices": options,
-            "task_type": "colour" if i % 2 == 0 else "shape",
-            "domain": "synthetic-shapes",
-            "provenance": json.dumps({"generator": "diagnostics.synthetic", "seed": seed, "index": i}),
-            "quality": "",
-        }
-        out.append(validate_record(rec, where="diagnostics synthetic"))
-    return out
+    colour = make_shape_records((n + 1) // 2, seed, "colour")
+    count = make_shape_records(n // 2, seed, "count")
+    return [(colour if i % 2 == 0 else count)[i // 2] for i in range(n)]
 
 
 def _from_jsonl(path: Path) -> list[dict]:
@@ -117,4 +76,4 @@ def load_records(source: str, n: int | None = None, seed: int = 0, split: str | 
     return [validate_record(r, where=str(path)) for r in recs]
 
 
-__all__ = ["COLOURS", "SHAPES", "load_records", "synthetic_records"]
+__all__ = ["load_records", "synthetic_records"]
