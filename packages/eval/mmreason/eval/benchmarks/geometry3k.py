@@ -13,6 +13,7 @@ free-form parquet, `core.grading.grade` against the answer. Breakdowns by proble
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ..rules import extract_answer, grade, to_float
 from . import register_benchmark
@@ -57,7 +58,7 @@ class Geometry3K(Benchmark):
             answer = text(row, "answer").strip().upper()
             if len(choices) < 2 or len(answer) != 1 or not "A" <= answer < chr(ord("A") + len(choices)):
                 raise BadRow(f"answer {answer!r} does not name one of the {len(choices)} choices")
-            image = load_image("img_diagram.png", self.root.__class__(row["_dir"]))
+            image = load_image("img_diagram.png", Path(row["_dir"]))
             meta = {"problem_type_goal": row.get("problem_type_goal") or [],
                     "problem_type_graph": row.get("problem_type_graph") or [], "choices": choices}
             return self.make_record(str(row.get("id", row_id)), images=[image], problem=question, answer=answer,
