@@ -30,10 +30,7 @@ def group_accuracy(keys: Sequence, flags: Sequence[bool]) -> dict[str, float]:
 def all_correct_rate(groups: Sequence[Hashable], flags: Sequence[bool]) -> float:
     """Fraction of groups whose members are all correct: HallusionBench fAcc (per figure) and qAcc (per
     question pair) and DynaMath worst-case accuracy (per seed question over its variants)."""
-    by: dict[Hashable, bool] = {}
-    for g, ok in zip(groups, flags):
-        by[g] = by.get(g, True) and bool(ok)
-    return sum(by.values()) / len(by) if by else 0.0
+    return accuracy(list(group_all_correct(groups, flags).values()))
 
 
 def group_all_correct(groups: Sequence[Hashable], flags: Sequence[bool]) -> dict[Hashable, bool]:

@@ -132,7 +132,7 @@ class DynaMath(Benchmark):
             first.setdefault(r["meta"]["qid"], r["meta"])
         wq = list(worst)
         wflags = [worst[q] for q in wq]
-        out["metrics"] = {"average_case": out["overall"], "worst_case": metrics.all_correct_rate(qids, flags),
+        out["metrics"] = {"average_case": out["overall"], "worst_case": metrics.accuracy(wflags),
                           "n_questions": len(wq)}
         out["breakdowns"]["subject_worst"] = metrics.group_accuracy([first[q]["subject"] for q in wq], wflags)
         out["breakdowns"]["level_worst"] = metrics.group_accuracy([first[q]["level"] for q in wq], wflags)
