@@ -19,7 +19,7 @@ from hydra import compose
 from omegaconf import DictConfig, open_dict
 
 from mmreason.core.config import conf_dir
-from mmreason.core.io import atomic_write_json, read_json
+from mmreason.core.io import atomic_write_json, atomic_write_text, read_json
 
 log = logging.getLogger("mmreason.pipeline")
 STAGES = ("synth", "sft", "rl", "eval")
@@ -96,7 +96,7 @@ def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
         runs.append((label, res))
         scores[label] = res["benchmarks"]["synth"]["overall"]
     table = compare_markdown(runs)
-    (out / "eval" / "compare.md").write_text(table)
+    atomic_write_text(out / "eval" / "compare.md", table)
     print(table)
     return {"synth_accuracy": scores, "compare": str(out / "eval" / "compare.md")}
 
