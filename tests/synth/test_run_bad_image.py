@@ -1,6 +1,7 @@
-"""A figure whose file is missing or corrupt is reported by the kg stage and never asked about: the rest of
-the document still gives image questions, and the export (which reads every record's images) completes
-and writes splits that load even when empty."""
+"""Bad input to the synth run. A figure whose file is missing or corrupt is reported by the kg stage and
+never asked about: the rest of the document still gives image questions, and the export (which reads every
+record's images) completes and writes splits that load even when empty. A stage without its folders says
+which keys to set."""
 
 from __future__ import annotations
 
