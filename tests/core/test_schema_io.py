@@ -131,3 +131,29 @@ def test_jsonl_survives_sigkill(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], env=os.environ.copy())
     assert r.returncode == -9
     assert [x["i"] for x in read_jsonl(p)] == list(range(50))
+
+
+def test_read_records_formats_splits_and_errors(tmp_path):
+    import datasets
+
+    from mmreason.core.schema import read_records
+
+    recs = [record(id=f"r{i}", answer="ABCD"[i]) for i in range(4)]
+    dd = datasets.DatasetDict({"train": datasets.Dataset.from_list(recs[:3], features=features()),
+                               "test": datasets.Dataset.from_list(recs[3:], features=features())})
+    dd.save_to_disk(str(tmp_path / "dd"))
+    assert [r["id"] for r in read_records(tmp_path / "dd", split="test")] == ["r3"]
+    assert [r["id"] for r in read_records(tmp_path / "dd", split="train", limit=2)] == ["r0", "r1"]
+    with pytest.raises(ValueError, match="splits"):
+        read_records(tmp_path / "dd")  # two splits, none chosen
+    dd["train"].to_parquet(str(tmp_path / "t.parquet"))
+    assert read_records(tmp_path / "t.parquet")[2]["answer"] == "C"
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    row = {k: v for k, v in recs[0].items() if k != "images"} | {"images": ["a.png"], "provenance": {"doc_ids": []}}
+    (tmp_path / "r.jsonl").write_text(json.dumps(row) + "\n" + json.dumps(row | {"answer": "Q", "id": "bad"}) + "\n")
+    with pytest.raises(RecordError, match=r"r.jsonl row 1: record 'bad': field 'answer'"):
+        read_records(tmp_path / "r.jsonl")
+    good = read_records(tmp_path / "r.jsonl", limit=1)[0]
+    assert good["images"] == [str(tmp_path / "a.png")] and json.loads(good["provenance"]) == {"doc_ids": []}
+    with pytest.raises(FileNotFoundError, match="data.path="):
+        read_records(tmp_path / "nope", what="data.path")

@@ -129,3 +129,50 @@ def validate_record(rec: dict, where: str = "") -> dict:
 def choice_letters(n: int) -> list[str]:
     """The option letters of `n` choices: A, B, C, ..."""
     return [chr(ord("A") + i) for i in range(n)]
+
+
+def read_records(path, split: str | None = None, limit: int | None = None, what: str = "data") -> list[dict]:
+    """Records (validated) from a `save_to_disk` directory (a Dataset, or a split of a DatasetDict), a
+    `.parquet` file or a `.jsonl` file (relative image paths are relative to the file). Errors name the
+    file, the row and the field; `what` names the config key the path came from (e.g. `data.path`)."""
+    from pathlib import Path
+
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"{what}={str(p)!r} does not exist")
+    if p.is_dir():
+        import datasets
+
+        ds = datasets.load_from_disk(str(p))
+        if isinstance(ds, datasets.DatasetDict):
+            names = list(ds)
+            if split is None and len(names) != 1:
+                raise ValueError(f"{p}: a DatasetDict with splits {names}: choose one")
+            if split is not None and split not in ds:
+                raise ValueError(f"{p}: no split {split!r} (has {names})")
+            ds = ds[split or names[0]]
+        rows = [dict(r) for r in (ds.select(range(min(limit, len(ds)))) if limit is not None else ds)]
+    elif p.suffix == ".parquet":
+        import datasets
+
+        ds = datasets.Dataset.from_parquet(str(p))
+        rows = [dict(r) for r in (ds.select(range(min(limit, len(ds)))) if limit is not None else ds)]
+    elif p.suffix in (".jsonl", ".json"):
+        from .io import read_jsonl
+
+        rows = read_jsonl(p, strict=True)[:limit]
+        for r in rows:
+            if isinstance(r, dict):
+                r["images"] = [str(p.parent / im) if isinstance(im, str) and not Path(im).is_absolute() else im
+                               for im in r.get("images") or []]
+    else:
+        raise ValueError(f"{what}={str(p)!r}: expected a save_to_disk directory, .parquet or .jsonl")
+    out = []
+    for i, r in enumerate(rows):
+        if isinstance(r, dict):
+            if r.get("quality") is None:
+                r["quality"] = ""
+            if isinstance(r.get("provenance"), dict):
+                r["provenance"] = json.dumps(r["provenance"])
+        out.append(validate_record(r, where=f"{p} row {i}"))
+    return out

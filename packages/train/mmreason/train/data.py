@@ -12,13 +12,12 @@ deterministic, resumable order.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from mmreason.core.chat import Chat, record_to_chat
-from mmreason.core.schema import validate_record
+from mmreason.core.schema import read_records as schema_read_records
 
 from .config import DataConfig
 
@@ -43,37 +42,7 @@ def load_records(cfg: DataConfig) -> tuple[list[dict], list[dict]]:
 
 def read_records(path: str | Path, split: str = "train") -> list[dict]:
     """Records from a `save_to_disk` dir, a parquet file or a JSONL file (validated, errors name the file)."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise FileNotFoundError(f"data.path={str(p)!r} does not exist")
-    if p.is_dir():
-        import datasets
-
-        ds = datasets.load_from_disk(str(p))
-        if isinstance(ds, datasets.DatasetDict):
-            if split not in ds:
-                raise ValueError(f"{p}: no split {split!r} (has {list(ds)})")
-            ds = ds[split]
-        rows = list(ds)
-    elif p.suffix == ".parquet":
-        import datasets
-
-        rows = list(datasets.Dataset.from_parquet(str(p)))
-    elif p.suffix in (".jsonl", ".json"):
-        from mmreason.core.io import read_jsonl
-
-        rows = read_jsonl(p, strict=True)
-        for r in rows:  # relative image paths are relative to the file
-            r["images"] = [str(p.parent / im) if isinstance(im, str) and not Path(im).is_absolute() else im for im in r.get("images") or []]
-    else:
-        raise ValueError(f"data.path={str(p)!r}: expected a save_to_disk directory, .parquet or .jsonl")
-    out = []
-    for i, r in enumerate(rows):
-        r.setdefault("quality", "")
-        if isinstance(r.get("provenance"), dict):
-            r["provenance"] = json.dumps(r["provenance"])
-        out.append(validate_record(r, where=f"{p} row {i}"))
-    return out
+    return schema_read_records(path, split=split, what="data.path")
 
 
 def make_chat(record: dict, cfg: DataConfig) -> Chat:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmreason.core.schema import validate_record
+from mmreason.core.schema import read_records
 
 
 def synthetic_records(n: int, seed: int = 0) -> list[dict]:
@@ -23,21 +23,6 @@ def synthetic_records(n: int, seed: int = 0) -> list[dict]:
     return [(colour if i % 2 == 0 else count)[i // 2] for i in range(n)]
 
 
-def _from_jsonl(path: Path) -> list[dict]:
-    from mmreason.core.io import read_jsonl
-
-    recs = read_jsonl(path, strict=True)
-    for rec in recs:
-        if isinstance(rec, dict):
-            ims = []
-            for im in rec.get("images") or []:
-                if isinstance(im, str) and not Path(im).is_absolute():
-                    im = str(path.parent / im)
-                ims.append(im)
-            rec["images"] = ims
-    return recs
-
-
 def load_records(source: str, n: int | None = None, seed: int = 0, split: str | None = None) -> list[dict]:
     """The first `n` records (all when None) of `source`: `synthetic`, a save_to_disk directory, a
     `.parquet` or a `.jsonl` file. Every record is validated (the error names the file and field)."""
@@ -45,35 +30,14 @@ def load_records(source: str, n: int | None = None, seed: int = 0, split: str | 
         if n is None or n < 1:
             raise ValueError(f"diagnostics.data=synthetic needs n >= 1, got {n}")
         return synthetic_records(n, seed)
-    path = Path(source).expanduser()
-    if not path.exists():
+    if not Path(source).expanduser().exists():
         raise FileNotFoundError(
             f"diagnostics.data={source!r}: no such file or directory ('synthetic' needs no data)"
         )
-    if path.is_dir():
-        import datasets
-
-        ds = datasets.load_from_disk(str(path))
-        if isinstance(ds, datasets.DatasetDict):
-            names = list(ds)
-            if split is None and len(names) != 1:
-                raise ValueError(f"{path}: a DatasetDict with splits {names}; set diagnostics.split")
-            ds = ds[split or names[0]]
-        recs = ds.select(range(min(n, len(ds)))) if n is not None else ds
-        recs = [dict(r) for r in recs]
-    elif path.suffix == ".parquet":
-        import datasets
-
-        ds = datasets.Dataset.from_parquet(str(path))
-        recs = [dict(r) for r in (ds.select(range(min(n, len(ds)))) if n is not None else ds)]
-    elif path.suffix == ".jsonl":
-        recs = _from_jsonl(path)
-        recs = recs[:n] if n is not None else recs
-    else:
-        raise ValueError(f"{path}: expected a save_to_disk directory, a .parquet or a .jsonl file")
+    recs = read_records(source, split=split, limit=n, what="diagnostics.data")
     if not recs:
-        raise ValueError(f"{path}: no records")
-    return [validate_record(r, where=str(path)) for r in recs]
+        raise ValueError(f"{source}: no records")
+    return recs
 
 
 __all__ = ["load_records", "synthetic_records"]
