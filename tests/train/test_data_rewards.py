@@ -293,3 +293,12 @@ def test_algorithm_presets_match_the_papers():
     d = make_cfg("/tmp/x", "algorithm=dapo")
     assert (d.algorithm.clip_high, d.algorithm.dual_clip, d.trainer.dynamic_sampling) == (0.28, None, True)
     assert make_cfg("/tmp/x", "rollout=vllm").generation.backend == "vllm"
+
+
+def test_vllm_generation_always_pushes_weights(tmp_path):
+    """Any way of selecting vLLM rollouts keeps the engine on the current policy (no stale samples)."""
+    from conftest import make_cfg
+
+    for over in (["rollout=vllm"], ["generation=vllm"]):
+        cfg = make_cfg(tmp_path, *over)
+        assert cfg.generation.backend == "vllm" and cfg.rollout.sync_weights, over
