@@ -656,6 +656,16 @@ def _formula_setup(v: View, rng, solve_rhs: bool):
     return f, target, inputs, ent, rows[ent], rows
 
 
+def _eval_formula(v: View, f: str, target: str, row: dict, inputs: list[str]):
+    """(spec, value) of formula `f` solved for `target` with `inputs` bound to the row's cells, rounded to 2;
+    None when it does not evaluate."""
+    spec = {"op": "formula", "formula": f, "target": target, "bind": {x: {"cell": row[x]["key"]} for x in inputs}, "round": 2}
+    try:
+        return spec, evaluate(v.kg, spec)
+    except ComputeError:
+        return None
+
+
 @family("formula_eval")
 def formula_eval(v: View, rng, solve_rhs: bool = False, fam: str = "formula_eval"):
     got = _formula_setup(v, rng, solve_rhs)
@@ -664,11 +674,10 @@ def formula_eval(v: View, rng, solve_rhs: bool = False, fam: str = "formula_eval
     f, target, inputs, ent, row, _ = got
     q = (f"Using {v.label(f)}, compute the {_q(v, f, target)} {target} when {_given(v, f, row, inputs)}. "
          "Round to 2 decimal places.")
-    spec = {"op": "formula", "formula": f, "target": target, "bind": {x: {"cell": row[x]["key"]} for x in inputs}, "round": 2}
-    try:
-        val = evaluate(v.kg, spec)
-    except ComputeError:
+    got = _eval_formula(v, f, target, row, inputs)
+    if not got:
         return None
+    spec, val = got
     cot = [f"{v.label(f)}: ${v.node(f)['latex']}$.", f"Substitute {_given(v, f, row, inputs)} and solve for {target}.",
            f"{target} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
     b = v.formula_bindings(f)
@@ -714,11 +723,10 @@ def formula_table(v: View, rng):
     hide = {t: [bind[lhs][1]]} if lhs in bind else {}
     q = (f"Using {v.label(f)} and the values in {v.label(t)}, compute the {_q(v, f, lhs)} {lhs} of {ent}. "
          "Round to 2 decimal places.")
-    spec = {"op": "formula", "formula": f, "target": lhs, "bind": {x: {"cell": row[x]["key"]} for x in inputs}, "round": 2}
-    try:
-        val = evaluate(v.kg, spec)
-    except ComputeError:
+    got = _eval_formula(v, f, lhs, row, inputs)
+    if not got:
         return None
+    spec, val = got
     cot = [f"{v.label(t)} gives for {ent}: {_given(v, f, row, inputs)}.", f"{v.label(f)}: ${v.node(f)['latex']}$.",
            f"{lhs} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
     return _finish("formula_table", q, spec, cot, [row[x]["key"] for x in inputs], v, rng, hide_columns=hide)
