@@ -21,7 +21,7 @@ from mmreason.core.schema import make_id
 from ...ingest.model import Block, Document, find_references, make_label
 from ..formulas import formula_srepr, parse_formula, where_quantities
 from ..graph import KG, norm_name, prov
-from ..values import parse_number, split_header
+from ..tables import entity_name, is_note, read_table
 
 
 def doc_node_id(doc: Document) -> str:
@@ -31,31 +31,6 @@ def doc_node_id(doc: Document) -> str:
 def block_node_id(doc_id: str, b: Block) -> str:
     kind = {"text": "chunk", "table": "table", "image": "image", "formula": "formula"}[b.type]
     return make_id(doc_id, b.index, b.text if b.type == "text" else "", prefix=f"{kind}:")
-
-
-def _column_kinds(rows: list[list[str]], key: int) -> list[str]:
-    """Per column: "key" | "number" | "entity" | "text"."""
-    kinds = []
-    for c in range(len(rows[0])):
-        cells = [r[c] for r in rows[1:] if c < len(r) and r[c].strip()]
-        if c == key:
-            kinds.append("key")
-        elif cells and all(parse_number(x)[0] is not None for x in cells):
-            kinds.append("number")
-        elif cells and all(len(x) <= 60 and len(x.split()) <= 6 and not re.search(r"\d{3,}|[.!?]\s", x)
-                           for x in cells):
-            kinds.append("entity")
-        else:
-            kinds.append("text")
-    return kinds
-
-
-def _key_column(rows: list[list[str]]) -> int:
-    for c in range(len(rows[0])):
-        cells = [r[c] for r in rows[1:] if r[c].strip()]
-        if cells and not all(parse_number(x)[0] is not None for x in cells):
-            return c
-    return 0
 
 
 def _match_columns(text: str, columns: list[str], allowed: list[int]) -> list[int]:
@@ -150,48 +125,56 @@ def _num(label: str) -> int | None:
 
 
 def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict, tables: dict, issue) -> None:
-    rows = b.rows
-    if len(rows) < 2:
+    t = read_table(b.rows)
+    crop = {"image_path": b.image_path, "image_sha": b.image_sha, "image_status": b.image_status,
+            "width": b.image_size[0], "height": b.image_size[1]} if b.image_status in ("embedded", "ok") else {}
+    if t is None:
         issue(f"block {b.index}: table {b.label!r} has no body rows")
-        kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=rows[0] if rows else [],
-                    columns=[], units=[], rows=[], values=[], key_column=0, **common)
+        kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption,
+                    header=b.rows[0] if b.rows else [], columns=[], units=[], rows=[], values=[], key_column=0,
+                    kinds=[], roles=[], summary=[], **crop, **common)
         return
-    header = rows[0]
-    split = [split_header(h) for h in header]
-    columns = [s[0] for s in split]
-    key = _key_column(rows)
-    kinds = _column_kinds(rows, key)
-    values = [[parse_number(c)[0] if kinds[j] == "number" else None for j, c in enumerate(r)] for r in rows[1:]]
-    kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=header,
-                columns=columns, units=[s[1] for s in split], rows=[list(r) for r in rows[1:]], values=values,
-                key_column=key, kinds=kinds, **common)
-    etype = columns[key] or "Entity"
-    ents = []
-    for i, r in enumerate(rows[1:]):
-        name = r[key].strip()
-        if not name:
-            issue(f"block {b.index}: {b.label} row {i} has an empty key cell; row skipped")
+    for why in t.issues:
+        issue(f"block {b.index}: {b.label or 'table'}: {why}")
+    values = [[c.value if t.kinds[j] == "number" and c.kind == "number" else None for j, c in enumerate(r)]
+              for r in t.cells]
+    summary = [{"row": i, "label": entity_name(t.body[i][t.key]),
+                "values": {t.columns[j]: values[i][j] for j in range(len(t.columns))
+                           if t.columns[j] and values[i][j] is not None}}
+               for i, role in enumerate(t.roles) if role == "summary"]
+    kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=t.header,
+                columns=t.columns, units=t.units, rows=[list(r) for r in t.body], values=values, key_column=t.key,
+                kinds=t.kinds, roles=t.roles, summary=summary, header_rows=t.header_rows, **crop, **common)
+    etype = t.columns[t.key] or "Entity"
+    ents: list[str | None] = []
+    for i, r in enumerate(t.cells):
+        name = t.names[i]
+        if t.roles[i] != "data" or name is None:
             ents.append(None)
             continue
         eid = kg.add_entity(name, etype, p)
         ents.append(eid)
         kg.add_edge(eid, nid, "row_of", p, row=i)
         for j, cell in enumerate(r):
-            if j == key or not cell.strip():
+            kind = t.kinds[j]
+            if j == t.key or not cell.text or not t.columns[j] or kind == "empty" or cell.kind == "missing":
                 continue
-            if kinds[j] == "entity":
-                oid = kg.add_entity(cell, columns[j] or f"column {j}", p)
-                kg.add_edge(eid, oid, "relation", p, name=columns[j].lower(), table=nid, row=i, col=j)
+            if kind == "entity":
+                if is_note(cell):
+                    continue
+                oid = kg.add_entity(entity_name(cell.text), t.columns[j], p)
+                kg.add_edge(eid, oid, "relation", p, name=t.columns[j].lower(), table=nid, row=i, col=j)
                 continue
-            if kinds[j] == "number":
-                val, cell_unit = parse_number(cell)
-                unit = split[j][1] or cell_unit
+            if kind == "number" and cell.kind == "number":
+                val, unit = cell.value, t.units[j] or cell.unit
+            elif kind == "number" and is_note(cell):
+                continue  # a note in a numeric column is a missing value
             else:
-                val, unit = cell, split[j][1]
-            kg.add_edge(eid, nid, "has_attribute", p, name=columns[j], value=val, unit=unit, raw=cell,
+                val, unit = cell.text, t.units[j]
+            kg.add_edge(eid, nid, "has_attribute", p, name=t.columns[j], value=val, unit=unit, raw=t.body[i][j],
                         row=i, col=j, table=nid)
-    tables[nid] = {"columns": columns, "kinds": kinds, "entities": ents, "block": b.index,
-                   "names": [r[key] for r in rows[1:]]}
+    tables[nid] = {"columns": t.columns, "kinds": t.kinds, "entities": ents, "block": b.index,
+                   "names": [n if role == "data" else None for n, role in zip(t.names, t.roles)]}
 
 
 def _add_formula(kg: KG, b: Block, nid: str, p: dict, common: dict, issue) -> None:
