@@ -50,6 +50,8 @@ Query helpers for the QA stage: `table_cells`, `plotted_table`, `formula_columns
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,16 +68,23 @@ def prov(doc: str, block: int | None = None, span=(0, 0)) -> dict:
     return {"doc": doc, "block": block, "span": [int(span[0]), int(span[1])]}
 
 
+_PUNCT = re.compile(r"[^\w\s/%.-]|_")
+_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
+# the same mapping for ASCII text as a translate table (str.translate is ~10x faster than the regex)
+_ASCII_PUNCT = {i: " " for i in range(128) if _PUNCT.match(chr(i))}
+_ARTICLES = frozenset(("the", "a", "an"))
+
+
 @functools.lru_cache(maxsize=200_000)
 def norm_name(name: str) -> str:
     """Normalised entity name: NFKC, casefold, punctuation → space, articles dropped, spaces collapsed."""
-    import re
-    import unicodedata
-
-    s = unicodedata.normalize("NFKC", name).casefold()
-    s = re.sub(r"[^\w\s/%.-]|_", " ", s)
-    s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
-    words = [w for w in s.split() if w not in ("the", "a", "an")]
+    if name.isascii():  # NFKC and casefold are identities / lower() on ASCII
+        s = name.lower().translate(_ASCII_PUNCT)
+    else:
+        s = _PUNCT.sub(" ", unicodedata.normalize("NFKC", name).casefold())
+    if "." in s:
+        s = _DOT.sub(" ", s)
+    words = [w for w in s.split() if w not in _ARTICLES]
     return " ".join(words) or s.strip()
 
 
