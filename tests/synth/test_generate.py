@@ -30,6 +30,7 @@ def _kg() -> tuple[KG, dict]:
     keys = {}
     for r, row in enumerate([["A", 1.5, 15, 10, 30], ["B", 0.5, 4, 8, 20], ["C", 2, 40, 20, 80]]):
         e = k.add_entity(row[0], "Compound", p)
+        k.add_edge(e, "table:1", "row_of", p, row=r)
         for c, name in enumerate(["Density", "Mass", "Volume", "Molar mass"], start=1):
             keys[(row[0], name)] = k.add_edge(e, "table:1", "has_attribute", p, name=name, value=float(row[c]),
                                               unit=None, raw=str(row[c]), row=r, col=c, table="table:1")

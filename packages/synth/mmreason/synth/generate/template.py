@@ -36,14 +36,32 @@ def table_text(kg: KG, t: str, hide: list[str] = ()) -> str:
 
 
 def plotted_values(kg: KG, view: View) -> list[str]:
-    """Texts of every value that the path's charts plot (raw cells and canonical numbers)."""
+    """Texts of every value the path's images show: what its charts plot and, for tables shown as their
+    page crop, every number in them (raw cells and canonical numbers)."""
     out = []
     for i in view.charts:
         t, cols, _ = kg.plotted_table(i)
         for c in view.cells(t):
             if c["column"] in cols and isinstance(c["value"], (int, float)):
                 out += [c["raw"], fmt_num(c["value"])]
+    if view.table_images:
+        for t in view.tables:
+            out += [x for c in view.cells(t) if isinstance(c["value"], (int, float)) for x in (c["raw"], fmt_num(c["value"]))]
     return sorted(set(out))
+
+
+def names_removed(kg: KG, view: View, text: str) -> str:
+    """`text` without the row and column names of the path's image tables (a question may name those;
+    "GPT-4" naming a row is not the value 4)."""
+    if not view.table_images:
+        return text
+    names = set()
+    for t in view.tables:
+        d = kg.g.nodes[t]
+        names |= {c["entity"] for c in view.cells(t)} | set(d["columns"]) | {d.get("label") or ""}
+    for n in sorted((n for n in names if n), key=len, reverse=True):
+        text = text.replace(n, " ")
+    return text
 
 
 def contains_value(text: str, value: str) -> bool:
@@ -67,7 +85,7 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool) 
                 if any(contains_value(text, x) for x in leak):
                     text = "[passage withheld: it states values shown in a figure]"
                 parts.append(f"Passage {view.passage_no(ch)}: {text}")
-        if "Table" in shown:
+        if "Table" in shown and not view.table_images:
             for t in view.tables:
                 parts.append(table_text(kg, t, draft.hide_columns.get(t, [])))
         if "Formula" in shown:
@@ -85,6 +103,10 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool) 
             cap = kg.g.nodes[i].get("caption") or view.label(i)
             parts.append(f"{cap}\n{IMAGE_MARKER}")
             images.append(i)
+    if view.table_images:  # the table only as its crop of the page: the answer needs the pixels
+        for t in view.tables:
+            parts.append(f"{kg.g.nodes[t].get('caption') or view.label(t)}\n{IMAGE_MARKER}")
+            images.append(t)
     head = "Use the evidence below to answer the question.\n\n" if parts and not closed_book else ""
     body = head + "\n\n".join(parts) + ("\n\n" if parts else "") + f"Question: {draft.question}"
     if draft.answer_type == "choice":
@@ -93,9 +115,9 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool) 
 
 
 def leaks(kg: KG, view: View, draft: Draft, problem: str) -> bool:
-    """An image question leaks when its text (options aside) states a plotted value or a numeric answer."""
-    stem = stem_of(problem)
-    if draft.answer_type == "number" and not draft.answer_in_text_ok and contains_value(stem, draft.answer):
+    """An image question leaks when its text (options aside) states a value its images show or the answer."""
+    stem = names_removed(kg, view, stem_of(problem))
+    if draft.answer_type in ("number", "text") and not draft.answer_in_text_ok and contains_value(stem, draft.answer):
         return True
     return any(contains_value(stem, x) for x in plotted_values(kg, view))
 
@@ -140,7 +162,7 @@ def generate_for_task(kg: KG, task: TaskType, paths: list[Path], seed: int, inpu
     out, seen = [], set()
     stats = {"paths": len(paths), "drafts": 0, "leaks_or_unfit": 0}
     for p in paths:
-        view = View(kg, p.nodes, set(task.nodes))
+        view = View(kg, p.nodes, set(task.nodes), table_images=task.table_image)
         rng = random.Random(make_id(seed, task.name, p.nodes))
         n = 0
         for attempt in range(task.per_path * 4):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..kg.graph import KG
@@ -32,15 +33,33 @@ class Draft:
         return self.choices[ord(self.answer) - 65] if self.answer_type == "choice" else self.answer
 
 
+def cn(name: str) -> str:
+    """A column or type name as a question writes it: a plain capitalised word is lower-cased ("Boiling
+    point" -> "boiling point"); names with capitals inside, digits or acronyms keep their case ("BLEU",
+    "P/E ratio", "F1"); a year-like name becomes "2020 value"."""
+    name = " ".join(name.split())
+    if re.fullmatch(r"\d{4}", name):
+        return f"{name} value"
+    words = name.split()
+    if words and re.fullmatch(r"[A-Z]?[a-z][a-z.'-]*", words[0]) and not any(re.search(r"[A-Z\d]", w) for w in words[1:]):
+        return name[0].lower() + name[1:]
+    return name
+
+
 class View:
-    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str]):
+    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str], table_images: bool = False):
         self.kg, self.g, self.nodes = kg, kg.g, nodes
         self.shown = shown_types
+        self.table_images = table_images
         by = {t: [n for n in nodes if self.g.nodes[n]["type"] == t] for t in ("Chunk", "Table", "Image", "Formula", "Entity")}
         self.chunks, self.tables, self.images = by["Chunk"], by["Table"], by["Image"]
+        # tables read by a VLM off a figure are never shown; with table_images only tables with a page crop
+        self.tables = [t for t in self.tables if self.g.nodes[t].get("source") != "vlm"
+                       and (not table_images or (self.g.nodes[t].get("status") in USABLE and self.g.nodes[t].get("path")))]
         self.formulas, self.entities = by["Formula"], by["Entity"]
-        # figures that plot a table and have a readable file (a missing/corrupt one is never asked about)
-        self.charts = [i for i in self.images if kg.plotted_table(i) and self.g.nodes[i].get("status", "ok") in USABLE]
+        # figures that plot a known column of a table and have a readable file (a figure whose plotted
+        # column is unknown, or a missing/corrupt one, is never asked about)
+        self.charts = [i for i in self.images if self.chart(i) and self.g.nodes[i].get("status", "ok") in USABLE]
 
     def node(self, n) -> dict:
         return self.g.nodes[n]
@@ -80,8 +99,17 @@ class View:
         return units.pop() if len(units) == 1 else None
 
     def key_type(self, table: str) -> str:
+        """What a row is called: the key column's header ("compound"), or "entry" when it has none."""
         d = self.g.nodes[table]
-        return d["columns"][d.get("key_column", 0)].lower()
+        return cn(d["columns"][d.get("key_column", 0)]) or "entry"
+
+    def row_count(self, table: str) -> int:
+        """Row entities of a table (summary and dropped rows are not rows)."""
+        return sum(1 for _, _, d in self.g.in_edges(table, data=True) if d["type"] == "row_of")
+
+    def complete(self, table: str, column: str) -> bool:
+        """Every row of the table has a number in this column (aggregates over "all rows" need that)."""
+        return len(self.num_cells(table, column)) == self.row_count(table)
 
     def relations_of_table(self, table: str) -> list[tuple[str, str, str, dict]]:
         return [(u, v, k, d) for u, v, k, d in self.kg.edges_of("relation") if d.get("table") == table]

@@ -82,6 +82,7 @@ def _image_loader(root: Path, assets: Path):
 def _save_embedded(b: Block, assets: Path, out_dir: Path) -> None:
     if b.image_bytes is None or b.image_status != "embedded":
         return
+    b.image_sha = b.image_sha or hashlib.sha1(b.image_bytes).hexdigest()
     ext = ".png" if b.image_bytes[:8] == b"\x89PNG\r\n\x1a\n" else ".jpg" if b.image_bytes[:2] == b"\xff\xd8" else ".bin"
     p = assets / f"{b.image_sha}{ext}"
     if not p.exists():
@@ -200,7 +201,7 @@ def _build_one(path: Path, root: Path, out_dir: Path, assets: Path, s: dict, cac
     complete = True
     if doc.blocks:
         for b in doc.blocks:
-            if b.type == "image":
+            if b.type in ("image", "table"):  # figures and table crops taken out of a PDF page
                 _save_embedded(b, assets, out_dir)
         domain = Path(doc.path).parts[0] if len(Path(doc.path).parts) > 1 else ""
         try:

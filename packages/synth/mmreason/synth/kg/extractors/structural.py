@@ -33,13 +33,30 @@ def block_node_id(doc_id: str, b: Block) -> str:
     return make_id(doc_id, b.index, b.text if b.type == "text" else "", prefix=f"{kind}:")
 
 
+def _singular(word: str) -> str:
+    """'points' -> 'point', 'densities' -> 'density', 'masses' -> 'mass'; short words and '-ss' kept."""
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1]
+
+
+def _match_form(text: str) -> str:
+    """Text as caption-to-column matching compares it: normalised, units in brackets dropped, singular."""
+    text = re.sub(r"\s*[\(\[][^()\[\]]{1,24}[\)\]]", " ", text)
+    return " ".join(_singular(w) for w in norm_name(text).split())
+
+
 def _match_columns(text: str, columns: list[str], allowed: list[int]) -> list[int]:
-    """Columns whose name occurs in `text` (word-bounded, case-insensitive); a match inside a longer
-    match ("mass" in "molar mass") is dropped."""
-    t = norm_name(text)
+    """Columns whose name occurs in `text` (word-bounded; case, plural and units ignored: "Boiling points
+    (K)" names the "Boiling point" column); a match inside a longer match ("mass" in "molar mass") is dropped."""
+    t = _match_form(text)
     hits = []
     for c in allowed:
-        name = norm_name(columns[c])
+        name = _match_form(columns[c])
         if not name:
             continue
         for m in re.finditer(rf"(?<![\w/]){re.escape(name)}(?![\w/])", t):
@@ -126,8 +143,10 @@ def _num(label: str) -> int | None:
 
 def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict, tables: dict, issue) -> None:
     t = read_table(b.rows)
-    crop = {"image_path": b.image_path, "image_sha": b.image_sha, "image_status": b.image_status,
-            "width": b.image_size[0], "height": b.image_size[1]} if b.image_status in ("embedded", "ok") else {}
+    # the table's crop of the rendered page (PDF readers), with the same fields an Image node has
+    crop = {"path": b.image_path, "sha": b.image_sha, "status": b.image_status, "width": b.image_size[0],
+            "height": b.image_size[1], "path_root": "out" if b.image_status == "embedded" else "input"} \
+        if b.image_status in ("embedded", "ok") and b.image_path else {}
     if t is None:
         issue(f"block {b.index}: table {b.label!r} has no body rows")
         kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption,
