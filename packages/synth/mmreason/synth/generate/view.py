@@ -109,7 +109,8 @@ class View:
 
     def complete(self, table: str, column: str) -> bool:
         """Every row of the table has a number in this column (aggregates over "all rows" need that)."""
-        return len(self.num_cells(table, column)) == self.row_count(table)
+        n = len(self.num_cells(table, column))
+        return n >= 2 and n == self.row_count(table)
 
     def relations_of_table(self, table: str) -> list[tuple[str, str, str, dict]]:
         return [(u, v, k, d) for u, v, k, d in self.kg.edges_of("relation") if d.get("table") == table]

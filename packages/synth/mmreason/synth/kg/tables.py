@@ -113,11 +113,19 @@ def _join_header(top: list[str], sub: list[str]) -> list[str]:
 
 
 def _key_column(cols: list[list[Cell]]) -> int:
+    """The column that names the rows: of the columns holding mostly words (short names preferred), the
+    one with the most distinct values, leftmost on ties (a spanning group label repeated down the rows
+    is not the key); 0 when every column holds numbers."""
+    best, score = 0, None
     for j, cells in enumerate(cols):
         filled = [c for c in cells if c.text and c.kind != "missing"]
-        if filled and 2 * sum(c.kind == "number" for c in filled) < len(filled):
-            return j
-    return 0
+        if not filled or 2 * sum(c.kind == "number" for c in filled) >= len(filled):
+            continue
+        short = all(len(c.text) <= 60 and len(c.text.split()) <= 8 for c in filled)
+        s = (short, len({norm_name(c.text) for c in filled}), -j)
+        if score is None or s > score:
+            best, score = j, s
+    return best
 
 
 def read_table(rows: list[list[str]]) -> TableRead | None:

@@ -45,8 +45,9 @@ def _singular(word: str) -> str:
 
 
 def _match_form(text: str) -> str:
-    """Text as caption-to-column matching compares it: normalised, units in brackets dropped, singular."""
-    text = re.sub(r"\s*[\(\[][^()\[\]]{1,24}[\)\]]", " ", text)
+    """Text as caption-to-column matching compares it: normalised, units in brackets dropped, singular,
+    "#" read as "number of" ("# Languages" is not "23 languages")."""
+    text = re.sub(r"\s*[\(\[][^()\[\]]{1,24}[\)\]]", " ", text).replace("#", " number of ")
     return " ".join(_singular(w) for w in norm_name(text).split())
 
 
@@ -192,7 +193,7 @@ def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict,
                 val, unit = cell.text, t.units[j]
             kg.add_edge(eid, nid, "has_attribute", p, name=t.columns[j], value=val, unit=unit, raw=t.body[i][j],
                         row=i, col=j, table=nid)
-    tables[nid] = {"columns": t.columns, "kinds": t.kinds, "entities": ents, "block": b.index,
+    tables[nid] = {"columns": t.columns, "kinds": t.kinds, "entities": ents, "block": b.index, "key": t.key,
                    "names": [n if role == "data" else None for n, role in zip(t.names, t.roles)]}
 
 
@@ -209,8 +210,10 @@ def _add_formula(kg: KG, b: Block, nid: str, p: dict, common: dict, issue) -> No
 
 
 def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: dict, doc_id: str, issue) -> None:
-    """Image -> Table `plots` edges: the table the caption names (else the one whose numeric column
-    names the caption contains, nearest before the figure), with the columns named."""
+    """Image -> Table `plots` edges: the table the caption names, with the numeric columns it names; else
+    the nearest table whose numeric column AND whose row type (the key column's name) the caption both
+    name ("Atomic mass by element"). A caption that merely shares a word with a column ("across 23
+    languages" vs "# Languages") links nothing: a figure whose plotted column is unknown is no chart."""
     for b in doc.blocks:
         if b.type != "image" or not b.caption:
             continue
@@ -222,7 +225,10 @@ def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: 
         for t in candidates:
             info = tables[t]
             allowed = [j for j, k in enumerate(info["kinds"]) if k == "number"]
-            cols = _match_columns(re.sub(r"^\s*(?:Figure|Fig\.)\s*\d+\s*[:.]?", "", b.caption), info["columns"], allowed)
+            cap = re.sub(r"^\s*(?:Figure|Fig\.)\s*\d+\s*[:.]?", "", b.caption)
+            cols = _match_columns(cap, info["columns"], allowed)
+            if not named and cols and not _match_columns(cap, info["columns"], [info["key"]]):
+                continue  # no table named and the caption does not say what the rows are
             if cols or (named and t == named[0]):
                 best = (t, cols)
                 break
