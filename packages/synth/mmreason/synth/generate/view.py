@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..kg.graph import KG
+from ..kg.tables import singular
 
 USABLE = ("ok", "embedded")  # Image node statuses with a file (embedded: taken out of a PDF into OUT)
 
@@ -101,7 +102,9 @@ class View:
     def key_type(self, table: str) -> str:
         """What a row is called: the key column's header ("compound"), or "entry" when it has none."""
         d = self.g.nodes[table]
-        return cn(d["columns"][d.get("key_column", 0)]) or "entry"
+        words = cn(d["columns"][d.get("key_column", 0)]).split(" ")
+        words[-1] = singular(words[-1])  # "models" -> "model": one row is one of them
+        return " ".join(words) or "entry"
 
     def row_count(self, table: str) -> int:
         """Row entities of a table (summary and dropped rows are not rows)."""

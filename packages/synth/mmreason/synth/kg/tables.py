@@ -54,6 +54,18 @@ class TableRead:
         return [i for i, r in enumerate(self.roles) if r == "data"]
 
 
+def singular(word: str) -> str:
+    """'points' -> 'point', 'densities' -> 'density', 'masses' -> 'mass'; short words and '-ss' kept."""
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")) or not word.isalpha() \
+            or not word.islower() or word in ("species", "series", "news", "means", "physics", "mathematics"):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1]
+
+
 def entity_name(text: str) -> str:
     """A key cell as an entity name: 'GPT-4†' -> 'GPT-4', '**Acme**' -> 'Acme', '[Reddit](http…)' -> 'Reddit'."""
     s = clean_text(text)
@@ -180,10 +192,11 @@ def read_table(rows: list[list[str]]) -> TableRead | None:
         if is_summary_label(name):
             roles.append("summary")
             names.append(None)
-        elif not name or (r[key].kind in ("number", "range", "approx") and not (key_numeric and columns[key])):
-            roles.append("dropped")  # no name, or a number where the key column holds names
+        elif not name or r[key].kind == "missing" or (r[key].kind in ("number", "range", "approx")
+                                                      and not (key_numeric and columns[key])):
+            roles.append("dropped")  # no name ("", "N/A"), or a number where the key column holds names
             names.append(None)
-            if name:
+            if name and r[key].kind != "missing":
                 issues.append(f"row {i}: key cell {name!r} is a number in a column of names; row skipped")
         else:
             roles.append("data")

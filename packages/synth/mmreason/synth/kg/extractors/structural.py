@@ -21,7 +21,7 @@ from mmreason.core.schema import make_id
 from ...ingest.model import Block, Document, find_references, make_label
 from ..formulas import formula_srepr, parse_formula, where_quantities
 from ..graph import KG, norm_name, prov
-from ..tables import entity_name, is_note, read_table
+from ..tables import entity_name, is_note, read_table, singular
 
 
 def doc_node_id(doc: Document) -> str:
@@ -33,22 +33,19 @@ def block_node_id(doc_id: str, b: Block) -> str:
     return make_id(doc_id, b.index, b.text if b.type == "text" else "", prefix=f"{kind}:")
 
 
-def _singular(word: str) -> str:
-    """'points' -> 'point', 'densities' -> 'density', 'masses' -> 'mass'; short words and '-ss' kept."""
-    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ses", "xes", "zes", "ches", "shes")):
-        return word[:-2]
-    return word[:-1]
-
-
 def _match_form(text: str) -> str:
     """Text as caption-to-column matching compares it: normalised, units in brackets dropped, singular,
     "#" read as "number of" ("# Languages" is not "23 languages")."""
     text = re.sub(r"\s*[\(\[][^()\[\]]{1,24}[\)\]]", " ", text).replace("#", " number of ")
-    return " ".join(_singular(w) for w in norm_name(text).split())
+    return " ".join(singular(w) for w in norm_name(text).split())
+
+
+def _names_rows(caption: str, key: str) -> bool:
+    """Whether a caption says its bars are the rows of a table keyed by `key`: "... by element", "per
+    company", "for each model", "across datasets"."""
+    k = _match_form(key)
+    return bool(k) and re.search(rf"\b(?:by|per|for each|of each|across|for all)\s+(?:the\s+)?{re.escape(k)}\b",
+                                 _match_form(caption)) is not None
 
 
 def _match_columns(text: str, columns: list[str], allowed: list[int]) -> list[int]:
@@ -227,8 +224,8 @@ def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: 
             allowed = [j for j, k in enumerate(info["kinds"]) if k == "number"]
             cap = re.sub(r"^\s*(?:Figure|Fig\.)\s*\d+\s*[:.]?", "", b.caption)
             cols = _match_columns(cap, info["columns"], allowed)
-            if not named and cols and not _match_columns(cap, info["columns"], [info["key"]]):
-                continue  # no table named and the caption does not say what the rows are
+            if not named and cols and not _names_rows(cap, info["columns"][info["key"]]):
+                continue  # no table named and the caption does not say the bars are the table's rows
             if cols or (named and t == named[0]):
                 best = (t, cols)
                 break
