@@ -29,6 +29,7 @@ log = logging.getLogger("mmreason.synth")
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "closed_book": False,
+    "attn_implementation": "sdpa",
     "progress": True,
     "tasks": {"dirs": None, "include": None, "max_records": None, "per_path": None},
     "sample": {"max_paths": None},
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "score": {"min_support": 1.0, "require_verified": True, "dedup_threshold": 0.8, "num_perm": 128,
               "embed_dedup_threshold": None,
               "difficulty": {"solver": "default", "k": 2, "max_new_tokens": 4, "temperature": 1.0, "batch_size": 32,
+                             "max_prompt_tokens": None, "overlong": "skip", "max_batch_tokens": 32768,
                              "min_pass_rate": None, "max_pass_rate": None},
               "judge": {"votes": 0, "max_new_tokens": 8, "temperature": 1.0, "batch_size": 16, "require_majority": False}},
     "export": {"fractions": [0.8, 0.1, 0.1]},
@@ -197,8 +199,8 @@ def run_score(cfg, backend=None) -> Path:
     diff = sc["difficulty"]
     solver_id = None
     if diff["solver"] is not None:
-        solver_id = [root.get("model"), (root.get("generation") or {}).get("backend")] if diff["solver"] == "default" \
-            else diff["solver"]
+        solver_id = [root.get("model"), (root.get("generation") or {}).get("backend"), s["attn_implementation"]] \
+            if diff["solver"] == "default" else diff["solver"]
     d = s["out_dir"] / "score"
     key = _hash(gp, qp, sc, solver_id, s["seed"])
     if _fresh(d, key, ["records.jsonl"]):
@@ -226,7 +228,9 @@ def run_score(cfg, backend=None) -> Path:
         with _progress(s["progress"]) as bar:
             job = bar.add_task("score (solver)", total=len(records))
             rates = solver_pass_rates(records, backend, diff["k"], diff["max_new_tokens"], diff["temperature"],
-                                      diff["batch_size"], s["seed"], on_batch=lambda n: bar.advance(job, n))
+                                      diff["batch_size"], s["seed"], on_batch=lambda n: bar.advance(job, n),
+                                      max_prompt_tokens=diff["max_prompt_tokens"], overlong=diff["overlong"],
+                                      max_batch_tokens=diff["max_batch_tokens"])
         calls, hits = getattr(backend, "calls", 0), getattr(backend, "hits", 0)
         if own:
             backend.close()
