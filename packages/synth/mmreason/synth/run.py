@@ -4,7 +4,9 @@
     sample  graph -> OUT/sample/paths.json                        paths per task type
     qa      paths -> OUT/qa/records.jsonl                          template (+ llm) questions, verified answers
     score   records -> OUT/score/records.jsonl                     quality JSON, thresholds, near-dup removal
-    export  scored records -> OUT/dataset/                         HF dataset, messages, ShareGPT, verl, stats
+    export  scored records -> OUT/dataset/                         HF dataset, messages, ShareGPT, verl, stats;
+                                                                   OUT/report.json: per document blocks, facts,
+                                                                   paths, questions and why none (report.py)
 
 Every stage writes its outputs atomically and then `meta.json` with the hash of its input and settings;
 a stage whose meta matches is skipped, so a killed run resumes at the stage it was in. Model calls go
@@ -270,6 +272,7 @@ def run_score(cfg, backend=None) -> Path:
 
 def run_export(cfg) -> Path:
     from .export import export_dataset
+    from .report import write_report
     from .stats import write_stats
 
     s, _ = settings(cfg)
@@ -278,13 +281,14 @@ def run_export(cfg) -> Path:
         raise FileNotFoundError(f"{sp} does not exist: run the score stage first")
     d = s["out_dir"] / "dataset"
     key = _hash(sp, s["export"], s["seed"])
-    if _fresh(d, key, ["hf", "stats.json"]):
+    if _fresh(d, key, ["hf", "stats.json"]) and (s["out_dir"] / "report.json").is_file():
         log.info("export: up to date (%s)", d)
         return d / "hf"
     records = list(read_jsonl(sp))
     info = export_dataset(records, d, tuple(s["export"]["fractions"]), s["seed"])
     st = write_stats(records, info["documents"], d)
     _print_summary(st, d)
+    write_report(s["out_dir"])
     _done(d, key, {"splits": info["splits"]})
     return d / "hf"
 

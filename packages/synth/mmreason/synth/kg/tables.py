@@ -21,6 +21,7 @@ first, then the body) -> `TableRead`.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -70,6 +71,7 @@ def entity_name(text: str) -> str:
     """A key cell as an entity name: 'GPT-4†' -> 'GPT-4', '**Acme**' -> 'Acme', '[Reddit](http…)' -> 'Reddit'."""
     s = clean_text(text)
     t = _NAME_MARKS.sub("", s).strip()
+    t = re.sub(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", r"\1", t)  # a spreadsheet date read as midnight
     return t or s
 
 
@@ -201,11 +203,11 @@ def read_table(rows: list[list[str]]) -> TableRead | None:
         else:
             roles.append("data")
             names.append(name)
-    _split_duplicates(body, cells, kinds, key, roles, names, sections, issues)
+    _split_duplicates(body, cells, kinds, key, roles, names, sections, issues, columns)
     return TableRead(header, columns, units, kinds, key, body, cells, roles, names, 1 + n_head, issues)
 
 
-def _split_duplicates(body, cells, kinds, key, roles, names, sections, issues) -> None:
+def _split_duplicates(body, cells, kinds, key, roles, names, sections, issues, columns) -> None:
     """Rows whose key names coincide get told apart by another text column or their section, else dropped."""
     groups: dict[str, list[int]] = {}
     for i, n in enumerate(names):
@@ -216,12 +218,15 @@ def _split_duplicates(body, cells, kinds, key, roles, names, sections, issues) -
         if len(idx) < 2:
             continue
         new = None
-        for j, kind in enumerate(kinds):
-            if kind not in ("entity", "text") or j == key:
-                continue
-            labels = [cells[i][j].text for i in idx]
-            if all(labels) and len({norm_name(x) for x in labels}) == len(idx):
-                new = [f"{names[i]} ({x})" for i, x in zip(idx, labels)]
+        # what tells the rows apart: other text columns, or numeric columns left of the key (settings such as
+        # "# enc-layers"; numbers right of the key are measurements and never become part of a name)
+        usable = [j for j, kind in enumerate(kinds) if j != key and columns[j]
+                  and (kind in ("entity", "text") or (kind == "number" and j < key))]
+        for combo in [(j,) for j in usable] + list(itertools.combinations(usable, 2)):
+            labels = [tuple(cells[i][j].text for j in combo) for i in idx]
+            if all(all(x) for x in labels) and len({tuple(map(norm_name, x)) for x in labels}) == len(idx):
+                new = [f"{names[i]} (" + ", ".join(f"{columns[j]} {v}" if kinds[j] == "number" else v
+                                                   for j, v in zip(combo, x)) + ")" for i, x in zip(idx, labels)]
                 break
         if new is None:
             labels = [sections[i] for i in idx]

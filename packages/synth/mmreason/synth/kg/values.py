@@ -36,6 +36,8 @@ _APPROX = re.compile(r"^\s*(?:~|≈|∼|<|>|≤|≥|⩽|⩾|about\b|approx\.?|ca
                      re.I)
 # footnote / significance marks after a value: * † ‡ § ¶ #, superscript letters, ^a, ^{a}, [1]
 _FOOTNOTE = re.compile(r"(?:\s*(?:[*†‡§¶#]+|[ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ]+|\^\{?[a-zA-Z*†‡§]{1,2}\}?|\[\d{1,3}\]))+\s*$")
+_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$|^\d{1,2}/\d{1,2}/\d{2,4}$"
+                   r"|^\d{1,2}:\d{2}(?::\d{2})?$")
 _MISSING = {"", "-", "–", "—", "−", "--", "---", "n/a", "na", "n.a.", "n.a", "nan", "none", "null", "?", "??", "tbd",
             "tba", "unknown", "not available", "not reported", "n/r", "nr", "x", "✗", "/", "…", "..."}
 
@@ -154,6 +156,8 @@ def parse_cell(cell: str) -> Cell:
         return Cell("missing", text=text)
     if not re.search(r"\d", text):
         return Cell("text", text=text)
+    if _DATE.match(text):
+        return Cell("text", text=text)  # a date or time is a label, not a quantity
     if _APPROX.match(text):
         return Cell("approx", text=text)
     s = text
