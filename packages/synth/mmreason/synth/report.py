@@ -72,7 +72,7 @@ def build_report(kg, errors: list[dict], paths: dict, qa: list[dict], kept: list
         issues[e["file"]].append(e["reason"])
     for path in sorted(set(by_path) | {e["file"] for e in errors}):
         nid = by_path.get(path)
-        tables = [t for t in kg.nodes_of("Table", nid)] if nid else []
+        tables = [t for t in kg.nodes_of("Table", nid) if g.nodes[t].get("source") != "vlm"] if nid else []
         images = kg.nodes_of("Image", nid) if nid else []
         usable = [table_usable(kg, t) for t in tables]
         charts = [i for i in images if (p := kg.plotted_table(i)) and p[1]]

@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "progress": True,
     "tasks": {"dirs": None, "include": None, "max_records": None, "per_path": None},
     "sample": {"max_paths": None},
-    "generate": {"generator": "template", "llm": {"max_new_tokens": 256, "temperature": 0.0, "batch_size": 16,
+    "generate": {"generator": "template", "max_table_columns": 12, "llm": {"max_new_tokens": 256, "temperature": 0.0, "batch_size": 16,
                                                    "limit": None}},
     "score": {"min_support": 1.0, "require_verified": True, "dedup_threshold": 0.8, "num_perm": 128,
               "embed_dedup_threshold": None,
@@ -168,7 +168,8 @@ def run_qa(cfg, backend=None) -> Path:
         job = bar.add_task("qa (template)", total=len(tasks))
         for t in tasks:
             ps = [SPath(**p) for p in paths.get(t.name, [])]
-            recs, st = generate_for_task(kg, t, ps, s["seed"], root_dir, s["closed_book"])
+            recs, st = generate_for_task(kg, t, ps, s["seed"], root_dir, s["closed_book"],
+                                         s["generate"]["max_table_columns"])
             records += recs
             stats[t.name] = {**st, "records": len(recs)}
             bar.advance(job)

@@ -11,6 +11,7 @@ from pathlib import Path as FsPath
 from mmreason.core.schema import IMAGE_MARKER, make_id
 
 from ..kg.graph import KG
+from ..kg.values import clean_text
 from ..sampling import Path
 from ..tasks import TaskType
 from .compute import fmt_num
@@ -25,14 +26,37 @@ INSTRUCTION = {"choice": "Answer with the option letter in \\boxed{}.",
 OPTIONS_HEADER = "\nOptions:\n"
 
 
-def table_text(kg: KG, t: str, hide: list[str] = ()) -> str:
+def table_text(kg: KG, t: str, hide: list[str] = (), used: set[str] = frozenset(), max_columns: int | None = None) -> str:
+    """A table as Markdown text (cells without emphasis or link targets). A table wider than `max_columns`
+    shows its key column, the `used` columns and the first others up to the limit, and says so."""
     d = kg.g.nodes[t]
     keep = [i for i, c in enumerate(d["columns"]) if c not in hide]
+    note = ""
+    if max_columns and len(keep) > max_columns:
+        key = d.get("key_column", 0)
+        first = [i for i in keep if i == key or d["columns"][i] in used]
+        rest = [i for i in keep if i not in first][: max(0, max_columns - len(first))]
+        note = f" ({len(first) + len(rest)} of {len(keep)} columns shown)"
+        keep = sorted(first + rest)
     rows = d["rows"] if isinstance(d["rows"], list) else []
-    lines = [d.get("caption") or d.get("label") or "Table", "| " + " | ".join(d["header"][i] for i in keep) + " |",
-             "|" + "---|" * len(keep)]
-    lines += ["| " + " | ".join(str(r[i]) if i < len(r) else "" for i in keep) + " |" for r in rows]
+    lines = [(d.get("caption") or d.get("label") or "Table") + note,
+             "| " + " | ".join(d["header"][i] for i in keep) + " |", "|" + "---|" * len(keep)]
+    lines += ["| " + " | ".join(clean_text(str(r[i])) if i < len(r) else "" for i in keep) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def used_columns(kg: KG, draft: Draft, table: str) -> set[str]:
+    """Names of the table's columns whose cells the draft's facts or computation read."""
+    from .compute import edge_index, spec_refs
+
+    idx = edge_index(kg)
+    out = set()
+    for k in set(draft.facts) | set(spec_refs(draft.compute)):
+        if k in idx and idx[k][2].get("table") == table and idx[k][2]["type"] == "has_attribute":
+            out.add(idx[k][2]["name"])
+    if draft.compute.get("column"):
+        out.add(draft.compute["column"])
+    return out
 
 
 def plotted_values(kg: KG, view: View) -> list[str]:
@@ -73,7 +97,8 @@ def stem_of(problem: str) -> str:
     return problem.split(OPTIONS_HEADER)[0]
 
 
-def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool) -> tuple[str, list[str]]:
+def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
+           max_table_columns: int | None = None) -> tuple[str, list[str]]:
     """(problem text with <image> markers, image node ids in marker order)."""
     parts, images = [], []
     shown = set(task.nodes)
@@ -87,7 +112,8 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool) 
                 parts.append(f"Passage {view.passage_no(ch)}: {text}")
         if "Table" in shown and not view.table_images:
             for t in view.tables:
-                parts.append(table_text(kg, t, draft.hide_columns.get(t, [])))
+                parts.append(table_text(kg, t, draft.hide_columns.get(t, []), used_columns(kg, draft, t),
+                                        max_table_columns))
         if "Formula" in shown:
             for f in view.formulas:
                 parts.append(f"{view.label(f)}: $${kg.g.nodes[f]['latex']}$$")
@@ -123,8 +149,8 @@ def leaks(kg: KG, view: View, draft: Draft, problem: str) -> bool:
 
 
 def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: FsPath, closed_book: bool,
-                view: View) -> dict | None:
-    problem, image_ids = render(kg, view, task, draft, closed_book)
+                view: View, max_table_columns: int | None = None) -> dict | None:
+    problem, image_ids = render(kg, view, task, draft, closed_book, max_table_columns)
     if task.image_grounded and (not image_ids or leaks(kg, view, draft, problem)):
         return None
     g = kg.g
@@ -157,7 +183,7 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
 
 
 def generate_for_task(kg: KG, task: TaskType, paths: list[Path], seed: int, input_root: FsPath,
-                      closed_book: bool = False) -> tuple[list[dict], dict]:
+                      closed_book: bool = False, max_table_columns: int | None = 12) -> tuple[list[dict], dict]:
     """Template records for one task type: up to `per_path` distinct questions per path, then capped."""
     out, seen = [], set()
     stats = {"paths": len(paths), "drafts": 0, "leaks_or_unfit": 0}
@@ -176,7 +202,7 @@ def generate_for_task(kg: KG, task: TaskType, paths: list[Path], seed: int, inpu
             if key in seen:
                 continue
             stats["drafts"] += 1
-            rec = make_record(kg, p, task, draft, input_root, closed_book, view)
+            rec = make_record(kg, p, task, draft, input_root, closed_book, view, max_table_columns)
             if rec is None:
                 stats["leaks_or_unfit"] += 1
                 continue

@@ -11,9 +11,13 @@ content-derived). Ids are content-derived (`mmreason.core.schema.make_id`), stab
     (Chunk, Table, Image and Formula nodes also carry doc, block, span, section (heading path), page)
     Chunk     chunk:<id(doc, block, text)>  text (one paragraph; headings are not chunks, they are `section`)
     Table     table:<id(doc, block)>     label ("Table 1"), number, caption, header [str], columns [name
-                                         without unit], units [str|None], rows [[str]] (body rows, raw
-                                         cells), values [[float|None]], key_column, kinds [key|number|
-                                         entity|text per column]
+                                         without unit; "" = no usable name], units [str|None], rows [[str]]
+                                         (body rows, raw cells), values [[float|None]], key_column, kinds
+                                         [key|number|entity|text|empty per column], roles [data|summary|
+                                         section|dropped per row], summary [{row, label, values}] ("Total"
+                                         rows), header_rows; a PDF table's page crop as path, path_root,
+                                         status, sha, width, height (as an Image); source "vlm" for the
+                                         data a VLM read off a chart (hidden, never shown)
     Image     image:<id(doc, block)>     label ("Figure 1"), number, caption, path, path_root ("input":
                                          relative to graph["input_dir"]; "out": to graph["out_dir"], for
                                          images taken out of PDFs), sha, width, height, status
@@ -172,11 +176,10 @@ class KG:
         return sorted(out, key=lambda c: (c["row"], c["col"]))
 
     def plotted_table(self, image_id: str) -> tuple[str, list[str], list[str]] | None:
-        """(table id, columns, rows) that an image plots, or None."""
-        for _, v, d in self.g.out_edges(image_id, data=True):
-            if d["type"] == "plots":
-                return v, d["columns"], d["rows"]
-        return None
+        """(table id, columns, rows) that an image plots (an edge naming columns first), or None."""
+        edges = [(v, d) for _, v, d in self.g.out_edges(image_id, data=True) if d["type"] == "plots"]
+        edges.sort(key=lambda e: not e[1]["columns"])
+        return (edges[0][0], edges[0][1]["columns"], edges[0][1]["rows"]) if edges else None
 
     def formula_columns(self, formula_id: str) -> dict[str, tuple[str, str]]:
         """{sympy variable name: (table id, column)} for a formula."""

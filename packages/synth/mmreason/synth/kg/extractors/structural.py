@@ -139,7 +139,8 @@ def _num(label: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict, tables: dict, issue) -> None:
+def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict, tables: dict, issue,
+               extractor: str = "structural") -> None:
     t = read_table(b.rows)
     # the table's crop of the rendered page (PDF readers), with the same fields an Image node has
     crop = {"path": b.image_path, "sha": b.image_sha, "status": b.image_status, "width": b.image_size[0],
@@ -171,7 +172,7 @@ def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict,
             continue
         eid = kg.add_entity(name, etype, p)
         ents.append(eid)
-        kg.add_edge(eid, nid, "row_of", p, row=i)
+        kg.add_edge(eid, nid, "row_of", p, extractor, row=i)
         for j, cell in enumerate(r):
             kind = t.kinds[j]
             if j == t.key or not cell.text or not t.columns[j] or kind == "empty" or cell.kind == "missing":
@@ -180,7 +181,7 @@ def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict,
                 if is_note(cell):
                     continue
                 oid = kg.add_entity(entity_name(cell.text), t.columns[j], p)
-                kg.add_edge(eid, oid, "relation", p, name=t.columns[j].lower(), table=nid, row=i, col=j)
+                kg.add_edge(eid, oid, "relation", p, extractor, name=t.columns[j].lower(), table=nid, row=i, col=j)
                 continue
             if kind == "number" and cell.kind == "number":
                 val, unit = cell.value, t.units[j] or cell.unit
@@ -188,7 +189,7 @@ def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict,
                 continue  # a note in a numeric column is a missing value
             else:
                 val, unit = cell.text, t.units[j]
-            kg.add_edge(eid, nid, "has_attribute", p, name=t.columns[j], value=val, unit=unit, raw=t.body[i][j],
+            kg.add_edge(eid, nid, "has_attribute", p, extractor, name=t.columns[j], value=val, unit=unit, raw=t.body[i][j],
                         row=i, col=j, table=nid)
     tables[nid] = {"columns": t.columns, "kinds": t.kinds, "entities": ents, "block": b.index, "key": t.key,
                    "names": [n if role == "data" else None for n, role in zip(t.names, t.roles)]}
@@ -235,6 +236,37 @@ def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: 
         kind = (kg.g.nodes[img].get("vlm") or {}).get("kind") or "chart"
         kg.add_edge(img, t, "plots", prov(doc_id, b.index, b.span), columns=[tables[t]["columns"][c] for c in cols],
                     rows=[n for n in tables[t]["names"] if n], kind=kind)
+
+
+def add_vlm_chart(kg: KG, doc: Document, b: Block, issues: list[dict]) -> str | None:
+    """A figure a VLM described as a chart with its data: a hidden Table node (source "vlm": never shown,
+    never labelled) with the data as row entities and cells, and a `plots` edge from the figure to it (the
+    numeric columns its caption names, else all of them). Returns the table id, or None when the data has
+    no numeric column."""
+    img = block_node_id(doc_node_id(doc), b)
+    d = (kg.g.nodes[img].get("vlm") or {}) if img in kg.g else {}
+    data = d.get("table") or {}
+    if d.get("kind") != "chart" or not data.get("header") or len(data.get("rows") or []) < 2:
+        return None
+    doc_id = doc_node_id(doc)
+    nid = make_id(doc_id, b.index, "vlm", prefix="table:")
+    blk = Block(type="table", rows=[list(data["header"])] + [list(r) for r in data["rows"]], index=b.index,
+                span=b.span, caption=b.caption, page=b.page, section=b.section)
+    tables: dict = {}
+    common = {"doc": doc_id, "block": b.index, "span": list(b.span), "section": b.section, "page": b.page}
+    _add_table(kg, doc, blk, nid, prov(doc_id, b.index, b.span), common, tables,
+               lambda why: issues.append({"file": doc.path, "stage": "kg.llm", "reason": f"VLM chart data: {why}"}),
+               extractor="vlm")
+    info = tables.get(nid)
+    numeric = [j for j, k in enumerate(info["kinds"]) if k == "number" and info["columns"][j]] if info else []
+    if not numeric:
+        return None
+    kg.g.nodes[nid].update(source="vlm", label="")
+    named = _match_columns(b.caption or "", info["columns"], numeric)
+    kg.add_edge(img, nid, "plots", prov(doc_id, b.index, b.span), "vlm",
+                columns=[info["columns"][j] for j in (named or numeric)], rows=[n for n in info["names"] if n],
+                kind="chart")
+    return nid
 
 
 def _link_formulas(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -> None:
