@@ -81,7 +81,8 @@ def _finish(fam: str, question: str, spec: dict, cot: list[str], facts: list[str
     return Draft(fam, question, ans, answer_type, spec, cot, facts, operation=spec["op"], **kw)
 
 
-_EMPTY_SLOT = re.compile(r"\s{2,}|\b(?:the|of|in|for|by|entry|named)\s+(?:of|in|for|by)\b|\(\s*\)|\s[?,.:;]|^\s|\b(?:the|of)\s*$")
+_EMPTY_SLOT = re.compile(r"\s{2,}|\bthe\s+(?:of|in|for|by|and|or)\b|\b(?:of|in|for|by)\s+(?:of|in|for|by)\b|\(\s*\)"
+                         r"|\s[?,.:;]|^\s|\b(?:the|of|for|by)\s*[?.]?$")
 
 
 def empty_slot(question: str) -> bool:
@@ -832,7 +833,8 @@ def formula_chain(v: View, rng):
             mid, val = evaluate(v.kg, inner), evaluate(v.kg, spec)
         except ComputeError:
             continue
-        q = (f"A sample has {_given(v, f1, row, in1 + in2)}. Using {v.label(f1)} and then {v.label(f2)}, compute its "
+        given = ", ".join([_given(v, f1, row, in1)] + [_given(v, f2, row, [x]) for x in in2 if x not in in1])
+        q = (f"A sample has {given}. Using {v.label(f1)} and then {v.label(f2)}, compute its "
              f"{_q(v, f2, t2)} {t2}. Round to 2 decimal places.")
         cot = [f"From {v.label(f1)}: {s} = {fmt_num(mid, 4)}.", f"Then {v.label(f2)}: {t2} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
         b = {**v.formula_bindings(f1), **v.formula_bindings(f2)}

@@ -62,6 +62,7 @@ def clean_text(text: str) -> str:
         s = re.sub(r"(?<![\w*\\])\*(?=[^\s*])([^*]+?)(?<=[^\s*])\*(?![\w*])", r"\1", s)
         s = re.sub(r"(?<![\w\\])_(?=[^\s_])([^_]+?)(?<=[^\s_])_(?!\w)", r"\1", s)
     s = s.replace("\\|", "|").replace("\\*", "*").replace("\\_", "_")
+    s = re.sub(r"(?<=\d)[\u2009\u202f](?=\d{3}(?!\d))", "", s)  # thin-space thousands separators
     return " ".join(s.split())
 
 
