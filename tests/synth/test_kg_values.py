@@ -177,3 +177,46 @@ def test_lost_header_gives_no_facts():
     # a reader that lost the header row hands the first data row as header: numbers cannot name columns
     kg = _graph([["83.5", "0.7", "83.7"], ["Model A", "1.2", "80.2"], ["Model B", "0.9", "76.4"], ["Model C", "0.8", "75.0"]])
     assert not any(d["type"] == "has_attribute" for _, _, d in kg.g.edges(data=True))
+
+
+def test_plus_sign_names_are_distinct_rows():
+    # M-RewardBench (ACL 2025) Table 10 lists "Command R+" and "Command R" as two models
+    kg = _graph([["Model", "Avg"], ["Command R+", "68.7"], ["Command R", "63.5"], ["GPT-4o", "81.1"]])
+    assert sorted(kg.g.nodes[e]["name"] for e in kg.nodes_of("Entity")) == ["Command R", "Command R+", "GPT-4o"]
+
+
+def test_a_row_left_out_of_the_graph_blocks_all_row_aggregates():
+    from mmreason.synth.generate import FAMILIES, View
+
+    # the two GPT-4 rows cannot be told apart, so they are dropped; their 95.0 is the true maximum
+    rows = [["Model", "Acc"], ["GPT-4", "95.0"], ["GPT-4", "94.0"], ["Llama", "70.1"], ["Mistral", "71.3"],
+            ["Gemma", "69.9"]]
+    kg = _graph(rows)
+    t = kg.nodes_of("Table")[0]
+    v = View(kg, [t], {"Table"})
+    assert not v.complete(t, "Acc")
+    for fam in ("table_argmax", "table_argmin", "table_sum", "table_count_gt", "table_rank"):
+        for seed in range(5):
+            assert FAMILIES[fam](v, __import__("random").Random(seed)) is None
+    assert FAMILIES["table_lookup"](v, __import__("random").Random(0)) is not None  # one row's value is still exact
+
+
+def test_a_bracket_is_a_unit_only_when_it_looks_like_one():
+    from mmreason.synth.kg.values import split_header
+
+    assert split_header("#Data (Unlabeled)") == ("#Data (Unlabeled)", None)  # ECOMSCRIPTBENCH (ACL 2025) Table 1
+    assert split_header("mAP (0.75)") == ("mAP (0.75)", None)
+    assert split_header("Latency (s/query)") == ("Latency", "s/query") and split_header("Mass (g)") == ("Mass", "g")
+
+
+def test_short_lower_case_names_are_not_mentions():
+    from mmreason.synth.kg.extractors import extract_structural
+
+    rows = [["Code", "Language", "Speakers (M)"], ["it", "Italian", "65"], ["de", "German", "95"], ["es", "Spanish", "485"]]
+    doc = Document("d.md", [Block("table", index=0, rows=rows, label="Table 1"),
+                            Block("text", "We found it useful; Spanish and German data is used (Table 1).", index=1)],
+                   sha="x")
+    kg = KG()
+    extract_structural(doc, kg, [])
+    mentioned = sorted(kg.g.nodes[v]["name"] for _, v, _, _ in kg.edges_of("mentions"))
+    assert mentioned == ["German", "Spanish"]

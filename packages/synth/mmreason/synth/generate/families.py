@@ -67,6 +67,8 @@ def _finish(fam: str, question: str, spec: dict, cot: list[str], facts: list[str
     except (ComputeError, ZeroDivisionError, ValueError, TypeError):
         return None
     ans = render(value, spec)
+    if spec["op"] in ("relation", "shared") and re.search(rf"(?<!\w){re.escape(ans)}(?!\w)", question):
+        return None  # the answer is part of a name the question uses ("the strategy of Llama (Full)?" -> Full)
     if as_choice is None:
         as_choice = pool is not None
     if as_choice:

@@ -111,9 +111,15 @@ class View:
         return sum(1 for _, _, d in self.g.in_edges(table, data=True) if d["type"] == "row_of")
 
     def complete(self, table: str, column: str) -> bool:
-        """Every row of the table has a number in this column (aggregates over "all rows" need that)."""
+        """Every row of the table has a number in this column, and no row left out of the graph (a duplicate
+        key) has one: aggregates over "all rows" need that."""
         n = len(self.num_cells(table, column))
-        return n >= 2 and n == self.row_count(table)
+        if n < 2 or n != self.row_count(table):
+            return False
+        d = self.g.nodes[table]
+        j = d["columns"].index(column) if column in d["columns"] else -1
+        return not any(role == "dropped" and j >= 0 and j < len(vals) and vals[j] is not None
+                       for role, vals in zip(d.get("roles") or [], d.get("values") or []))
 
     def relations_of_table(self, table: str) -> list[tuple[str, str, str, dict]]:
         return [(u, v, k, d) for u, v, k, d in self.kg.edges_of("relation") if d.get("table") == table]

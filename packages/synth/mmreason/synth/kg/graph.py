@@ -72,7 +72,7 @@ def prov(doc: str, block: int | None = None, span=(0, 0)) -> dict:
     return {"doc": doc, "block": block, "span": [int(span[0]), int(span[1])]}
 
 
-_PUNCT = re.compile(r"[^\w\s/%.-]|_")
+_PUNCT = re.compile(r"[^\w\s/%.+-]|_")  # "+" kept: "Command R+" is not "Command R"
 _DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 # the same mapping for ASCII text as a translate table (str.translate is ~10x faster than the regex)
 _ASCII_PUNCT = {i: " " for i in range(128) if _PUNCT.match(chr(i))}
@@ -81,7 +81,8 @@ _ARTICLES = frozenset(("the", "a", "an"))
 
 @functools.lru_cache(maxsize=200_000)
 def norm_name(name: str) -> str:
-    """Normalised entity name: NFKC, casefold, punctuation → space, articles dropped, spaces collapsed."""
+    """Normalised entity name: NFKC, casefold, punctuation (but / % . + -) → space, articles dropped, spaces
+    collapsed."""
     if name.isascii():  # NFKC and casefold are identities / lower() on ASCII
         s = name.lower().translate(_ASCII_PUNCT)
     else:

@@ -71,9 +71,20 @@ def split_header(header: str) -> tuple[str, str | None]:
     h = clean_text(header).replace("↑", "").replace("↓", "").strip()
     h = _FOOTNOTE.sub("", h).strip() if re.search(r"\w", _FOOTNOTE.sub("", h)) else h
     m = _HEADER_UNIT.match(h)
-    if m and m.group("name"):
+    if m and m.group("name") and _unit_like(m.group("unit").strip()):
         return m.group("name").strip(), m.group("unit").strip()
     return h, None
+
+
+def _unit_like(u: str) -> bool:
+    """A header's bracket holds a unit ("°C", "USD million", "g/cm³", "%", "s/query", "examples"), not a
+    qualifier ("Unlabeled", "Fine-tuned", "0.75", "en → de")."""
+    if not u or u[0].isdigit() or "→" in u or len(u.split()) > 2:
+        return False
+    if re.search(r"[%‰°$€£¥/²³µΩ]", u):
+        return True
+    # each word a short symbol-like word ("USD", "ms", "kWh") or a lower-case unit word ("million", "years")
+    return all(re.fullmatch(r"[A-Za-z.]{1,6}|[a-z]{1,10}", w) for w in u.split())
 
 
 def _to_float(num: str) -> float:

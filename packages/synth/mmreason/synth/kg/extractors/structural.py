@@ -306,6 +306,8 @@ def _mentions(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -
                 names[kg.g.nodes[eid]["name"]] = eid
     for _, v, _, _ in kg.edges_of("relation", doc_id):
         names.setdefault(kg.g.nodes[v]["name"], v)
+    # a short lower-case name ("it", "de", "es": language codes) is an ordinary word in prose, not a mention
+    names = {n: e for n, e in names.items() if len(n) >= 3 or re.search(r"[A-Z0-9]", n)}
     if not names:
         return
     pat = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b")
