@@ -95,7 +95,7 @@ def test_make_choice_is_seeded_and_contains_the_answer():
 # Eq. (2) n = m / M. A family that yields nothing here fails.
 FIXED_DOC = """# Solvents
 
-Alpha has a density of 1.5 g/cm³ and Beta is the lightest (Table 1).
+Alpha has a density of 1.5 g/cm³ and Beta is the lightest compound (Table 1).
 
 | Compound | Density (g/cm³) | Mass (g) | Volume (cm³) | Molar mass (g/mol) | Class |
 |---|---|---|---|---|---|

@@ -220,3 +220,17 @@ def test_short_lower_case_names_are_not_mentions():
     extract_structural(doc, kg, [])
     mentioned = sorted(kg.g.nodes[v]["name"] for _, v, _, _ in kg.edges_of("mentions"))
     assert mentioned == ["German", "Spanish"]
+
+
+def test_a_column_that_names_a_row_is_not_asked_about_for_it():
+    from mmreason.synth.generate import View
+
+    # Sliding-windows paper (ACL 2025) Table 5: the two models repeat under each passage number N
+    rows = [["N", "Model", "DL19"], ["20", "RankMistral 20", "63.47"], ["20", "RankMistral 100", "65.82"],
+            ["40", "RankMistral 20", "65.89"], ["40", "RankMistral 100", "67.77"]]
+    kg = _graph(rows)
+    t = kg.nodes_of("Table")[0]
+    v = View(kg, [t], {"Table"})
+    assert {c["entity"] for c in v.cells(t)} == {"RankMistral 20 (N 20)", "RankMistral 100 (N 20)",
+                                                  "RankMistral 20 (N 40)", "RankMistral 100 (N 40)"}
+    assert {c["column"] for c in v.cells(t)} == {"DL19"}  # "the N of RankMistral 20 (N 20)" is no question

@@ -11,6 +11,7 @@ import random
 import re
 from collections.abc import Callable
 
+from ..kg.tables import singular
 from .compute import ComputeError, evaluate, fmt_num, render
 from .view import Draft, View, cn
 
@@ -372,7 +373,9 @@ def passage_count(v: View, rng):
     for ch in v.chunks:
         for _, e, mk in v.mentions(ch):
             types.setdefault(v.node(e)["entity_type"], {}).setdefault(e, mk)
-    types = {t: es for t, es in types.items() if len(es) >= 2}
+    text = " ".join(v.node(ch)["text"] for ch in v.chunks).lower()
+    # only a kind of entity the passages themselves name ("strategies", "compounds"): else what counts is unclear
+    types = {t: es for t, es in types.items() if len(es) >= 2 and singular(t.lower().split()[-1]) in text}
     if not types:
         return None
     et = rng.choice(sorted(types))

@@ -77,7 +77,8 @@ class View:
         """Numeric or entity cells with their edge keys, in row order."""
         out = []
         for u, _, k, d in self.g.in_edges(table, keys=True, data=True):
-            if d["type"] == "has_attribute" and (column is None or d["name"] == column):
+            if d["type"] == "has_attribute" and (column is None or d["name"] == column) \
+                    and f"{d['name']} {d['raw']}" not in self.g.nodes[u]["name"]:  # "RankMistral (N 20)": N is its name
                 out.append({"key": k, "entity": self.g.nodes[u]["name"], "entity_id": u, "column": d["name"],
                             "value": d["value"], "unit": d["unit"], "raw": d["raw"], "row": d["row"], "col": d["col"]})
         return sorted(out, key=lambda c: (c["row"], c["col"]))
