@@ -8,8 +8,9 @@ of a table, or two values of one column, are distinct by construction: a cannot-
 
 1. exact: same normalised name and type → one group (ids already coincide);
 2. fuzzy: rapidfuzz `ratio` ≥ threshold among candidates blocked by (type, digits, first-3 or last-3
-   characters of the normalised name) — a typo must leave one end intact —, all candidate pairs scored
-   in one `process.cpdist` call (C, no Python pair loop) after a length filter;
+   characters of the normalised name) — a typo must leave one end intact —, filtered by length and by
+   character counts (both exact lower bounds of the edit distance), the rest scored in one
+   `process.cpdist` call (C, no Python pair loop);
 3. embeddings (optional, `embed` extra): cosine ≥ threshold of all-MiniLM-L6-v2 vectors within a type
    (MMKG-RDS merges at 0.95), as one matrix product per type.
 Groups are closed with a union-find that refuses unions across a cannot-link; the merged node keeps the
@@ -150,9 +151,17 @@ def fuzzy_pairs(names: list[str], types: list[str], threshold: float = 95.0, min
             # ratio = 2·LCS / (a + b) ≤ 2a / (a + b) for a ≤ b: only b ≤ a·(200/t - 1) can reach t
             lo, hi = _block_pairs(block_of.ravel(), np.concatenate([lens, lens]), 200.0 / threshold - 1.0)
             lo, hi = lo % len(cand), hi % len(cand)
+            # bag filter: the indel distance is at least the L1 distance of character counts (counted in 64
+            # buckets, still a lower bound), and ratio >= t needs indel <= (1 - t/100)(a + b)
+            codes = np.frombuffer("".join(texts.tolist()).encode("utf-32-le"), dtype=np.uint32) % 64
+            row = np.repeat(np.arange(len(cand)), lens)
+            counts = np.bincount(row * 64 + codes, minlength=len(cand) * 64).reshape(len(cand), 64).astype(np.int16)
+            bag = np.abs(counts[lo] - counts[hi]).sum(axis=1)
+            keep = bag <= (1 - threshold / 100) * (lens[lo] + lens[hi]) + 1e-9
+            lo, hi = lo[keep], hi[keep]
             if len(lo):
                 sc = process.cpdist(texts[lo], texts[hi], scorer=fuzz.ratio, score_cutoff=threshold,
-                                    dtype=np.float32)
+                                    dtype=np.float32, workers=-1)  # all cores, in C
                 cand_arr = np.asarray(cand)
                 a, b = _expand(group, cand_arr[lo[sc >= threshold]], cand_arr[hi[sc >= threshold]])
                 found_a.append(a)
