@@ -151,11 +151,12 @@ def fuzzy_pairs(names: list[str], types: list[str], threshold: float = 95.0, min
             # ratio = 2·LCS / (a + b) ≤ 2a / (a + b) for a ≤ b: only b ≤ a·(200/t - 1) can reach t
             lo, hi = _block_pairs(block_of.ravel(), np.concatenate([lens, lens]), 200.0 / threshold - 1.0)
             lo, hi = lo % len(cand), hi % len(cand)
-            # bag filter: the indel distance is at least the L1 distance of character counts (counted in 64
-            # buckets, still a lower bound), and ratio >= t needs indel <= (1 - t/100)(a + b)
-            codes = np.frombuffer("".join(texts.tolist()).encode("utf-32-le"), dtype=np.uint32) % 64
+            # bag filter: the indel distance is at least the L1 distance of character counts (counted in 32
+            # buckets and capped at 127, still a lower bound), and ratio >= t needs indel <= (1 - t/100)(a + b)
+            codes = np.frombuffer("".join(texts.tolist()).encode("utf-32-le"), dtype=np.uint32) % 32
             row = np.repeat(np.arange(len(cand)), lens)
-            counts = np.bincount(row * 64 + codes, minlength=len(cand) * 64).reshape(len(cand), 64).astype(np.int16)
+            counts = np.minimum(np.bincount(row * 32 + codes, minlength=len(cand) * 32), 127).reshape(len(cand), 32)
+            counts = counts.astype(np.int8)
             bag = np.abs(counts[lo] - counts[hi]).sum(axis=1)
             keep = bag <= (1 - threshold / 100) * (lens[lo] + lens[hi]) + 1e-9
             lo, hi = lo[keep], hi[keep]
