@@ -49,10 +49,10 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "mmreason"
 
 
-def check_choice(key: str, value: Any, choices: tuple | list) -> None:
+def check_choice(key: str, value: Any, choices: tuple | list, what: str = "value") -> None:
     """Raise a ValueError naming the key and the valid choices when `value` is not one of them."""
     if value not in choices:
-        raise ValueError(f"{key}={value!r}: choose one of {list(choices)}")
+        raise ValueError(f"{key}={value!r}: unknown {what}; choose one of {list(choices)}")
 
 
 @dataclass
@@ -76,7 +76,7 @@ class TinyModelConfig:
     seed: int = 0  # random init
 
     def __post_init__(self) -> None:
-        check_choice("model.tiny.arch", self.arch, TINY_ARCHS)
+        check_choice("model.tiny.arch", self.arch, TINY_ARCHS, "architecture")
 
 
 @dataclass
@@ -95,7 +95,7 @@ class ModelConfig:
     tiny: TinyModelConfig = field(default_factory=TinyModelConfig)
 
     def __post_init__(self) -> None:
-        check_choice("model.dtype", self.dtype, DTYPES)
+        check_choice("model.dtype", self.dtype, DTYPES, "dtype")
 
 
 @dataclass
@@ -121,7 +121,7 @@ class GenerationConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # passed to vllm.LLM(**extra)
 
     def __post_init__(self) -> None:
-        check_choice("generation.backend", self.backend, BACKENDS)
+        check_choice("generation.backend", self.backend, BACKENDS, "backend")
 
 
 def register_entry(name: str, node: type) -> None:

@@ -42,7 +42,7 @@ class Registry:
         self.kind, self.key = kind, key
         self._items: dict[str, Any] = {}
 
-    def register(self, name: str, **attrs: Any) -> Callable[[Any], Any]:
+    def register(self, name: str, /, **attrs: Any) -> Callable[[Any], Any]:
         """Decorator: make `obj` available as `name` (and set `attrs` on it)."""
 
         def deco(obj: Any) -> Any:

@@ -64,7 +64,7 @@ class TrainerConfig:
     num_threads: int | None = None  # torch CPU threads (1 for bit-exact CPU runs)
 
     def __post_init__(self) -> None:
-        check_choice("trainer.lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("trainer.lr_schedule", self.lr_schedule, LR_SCHEDULES, "schedule")
         for key in ("steps", "prompts_per_step", "rollouts_per_prompt", "mini_batch_size", "micro_batch_size", "ppo_epochs"):
             if getattr(self, key) < 1:
                 raise ValueError(f"trainer.{key} must be >= 1, got {getattr(self, key)}")
@@ -132,8 +132,8 @@ class DataConfig:
     prompt_template: str = "{problem}\nAnswer with the option letter in \\boxed{{}}."  # {problem} = record text
 
     def __post_init__(self) -> None:
-        check_choice("data.source", self.source, ("toy", "path"))
-        check_choice("data.task", self.task, TOY_TASKS)
+        check_choice("data.source", self.source, ("toy", "path"), "source")
+        check_choice("data.task", self.task, TOY_TASKS, "toy task")
         if self.source == "path" and not self.path:
             raise ValueError("data.source=path needs data.path")
 
@@ -158,6 +158,7 @@ class RewardConfig:
 
     def __post_init__(self) -> None:
         REWARDS.check(self.format_pattern, "reward.format_pattern")
+        self.functions = [t if isinstance(t, RewardTerm) else RewardTerm(**t) for t in self.functions]
         for i, term in enumerate(self.functions):
             REWARDS.check(term.fn, f"reward.functions[{i}].fn")
 
@@ -175,7 +176,7 @@ class LoggerConfig:
     log_every: int = 1  # console lines every N steps (JSONL always gets every step)
 
     def __post_init__(self) -> None:
-        check_choice("logger.mode", self.mode, ("online", "offline", "disabled"))
+        check_choice("logger.mode", self.mode, ("online", "offline", "disabled"), "wandb mode")
 
 
 @dataclass
@@ -194,7 +195,7 @@ class TrainConfig:
         t, a = self.trainer, self.algorithm
         if a.name == "sft":
             return
-        check_choice("generation.backend (the rollout engine)", self.generation.backend, ROLLOUT_BACKENDS)
+        check_choice("generation.backend", self.generation.backend, ROLLOUT_BACKENDS, "rollout engine")
         n = t.rollouts_per_prompt
         if a.token_weights == "vgpo" and a.vgpo.inter and (t.micro_batch_size % n or t.mini_batch_size % n):
             raise ValueError(

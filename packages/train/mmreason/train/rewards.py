@@ -61,9 +61,8 @@ class RewardFn:
         self.max_new_tokens, self.buffer, self.penalty = max_new_tokens, overlong_buffer, overlong_penalty
         self._format = REWARDS.get(cfg.format_pattern, "reward.format_pattern")
         self.functions = []
-        for term in cfg.functions:
-            fn, weight = (term["fn"], term.get("weight", 1.0)) if isinstance(term, dict) else (term.fn, term.weight)
-            self.functions.append((str(fn), REWARDS.get(str(fn)), float(weight)))
+        for term in cfg.functions:  # RewardTerm(fn, weight)
+            self.functions.append((term.fn, REWARDS.get(term.fn), float(term.weight)))
 
     def accuracy(self, response: str, record: dict) -> float:
         return float(
@@ -79,7 +78,7 @@ class RewardFn:
         total = []
         for i, (resp, rec) in enumerate(zip(responses, records)):
             acc = self.accuracy(resp, rec)
-            fmt = float(bool(self._format(resp, rec)))
+            fmt = float(self._format(resp, rec))
             r = self.cfg.accuracy * acc + self.cfg.format * fmt
             parts["accuracy"].append(acc)
             parts["format"].append(fmt)

@@ -46,27 +46,10 @@ def _limit_worker() -> None:
         pass
 
 
-def check(gold: str, pred: str) -> bool:
-    """math-verify's verdict with its own (signal-based) timeouts off; run this only in a worker.
-
-    Only the LaTeX parser is used: math-verify's plain-expression target goes through sympy's
-    `parse_expr` (an `eval` underneath, though on regex-filtered text); LaTeX parsing never evaluates code.
-    """
-    from math_verify import LatexExtractionConfig, parse, verify
-
-    latex_only = [LatexExtractionConfig()]
-    gold, pred = gold.replace("**", "^"), pred.replace("**", "^")  # Python powers, LaTeX's way
-    g = parse(f"\\boxed{{{gold}}}", extraction_config=latex_only, parsing_timeout=None)
-    p = parse(f"\\boxed{{{pred}}}", extraction_config=latex_only, parsing_timeout=None)
-    if not g or not p:
-        return False
-    return bool(verify(g, p, timeout_seconds=None))
-
-
 def _serve(conn) -> None:
     _limit_worker()
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)  # "timeout is disabled" warnings
-    from . import _mvwarm  # noqa: F401  (warm already when the forkserver preloaded it; else warms now)
+    from ._mvwarm import check  # warm already when the forkserver preloaded it; else warms now
 
     conn.send("ready")
     while True:

@@ -21,8 +21,8 @@ import re
 
 from .. import metrics
 from ..rules import extract_answer, to_float
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+from .registry import register_benchmark
 
 # opensource_json_eval.py `guide`, byte for byte (its lines end in a space)
 GUIDE = (

@@ -16,9 +16,9 @@ import json
 from pathlib import Path
 
 from ..rules import extract_answer, grade, to_float
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
 from .mathverse import grade_letter
+from .registry import register_benchmark
 
 HINT = "Hint: Please answer the question and provide the correct option letter, e.g., A, B, C, D, at the end."
 

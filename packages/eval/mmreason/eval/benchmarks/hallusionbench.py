@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from .. import metrics
 from ..rules import extract_answer, yes_no
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+from .registry import register_benchmark
 
 
 @register_benchmark("hallusionbench")

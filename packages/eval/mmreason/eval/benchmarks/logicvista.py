@@ -14,8 +14,8 @@ rule implemented). Breakdowns by reasoning skill and capability (multi-label).
 from __future__ import annotations
 
 from ..rules import final_answer, letter_set
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+from .registry import register_benchmark
 
 
 @register_benchmark("logicvista")

@@ -15,8 +15,8 @@ free-form = `core.grading.grade` (numeric / symbolic equivalence); an optional L
 from __future__ import annotations
 
 from ..rules import choice_letter, extract_answer, grade, parse_inline_choices, to_float
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, is_missing, load_image, read_table, text
+from .registry import register_benchmark
 
 VERSIONS = {
     "Text Dominant": "text-dominant",

@@ -14,9 +14,9 @@ accuracy overall, per subject and per level (math_level_subject_acc). Here the e
 from __future__ import annotations
 
 from ..rules import extract_answer, grade, to_float
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
 from .mathverse import grade_letter
+from .registry import register_benchmark
 
 PROMPT = ('Please solve the problem step by step and put your answer in one "\\boxed{}". If it is a multiple '
           'choice question, only one letter is allowed in the "\\boxed{}".\n')

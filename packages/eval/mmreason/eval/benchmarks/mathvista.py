@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 
 from ..rules import choice_letter, clean_short_answer, closest_choice, extract_answer
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, letter_of, load_image, read_table, text
+from .registry import register_benchmark
 
 META_KEYS = ("language", "source", "category", "task", "context", "grade", "skills")
 

@@ -11,9 +11,9 @@ for values; for option answers, the option letter of the final answer. Accuracy 
 from __future__ import annotations
 
 from ..rules import extract_answer, grade, parse_inline_choices, to_float
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
 from .mathverse import grade_letter
+from .registry import register_benchmark
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 

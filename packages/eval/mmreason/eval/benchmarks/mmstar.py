@@ -14,8 +14,8 @@ per category equals the mean over the category's 250 questions).
 from __future__ import annotations
 
 from ..rules import extract_answer, parse_inline_choices
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+from .registry import register_benchmark
 
 
 def mmstar_match(prediction: str, answer: str) -> bool:

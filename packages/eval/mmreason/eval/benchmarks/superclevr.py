@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 
 from ..rules import extract_answer, last_number, to_float
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+from .registry import register_benchmark
 
 TEMPLATE = ("{Question} First output the thinking process in <think> </think> and final answer (number) in "
             "<answer> </answer> tags.")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 
-from . import register_benchmark
 from .base import BadRow, Benchmark, load_image, plain, read_table
+from .registry import register_benchmark
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 

@@ -21,8 +21,8 @@ from collections import defaultdict
 
 from .. import metrics
 from ..rules import choice_letter, extract_answer, parse_inline_choices
-from . import register_benchmark
 from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+from .registry import register_benchmark
 
 PROMPT = ("Now, we require you to solve a multiple-choice math question. Please briefly describe your thought "
           "process and provide the final answer(option).\nQuestion: {question}\nOption: {option}\n"
