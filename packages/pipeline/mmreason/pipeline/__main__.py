@@ -164,13 +164,26 @@ def stage_key(stage: str, configs: dict[str, DictConfig], state: dict) -> dict[s
     return {"config_hash": _hash(composed), "inputs_hash": _hash({d: state.get(d) for d in DEPENDS[stage]})}
 
 
-def check_stages(cfg: DictConfig, out: Path, state: dict) -> None:
+class StageConfigs:
+    """Composes a stage's config(s) once per (stage, records of the stages it reads)."""
+
+    def __init__(self, cfg: DictConfig, out: Path):
+        self.cfg, self.out, self.seen = cfg, out, {}
+
+    def __call__(self, stage: str, state: dict) -> dict[str, DictConfig]:
+        key = (stage, _hash({d: state.get(d) for d in DEPENDS[stage]}))
+        if key not in self.seen:
+            self.seen[key] = CONFIGS[stage](self.cfg, self.out, state)
+        return self.seen[key]
+
+
+def check_stages(stage_configs: StageConfigs, stages, state: dict) -> None:
     """Compose every selected stage's config now (inputs not made yet stand in as placeholders), so a bad
     override fails before the first stage runs, naming the stage."""
     stand_in = {**PLACEHOLDERS, **state}
-    for stage in cfg.stages:
+    for stage in stages:
         try:
-            CONFIGS[stage](cfg, out, stand_in)
+            stage_configs(stage, stand_in)
         except Exception as e:
             cause = f" ({e.__cause__})" if e.__cause__ else ""
             raise ValueError(f"pipeline: overrides.{stage}: {e}{cause}") from e
@@ -182,9 +195,10 @@ def run_pipeline(cfg: DictConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "pipeline.json"
     state = read_json(state_path) if state_path.exists() else {}
-    check_stages(cfg, out, state)
+    stage_configs = StageConfigs(cfg, out)
+    check_stages(stage_configs, cfg.stages, state)
     for stage in cfg.stages:
-        configs = CONFIGS[stage](cfg, out, state)
+        configs = stage_configs(stage, state)
         key = stage_key(stage, configs, state)
         rec = state.get(stage)
         same = rec is not None and all(rec.get(k) == v for k, v in key.items())
