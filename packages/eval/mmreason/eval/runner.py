@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "judge": None,
     "limit": None,
     "rescore": False,
+    "max_skipped_fraction": 0.05,  # a benchmark skipping more of its rows than this (or all) stops the run
+    "image_cache_dir": None,  # zipped image folders are extracted here once (default <cache_dir>/images)
 }
 
 
@@ -61,7 +63,7 @@ def eval_config(cfg: Any) -> dict:
         pass
     block = cfg.get("eval", cfg) if isinstance(cfg, dict) else cfg
     out = dict(DEFAULTS)
-    out.update({k: v for k, v in dict(block).items() if v is not None or k in ("judge", "limit")})
+    out.update({k: v for k, v in dict(block).items() if v is not None or k in ("judge", "limit", "max_skipped_fraction")})
     if isinstance(out["benchmarks"], str):
         out["benchmarks"] = [out["benchmarks"]]
     return out
@@ -197,6 +199,8 @@ def evaluate_benchmark(name: str, ec: dict, backend: GenerationBackend | None, m
     """Load, generate what is missing (if a backend is given), judge, score one benchmark."""
     args = dict((ec.get("benchmark_args") or {}).get(name) or {})
     args.setdefault("prompt_suffix", ec.get("prompt_suffix"))
+    args.setdefault("max_skipped_fraction", ec.get("max_skipped_fraction"))
+    args.setdefault("image_cache", ec.get("image_cache_dir") or Path(ec["cache_dir"]) / "images")
     bench = get_benchmark(name, **args)
     path = (ec.get("data") or {}).get(name)
     if not path:
@@ -218,6 +222,7 @@ def evaluate_benchmark(name: str, ec: dict, backend: GenerationBackend | None, m
     result["n_judged"] = len(verdicts)
     result["n_generated"] = len(entries) - len(cached)
     result["data_path"] = str(path)
+    result["layout"] = loaded.layout
     if result["n_missing"]:
         log.warning("%s: %d of %d samples have no prediction (counted wrong)", name, result["n_missing"], len(records))
     samples = result.pop("samples")
