@@ -197,8 +197,31 @@ class Benchmark:
         return {"correct": ok, "extracted": extract_answer(response)}
 
     def free_form(self, record: dict) -> bool:
-        """Whether an LLM judge may overrule the rule for this record (free-form answers only)."""
+        """Whether an LLM judge's verdict may overrule the rule for this record (free-form answers only)."""
         return record["answer_type"] in ("number", "expression", "text")
+
+    # ---------------------------------------------------------------- LLM judge hooks (eval.judge)
+    def judge_prompt(self, record: dict, response: str) -> str | None:
+        """The official judge's prompt for `protocol: verdict`; None = judge.PROMPT."""
+        return None
+
+    def parse_judgement(self, record: dict, reply: str) -> bool | None:
+        """The verdict in a judge's reply to `judge_prompt` (None: it names none)."""
+        from ..judge import parse_verdict
+
+        return parse_verdict(reply)
+
+    def extraction_prompt(self, record: dict, response: str) -> str:
+        """The prompt for `protocol: extract` (default judge.EXTRACT over the question and its options)."""
+        from ..judge import EXTRACT, question_text
+
+        return EXTRACT.format(question=question_text(record), response=response)
+
+    def judge_extracted(self, record: dict, extracted: str) -> bool:
+        """Score an answer the judge extracted by this benchmark's rule ("Z" = no option chosen)."""
+        if record.get("choices") and extracted.strip().upper() == "Z":
+            return False
+        return bool(self.judge_one(record, extracted)["correct"])
 
     def aggregate(self, records: list[dict], flags: list[bool]) -> dict:
         """Overall accuracy and accuracy per `breakdown_fields` (override for official extra metrics)."""

@@ -144,6 +144,18 @@ class DynaMath(Benchmark):
     def free_form(self, record):
         return record["meta"]["dynamath_type"] != "multiple choice"
 
+    def extraction_prompt(self, record, response):
+        """VLMEvalKit DynaMath_auxeval: format the free-form answer into the short answer its type needs."""
+        inst = {"multiple choice": "Output the corresponding choice option, such as 'A', 'B', 'C', 'D', in a single line.",
+                "float": "Output a three-digit floating-point number in a single line."}.get(
+            record["meta"]["dynamath_type"],
+            "Output a short answer in a single line. Any float numbers in the answer should be formatted as "
+            "three-digit floating-point numbers.")
+        return f"Free-form answer: {response}\nInstruction: {inst}"
+
+    def judge_extracted(self, record, extracted):
+        return dynamath_correct(extracted.strip(), record["answer"], record["meta"]["dynamath_type"])
+
     def aggregate(self, records, flags):
         out = super().aggregate(records, flags)
         qids = [r["meta"]["qid"] for r in records]

@@ -35,6 +35,27 @@ from .base import Benchmark
 from .release import BadRow, Layout, is_missing, text
 
 GOLD = {"1": "yes", "0": "no", "yes": "yes", "no": "no"}
+VERDICT_PROMPT = """You are a careful teacher. Read the question, the reference answer and the predicted answer. If the prediction does not conflict with the reference answer, reply "correct"; if it conflicts with it, reply "incorrect"; if the prediction is unclear about the answer, reply "unclear".
+
+Question: {question}
+Reference answer: {reference}
+Prediction answer: {response}
+Output:"""
+YORN_PROMPT = """Match an answer to the options of a yes/no question. Given the question and the answer, reply with the option (Yes or No) the answer means; if it means neither, reply Unknown. Reply with one word: Yes, No or Unknown.
+
+Example 1
+Question: Is the word in this image 'Hello'?
+Answer: The word in this image is 'Hello'.
+Your output: Yes
+
+Example 2
+Question: Is the word in this image 'Hello'?
+Answer: The word in this image is not 'Hello'.
+Your output: No
+
+Question: {question}
+Answer: {response}
+Your output:"""
 
 
 @register_benchmark("hallusionbench")
@@ -115,7 +136,26 @@ class HallusionBench(Benchmark):
         return {"correct": yn == record["answer"], "extracted": yn}
 
     def free_form(self, record):
-        return False
+        return True  # the official correctness is a GPT judgement of every answer
+
+    def judge_prompt(self, record, response):
+        """utils.py evaluate_by_chatgpt's task: compare the prediction with the reference answer details."""
+        return VERDICT_PROMPT.format(question=record["problem"], reference=record["meta"].get("gt_answer_details")
+                                     or record["answer"], response=response)
+
+    def parse_judgement(self, record, reply):
+        """evaluate_by_chatgpt: "incorrect" -> 0, else "correct" -> 1, else unclear (2); assign_correctness
+        counts unclear as right only for VS questions without a figure."""
+        r = (reply or "").lower()
+        if "incorrect" in r:
+            return False
+        if "correct" in r:
+            return True
+        return record["meta"]["category"] == "VS" and record["meta"]["figure_id"] == "0"
+
+    def extraction_prompt(self, record, response):
+        """VLMEvalKit YOrN_match_prompt's task: map the answer to Yes, No or Unknown."""
+        return YORN_PROMPT.format(question=record["problem"], response=response)
 
     @staticmethod
     def acc3(records, flags) -> dict[str, float]:

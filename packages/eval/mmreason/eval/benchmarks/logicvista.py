@@ -20,10 +20,28 @@ by reasoning skill and broad capability (multi-label).
 
 from __future__ import annotations
 
+import re
+
 from ..rules import extract_answer, letter_set, stated_labels
 from . import register_benchmark
 from .base import Benchmark
 from .release import BadRow, Layout, is_missing, literal_list, text
+
+LETTERS_PROMPT = """You extract the multiple-choice letters an answer chose. Read the question and the answer; reply with only the letters the answer selected (several letters when it selected several, e.g. AC). If it selected no letter, infer the choice from the given options if you can; if it corresponds to no option or selects nothing, reply Z.
+
+Example 1
+Question: What is the main object in the image? Options: A. teddy bear B. rabbit C. cat D. dog
+Answer: a cute teddy bear
+Your output: A
+
+Example 2
+Question: Which figure is a rotation of the object?
+Answer: The figure on the right, labeled "D," is a rotation of the object.
+Your output: D
+
+Question: {question}
+Answer: {response}
+Your output:"""
 
 
 def _labels(v) -> list[str]:
@@ -81,3 +99,15 @@ class LogicVista(Benchmark):
 
     def free_form(self, record):
         return True
+
+    def extraction_prompt(self, record, response):
+        """VLMEvalKit build_prompt_logicvista's task: the letters the answer chose, Z when none."""
+        return LETTERS_PROMPT.format(question=record["problem"], response=response)
+
+    def judge_extracted(self, record, extracted):
+        """The extractor answers with the chosen letters only ("AC"); VLMEvalKit sorts and compares them."""
+        s = extracted.strip().upper()
+        gold = frozenset(record["meta"]["gold"])
+        if re.fullmatch(r"[A-J1-9](?:\s*[,、&]?\s*[A-J1-9])*", s):
+            return frozenset(re.findall(r"[A-J1-9]", s)) == gold
+        return s != "Z" and chosen_labels(extracted, any(g.isdigit() for g in gold)) == gold

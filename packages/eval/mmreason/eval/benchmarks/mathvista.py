@@ -221,3 +221,9 @@ class MathVista(Benchmark):
 
     def free_form(self, record):
         return record["meta"]["question_type"] == "free_form"
+
+    def extraction_prompt(self, record, response):
+        """extract_answer.py: the query (hint, question, choices), the response, "Extracted answer:"."""
+        from ..judge import EXTRACT
+
+        return EXTRACT.format(question=record["meta"]["query"], response=response)

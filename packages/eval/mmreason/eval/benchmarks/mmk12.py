@@ -29,6 +29,18 @@ from .base import Benchmark
 from .release import BadRow, Layout, is_missing, text
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+K12_PROMPT = """You are given a question, a solution and the correct answer. Decide whether the solution's final result matches the correct answer. Compare only the mathematical or textual meaning of the result; ignore formatting (LaTeX, \\boxed, $...$) and the reasoning that leads to it. Reply only "Yes" if the solution is correct or "No" if it is not.
+
+Question:
+{question}
+--------------------------------
+Correct Answer:
+{answer}
+--------------------------------
+Solution:
+{response}
+--------------------------------
+"""
 _OPTION_LINE = re.compile(r"^\s*\(?([A-J])\)?\s*[.、．:：]\s*(.*?)\s*$")
 
 
@@ -92,3 +104,7 @@ class MMK12(Benchmark):
 
     def free_form(self, record):
         return True  # the official score is an LLM judgement for every question
+
+    def judge_prompt(self, record, response):
+        """MM-EUREKA eval/k12/extract_calculate.py's judgement: does the solution's result match the answer?"""
+        return K12_PROMPT.format(question=record["problem"], answer=record["answer"], response=response)
