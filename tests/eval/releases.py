@@ -18,7 +18,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from evalfix import png_bytes
+from evalfix import png_bytes, write_json
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -57,10 +57,6 @@ def write(path: Path, data: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     (path.write_bytes if isinstance(data, bytes) else path.write_text)(data)
     return path
-
-
-def write_json(path: Path, obj) -> Path:
-    return write(path, json.dumps(obj, indent=1, ensure_ascii=False))
 
 
 def zip_files(path: Path, files: dict[str, bytes]) -> Path:

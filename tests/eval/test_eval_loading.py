@@ -97,6 +97,13 @@ def test_images_resolve_relative_to_the_data_file_then_the_root(tmp_path):
         res.find("d.png")
     with pytest.raises(ValueError, match="unreadable"):
         load_image({"bytes": b"not an image", "path": None}, res)
+    # a base64 cell of a few hundred characters is no file name (too long for the OS): decoded, not looked up
+    from PIL import Image
+
+    buf = R.io.BytesIO()
+    Image.frombytes("RGB", (12, 12), bytes(range(256)) + bytes(176)).save(buf, "PNG")
+    cell = R.b64(buf.getvalue())
+    assert 300 < len(cell) < 1024 and load_image(cell, res)["bytes"] == buf.getvalue()
 
 
 def test_tsv_list_literals_and_option_columns():

@@ -159,7 +159,10 @@ class MathVista(Benchmark):
             raise BadRow(f"unknown question_type {qtype!r}")
         md = row.get("metadata") or {}
         if isinstance(md, str):
-            md = json.loads(md)
+            try:
+                md = json.loads(md)
+            except json.JSONDecodeError:
+                raise BadRow(f"metadata {md[:80]!r} is not JSON") from None
         if tsv:  # the TSV flattens metadata into task / skills columns
             md = {"task": row.get("task"), "skills": literal_list(row.get("skills"), "skills") if row.get("skills") else []}
         if tsv:  # VLMEvalKit sends the TSV question as is

@@ -242,11 +242,13 @@ class ImageResolver:
         """{'path': ...} or {'bytes': ...} for an image path, else None."""
         rel = rel.replace("\\", "/")
         rel = rel[2:] if rel.startswith("./") else rel
+        if not rel or len(rel) > 1024 or "\n" in rel:  # base64, not a path
+            return None
         if Path(rel).is_absolute():
-            return {"path": rel} if Path(rel).is_file() else None
+            return {"path": rel} if _is_file(Path(rel)) else None
         for base in self.bases:
             cand = base / rel
-            if cand.is_file():
+            if _is_file(cand):
                 return {"path": str(cand)}
         for z in self.zips():
             name = z.member(rel)
@@ -271,6 +273,13 @@ class ImageResolver:
         return ", ".join(where)
 
 
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except OSError:  # e.g. a base64 string too long to be a file name
+        return False
+
+
 _B64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
 
 
@@ -293,7 +302,7 @@ def load_image(value: Any, where: ImageResolver | Path, what: str = "image") -> 
     if isinstance(value, (bytes, bytearray)):
         data = bytes(value)
     elif data is None and isinstance(value, str):
-        found = resolver.find(value) if len(value) < 1024 else None
+        found = resolver.find(value)
         if found is not None:
             data, path = found.get("bytes"), found.get("path")
         elif len(value) > 64 and _B64.match(value[:256]):

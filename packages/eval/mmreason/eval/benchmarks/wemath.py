@@ -113,12 +113,12 @@ class WeMath(Benchmark):
                 self.domains = concept_domains(json.loads(nodes.read_text(encoding="utf-8")))
             self.use_file(f)
             for i, row in enumerate(read_table(f)):
-                pid, key = row.get("ID"), row.get("key") or ""
+                pid, key = row.get("ID", row.get("id")), row.get("key") or ""
                 yield (f"{pid}:{key}" if not is_missing(pid) else f"{f.name}:{i}"), row
 
     def to_record(self, row_id, row):
         tsv = self.layout.name == "vlmevalkit"
-        pid, key = text(row, "ID"), text(row, "key", required=False)
+        pid, key = text(row, "ID" if "ID" in row else "id"), text(row, "key", required=False)
         question = text(row, "question")
         answer = text(row, "answer").strip().upper()
         image = self.image(row.get("image") if tsv else row.get("image_path"))
