@@ -2,6 +2,7 @@
 HF cache folders, and `python -m mmreason.eval.check` on every fixture layout."""
 
 import os
+import random
 import subprocess
 import sys
 
@@ -101,7 +102,7 @@ def test_images_resolve_relative_to_the_data_file_then_the_root(tmp_path):
     from PIL import Image
 
     buf = R.io.BytesIO()
-    Image.frombytes("RGB", (12, 12), __import__("random").Random(0).randbytes(432)).save(buf, "PNG")
+    Image.frombytes("RGB", (12, 12), random.Random(0).randbytes(432)).save(buf, "PNG")
     cell = R.b64(buf.getvalue())
     assert 300 < len(cell) < 1024 and load_image(cell, res)["bytes"] == buf.getvalue()
 
