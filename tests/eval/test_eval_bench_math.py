@@ -7,7 +7,6 @@ import releases as R
 
 from mmreason.eval.benchmarks import get_benchmark
 from mmreason.eval.benchmarks.mathvista import build_query, normalize_extracted_answer
-from mmreason.eval.benchmarks.wemath import official_letter
 
 
 def _ids(loaded):
@@ -223,9 +222,3 @@ def test_wemath_denominator_is_the_complete_problems_present(tmp_path):
     m = res["metrics"]
     assert m["n_problems"] == 2 and m["n_incomplete_problems"] == 1
     assert m["score_strict"] == pytest.approx((2 - 0 - 1 - 0) / 2) and m["CM_strict"] == 0.5
-
-
-def test_wemath_official_letter_rule():
-    assert official_letter("<Thought process>: x <Answer>: <<C>>") == "C"
-    assert official_letter("Because the area is 4") == "B"  # the official rule reads the first character
-    assert official_letter("the area is 4") is None

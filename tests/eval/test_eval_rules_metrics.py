@@ -112,3 +112,51 @@ def test_wemath_four_dimensional_by_hand():
     assert m["RM_strict"] == pytest.approx(2 / 3) and m["RM_loose"] == pytest.approx(1 / 3)
     assert m["score_strict"] == pytest.approx((5 - 0.5 - 2 - 1) / 5)
     assert m["score_loose"] == pytest.approx((5 - 0.5 - 1 - 1) / 5)
+
+
+# the official per-benchmark rules, on adversarial replies ------------------------------------------------
+MMSTAR = [("(b) dog", "B", True), ("Option c", "C", True), ("the answer is d", "D", True), ("B", "B", True),
+          ("dog", "B", False), ("", "A", False), ("The answer: B", "B", False),  # not one of the official prefixes
+          ("A triangle has three sides", "A", True)]  # MMStar_eval's prefix rule: the first character decides
+
+
+@pytest.mark.parametrize("pred,gold,expected", MMSTAR)
+def test_mmstar_prefix_rule_table(pred, gold, expected):
+    from mmreason.eval.benchmarks.mmstar import mmstar_match
+
+    assert mmstar_match(pred, gold) is expected
+
+
+WEMATH = [("<Thought process>: x <Answer>: <<C>>", "C"), ("<Answer>: D.", "D"), ("Answer: <<H>>", "H"),
+          ("Because the area is 4", "B"),  # four_dimensional_metrics.py reads the first character
+          ("the area is 4", None), ("<Answer>: <<Z>>", None), ("", None)]
+
+
+@pytest.mark.parametrize("reply,expected", WEMATH)
+def test_wemath_official_letter_table(reply, expected):
+    from mmreason.eval.benchmarks.wemath import official_letter
+
+    assert official_letter(reply) == expected
+
+
+DYNAMATH = [("2π", "6.2832", "float", True), ("3.1416 units", "3.1416", "float", True), ("3.15", "3.1416", "float", False),
+            ("about three", "3.0", "float", False), ("(C) smaller", "C", "multiple choice", True),
+            ("B", "C", "multiple choice", False), ("It is May", "May", "text", True), ("May", "June", "text", False)]
+
+
+@pytest.mark.parametrize("answer,truth,atype,expected", DYNAMATH)
+def test_dynamath_rule_table(answer, truth, atype, expected):
+    from mmreason.eval.benchmarks.dynamath import dynamath_correct
+
+    assert dynamath_correct(answer, truth, atype) is expected
+
+
+COUNTS = [("<think>…</think><answer>4</answer>", 4), ("<answer> 12 </answer>", 12), ("<answer>four</answer>", None),
+          ("\\boxed{7}", 7), ("\\boxed{4.5}", None), ("There are 4 items", None), ("", None)]
+
+
+@pytest.mark.parametrize("reply,expected", COUNTS)
+def test_superclevr_count_table(reply, expected):
+    from mmreason.eval.benchmarks.superclevr import count_answer
+
+    assert count_answer(reply) == expected
