@@ -225,7 +225,7 @@ def parse_inline_choices(question: str) -> list[str]:
     # take the text after a "Choices:"/"Options:" header when there is one
     m = re.search(r"(?:Choices|Options|Option)\s*[:：]?\s*\n?", question)
     body = question[m.end():] if m else question
-    for pat in (r"\(([A-J])\)\s*", r"(?:(?<=^)|(?<=[\s;；,]))([A-J])\s*[\.:：\)]\s*"):
+    for pat in (r"\(([A-J])\)\s*", r"(?:(?<=^)|(?<=[\s;；,]))([A-J])\s*[\.．:：\)]\s*"):
         parts = re.split(pat, body)
         if len(parts) < 5:  # need at least 2 options
             continue

@@ -116,7 +116,10 @@ class HallusionBench(Benchmark):
             fn = row.get("filename") or f"./{f['category']}/{f['subcategory']}/{f['set_id']}_{f['figure_id']}.png"
             rel = fn[2:] if fn.startswith("./") else fn
             found = self.images.find(rel) or self.images.find(f"hallusion_bench/{rel}")
-            images = [self.image(found if found else fn)]
+            if found is None:
+                raise BadRow(f"image {fn!r} not found in {self.images.describe()} or their hallusion_bench/ "
+                             "(unzip hallusion_bench.zip there, or leave the zip beside HallusionBench.json)")
+            images = [self.image(found)]
         else:
             images = [self.image(row.get("image"))]
         meta = {k: f[k] for k in ("category", "subcategory", "set_id", "figure_id", "question_id", "visual_input")}
