@@ -14,6 +14,7 @@ from typing import Any
 from mmreason.core.config import GenerationConfig, ModelConfig, check_choice, register_entry, to_dataclass
 
 from .benchmarks import BENCHMARKS
+from .judge import PROTOCOLS as JUDGE_PROTOCOLS
 
 JUDGE_MODES = ("fallback", "all")
 DEFAULT_TEMPLATE = "{problem}\nPut the final answer (the option letter or the value) in \\boxed{{}}."
@@ -26,11 +27,14 @@ class JudgeConfig:
 
     generation: GenerationConfig = field(default_factory=GenerationConfig)  # the judge's backend
     model: ModelConfig = field(default_factory=ModelConfig)  # the judge's model (hf / vllm backends)
-    mode: str = "fallback"  # fallback: only free-form samples the rules mark wrong | all: every free-form sample
+    mode: str = "fallback"  # fallback: only the samples the rules mark wrong | all: every sample the judge covers
     max_new_tokens: int = 64
+    protocol: str = "verdict"  # verdict: the judge decides right/wrong (free-form samples) | extract: the judge
+    #                            extracts the answer (as lmms-eval/VLMEvalKit's GPT step) and the benchmark's rule scores it
 
     def __post_init__(self) -> None:
         check_choice("eval.judge.mode", self.mode, JUDGE_MODES, "judge mode")
+        check_choice("eval.judge.protocol", self.protocol, JUDGE_PROTOCOLS, "judge protocol")
 
 
 @dataclass
@@ -40,7 +44,8 @@ class EvalConfig:
     benchmarks: list[str] = field(default_factory=list)  # registered names: mathvista mathverse mathvision wemath
     #                                                      logicvista dynamath hallusionbench mmstar geometry3k mmk12 superclevr synth
     data: dict[str, str] = field(default_factory=dict)  # benchmark -> local path (nothing is downloaded)
-    benchmark_args: dict[str, Any] = field(default_factory=dict)  # per benchmark, e.g. {mathvision: {split: test}}
+    benchmark_args: dict[str, Any] = field(default_factory=dict)  # per benchmark, e.g. {mathvision: {split: test},
+    #   mathverse: {prompt: wo, versions: all}, mathvista: {prompt: build}}; any benchmark: max_skipped_fraction
     batch_size: int = 8  # chats per generate call (and per cache append)
     max_new_tokens: int = 1024
     temperature: float = 0.0  # 0 = greedy
@@ -53,6 +58,9 @@ class EvalConfig:
     cache_dir: str = "outputs/eval/cache"  # predictions, reused by any later run of the same model + generation settings
     judge: Any = None  # null: rules only; else a JudgeConfig as a dict, e.g. {generation: {backend: openai}, mode: all}
     limit: int | None = None  # first N records per benchmark (smoke runs)
+    max_skipped_fraction: float | None = 0.05  # a load skipping more than this share of rows (or every row) stops
+    #                                            the run, naming the rows; per benchmark: benchmark_args.<name>.max_skipped_fraction
+    image_cache_dir: str | None = None  # zipped image folders (images.zip …) are extracted here once; null = <cache_dir>/images
     rescore: bool = False  # true: score cached predictions only, no model is built
 
     def __post_init__(self) -> None:

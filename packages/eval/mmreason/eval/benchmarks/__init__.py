@@ -24,8 +24,9 @@ from . import (  # noqa: F401
     synth,
     wemath,
 )
-from .base import BadRow, Benchmark, LoadResult, MissingDataError
+from .base import Benchmark, DataLoadError, LoadResult
 from .registry import BENCHMARKS, get_benchmark, register_benchmark
+from .release import BadRow, Layout, MissingDataError
 
-__all__ = ["BENCHMARKS", "BadRow", "Benchmark", "LoadResult", "MissingDataError", "get_benchmark",
+__all__ = ["BENCHMARKS", "BadRow", "Benchmark", "DataLoadError", "Layout", "LoadResult", "MissingDataError", "get_benchmark",
            "register_benchmark"]
