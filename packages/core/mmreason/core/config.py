@@ -130,6 +130,8 @@ def register_entry(name: str, node: type) -> None:
 
 
 def register_configs() -> None:
+    """`model_schema` / `generation_schema` in their groups: a preset YAML may name them in its defaults list
+    (every entry schema already types `model` and `generation`, so the shipped presets do not need to)."""
     cs = ConfigStore.instance()
     cs.store(group="model", name="model_schema", node=ModelConfig)
     cs.store(group="generation", name="generation_schema", node=GenerationConfig)
