@@ -102,8 +102,12 @@ def find_references(text: str) -> list[tuple[str, int, tuple[int, int]]]:
 
 
 def assign_labels(doc: Document) -> Document:
-    """Give each table / image / formula its label: its caption's number, else its ordinal."""
+    """Give each table / image / formula its label: its caption's number, else its ordinal unless a
+    caption of the document already claims that number (then no label: "Table 3" never names two)."""
     counters = {"table": 0, "image": 0, "formula": 0}
+    claimed = {(b.type, caption_number(b.type, b.caption)) for b in doc.blocks if b.type in counters}
+    claimed |= {(b.type, int(m.group(1))) for b in doc.blocks if b.type in counters and b.label
+                for m in [re.search(r"(\d+)", b.label)] if m}
     for b in doc.blocks:
         if b.type not in counters:
             continue
@@ -111,6 +115,8 @@ def assign_labels(doc: Document) -> Document:
         if b.label:
             continue
         n = caption_number(b.type, b.caption)
+        if n is None and (b.type, counters[b.type]) in claimed:
+            continue
         b.label = make_label(b.type, n if n is not None else counters[b.type])
     return doc
 
