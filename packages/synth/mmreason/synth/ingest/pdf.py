@@ -155,6 +155,7 @@ def _captions(lines: list[dict], size: float) -> list[dict]:
     caps = []
     used: set[int] = set()
     order = sorted(range(len(lines)), key=lambda i: (lines[i]["top"], lines[i]["x0"]))
+    mid = (min((ln["x0"] for ln in lines), default=0) + max((ln["x1"] for ln in lines), default=0)) / 2
     for i in order:
         ln = lines[i]
         m = _CAP.match(ln["text"])
@@ -166,8 +167,9 @@ def _captions(lines: list[dict], size: float) -> list[dict]:
                                            abs(o["x0"] - ln["x0"]) < 2 for o in above):
             continue
         kind = "table" if m.group(1).lower().startswith("tab") else "image"
-        members = [i] + [j for j, o in enumerate(lines) if j != i and o["x0"] > ln["x1"] and o["x0"] - ln["x1"] < 6 * size
-                         and abs(o["words"][0]["base"] - ln["words"][0]["base"]) < 0.3 * size]  # the rest of its line
+        members = [i] + [j for j, o in enumerate(lines) if j != i and o["x0"] > ln["x1"] and o["x0"] - ln["x1"] < 3 * size
+                         and abs(o["words"][0]["base"] - ln["words"][0]["base"]) < 0.3 * size
+                         and not ln["x1"] < mid < o["x0"]]  # the rest of its line, not the next column's
         cur = _mkline([w for j in members for w in lines[j]["words"]])
         while True:
             nxt = [j for j in order if j not in used and j not in members and 0 <= lines[j]["top"] - cur["bottom"]
@@ -468,7 +470,7 @@ def _crop(rendered, scale, box, pad, max_pixels) -> tuple[bytes, tuple[int, int]
 def _page_blocks(doc: Document, page, pno: int, words: list[dict], drop: set[int], lines: list[dict],
                  size: float, render, opts: dict) -> list[Block]:
     """Blocks of one page in reading order."""
-    W, H = float(page.width), float(page.height)
+    W = float(page.width)
     colgap = max(8.0, 0.9 * size)
     lines = [ln for i, ln in enumerate(lines) if i not in drop]
     caps = _captions(lines, size)

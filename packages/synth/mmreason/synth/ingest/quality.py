@@ -4,11 +4,14 @@
 
 For each document with a reference `<name>.md` (or `<stem>.md`):
 - word recall: share of the reference's words (lower-cased, Unicode word characters; as a multiset)
-  found in everything the reader produced (text, captions, table cells, formulas);
+  found in everything the reader produced (text, captions, table cells, formulas); "content" word
+  recall leaves out the reference's navigation (list items that are only links or toggles: a web
+  page's menus, language and category lists), which a main-content reader drops on purpose;
 - cell recall: share of the reference's distinct non-empty table cells (per document) that the reader
   produced as a table cell: the same text, or, for a reference cell holding several lines (docling
   joins the sub-rows of a `multirow` block into one cell), every word of it in one column of one of
-  the reader's tables within three consecutive rows;
+  the reader's tables within three consecutive rows (a table's title rows read as its caption count as
+  its cells); "content" cell recall leaves out navigation-box rows (cells that are lists of links);
 - glued share: share of the reader's whitespace tokens with more than 25 letters that are not URLs,
   paths or code ("Thisisversion0.21ofthe" is one).
 """
@@ -16,6 +19,7 @@ For each document with a reference `<name>.md` (or `<stem>.md`):
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import unicodedata
@@ -29,9 +33,10 @@ _SEP_ROW = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
 def _norm(s: str) -> str:
-    s = unicodedata.normalize("NFKC", s).lower()
+    s = unicodedata.normalize("NFKC", html.unescape(s)).lower()
+    s = re.sub(r"\]\((?:[^()\s]|\([^()\s]*\))*\)", "]", s)  # link targets: [text](url) -> [text]
+    s = re.sub(r"\[([^\[\]]*)\]", r"\1", s)  # [text] -> text
     s = re.sub(r"[*_`]+", "", s)  # Markdown emphasis
-    s = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", s)  # links
     return " ".join(s.split())
 
 
@@ -39,9 +44,22 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_norm(text))
 
 
-def reference_units(md: str) -> tuple[list[str], list[set[str]]]:
-    """(words, [distinct cells of each table]) of a reference Markdown text."""
+_NAV_LINE = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+(?:\[ \]\s.*|(?:\[[^\]]*\]\([^)]*\)\s*)+)$")
+
+
+def _nav_row(line: str) -> bool:
+    """A table row of a navigation box: a cell that is a list of links."""
+    s = line.strip()
+    return s.startswith("|") and bool(re.search(r"\|\s*-\s*\[[^\]]*\]\([^)]*\)\s*(-\s*\[[^\]]*\]\([^)]*\)\s*)*\|", s))
+
+
+def reference_units(md: str, content_only: bool = False) -> tuple[list[str], list[set[str]]]:
+    """(words, [distinct cells of each table]) of a reference Markdown text. `content_only` leaves out
+    navigation: list items that are only links or toggles (menus, language lists, category lists)."""
     md = re.sub(r"<!--.*?-->", " ", md, flags=re.S)
+    if content_only:
+        md = "\n".join(line for line in md.splitlines() if not _NAV_LINE.match(line))
+        md = "\n".join(line for line in md.splitlines() if not _nav_row(line))
     tables: list[set[str]] = []
     in_table = False
     text_lines = []
@@ -72,8 +90,8 @@ def document_units(doc: Document) -> tuple[list[str], list[list[list[str]]], lis
         parts.append(b.text)
         if b.caption and b.caption != b.text:
             parts.append(b.caption)
-        if b.type == "table":
-            tables.append([[_norm(c) for c in r] for r in b.rows])
+        if b.type == "table":  # a title row read as the caption is still the table's
+            tables.append([[_norm(c) for c in r] for r in b.rows] + ([[_norm(b.caption)]] if b.caption else []))
             parts.extend(" ".join(r) for r in b.rows)
     text = "\n".join(parts)
     return words(text), tables, text.split()
@@ -91,12 +109,7 @@ def glued(tokens: list[str]) -> list[str]:
     return out
 
 
-def measure(doc: Document, reference_md: str) -> dict:
-    ref_words, ref_tables = reference_units(reference_md)
-    got_words, got_tables, tokens = document_units(doc)
-    have = Counter(got_words)
-    need = Counter(ref_words)
-    word_hits = sum(min(n, have[w]) for w, n in need.items())
+def _cell_recall(ref_tables: list[set[str]], got_tables: list[list[list[str]]]) -> float | None:
     cells_exact = {c for t in got_tables for r in t for c in r if c}
     # a reference cell holding several lines may be several rows of one column here
     windows = [set(words(" ".join(t[i + k][j] for k in range(3) if i + k < len(t) and j < len(t[i + k]))))
@@ -109,11 +122,25 @@ def measure(doc: Document, reference_md: str) -> dict:
         else:
             cw = set(words(c))
             hits += bool(cw) and any(cw <= w for w in windows)
+    return hits / len(ref_cells) if ref_cells else None
+
+
+def measure(doc: Document, reference_md: str) -> dict:
+    ref_words, ref_tables = reference_units(reference_md)
+    content_tables = reference_units(reference_md, content_only=True)[1]
+    got_words, got_tables, tokens = document_units(doc)
+    have = Counter(got_words)
+    need = Counter(ref_words)
+    word_hits = sum(min(n, have[w]) for w, n in need.items())
+    content = Counter(reference_units(reference_md, content_only=True)[0])
+    ref_cells = set().union(*ref_tables) if ref_tables else set()
     g = glued(tokens)
     return {
         "word_recall": word_hits / max(1, sum(need.values())),
+        "content_word_recall": sum(min(n, have[w]) for w, n in content.items()) / max(1, sum(content.values())),
         "ref_words": sum(need.values()),
-        "cell_recall": hits / len(ref_cells) if ref_cells else None,
+        "cell_recall": _cell_recall(ref_tables, got_tables),
+        "content_cell_recall": _cell_recall(content_tables, got_tables),
         "ref_cells": len(ref_cells),
         "ref_tables": len(ref_tables),
         "tables": len(got_tables),
@@ -150,10 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the numbers here")
     a = ap.parse_args(argv)
     res = measure_dir(a.docs_dir, a.groundtruth_dir)
-    print(f"{'document':45s} {'words':>7s} {'cells':>7s} {'glued':>7s}  tables(ref)")
+    def f(v):
+        return f"{v:.3f}" if v is not None else "-"
+
+    print(f"{'document':40s} {'words':>6s} {'content':>7s} {'cells':>6s} {'content':>7s} {'glued':>6s}  tables(ref)")
     for k, r in res.items():
-        cell = f"{r['cell_recall']:.3f}" if r["cell_recall"] is not None else "   -"
-        print(f"{k:45s} {r['word_recall']:7.3f} {cell:>7s} {100 * r['glued_share']:6.2f}%  {r['tables']}({r['ref_tables']})")
+        print(f"{k:40s} {f(r['word_recall']):>6s} {f(r['content_word_recall']):>7s} {f(r['cell_recall']):>6s} "
+              f"{f(r['content_cell_recall']):>7s} {100 * r['glued_share']:5.2f}%  {r['tables']}({r['ref_tables']})")
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1), encoding="utf-8")
     return 0
