@@ -97,13 +97,14 @@ class _Walker:
         self.items: list[dict] = []
         self.buf: list[str] = []
         self.links: list[dict] = []
+        self.line = 0  # source line of the element whose text fills the buffer
         self.root = root
         self.body = body
 
     def flush(self):
         text = " ".join("".join(self.buf).split())
         if text:
-            self.items.append({"kind": "text", "text": text, "links": self.links})
+            self.items.append({"kind": "text", "text": text, "links": self.links, "line": self.line, "tag": ""})
         self.buf, self.links = [], []
 
     def walk(self, el, depth: int = 0, inside: bool = False):
@@ -130,13 +131,14 @@ class _Walker:
                 self.flush()
                 text = _inline_text(node, [])
                 if text:
-                    self.items.append({"kind": "heading", "text": text, "level": _HEADINGS[tag]})
+                    self.items.append({"kind": "heading", "text": text, "level": _HEADINGS[tag],
+                                       "line": node.sourceline or 0, "tag": tag})
                 if node.tail:
                     self.buf.append(node.tail)
                 continue
             if tag == "table":
                 self.flush()
-                self.items.append({"kind": "table", "el": node})
+                self.items.append({"kind": "table", "el": node, "line": node.sourceline or 0, "tag": "table"})
                 for img in node.iter("img"):
                     if not _is_noise(img, True):
                         self.items.append(_image_item(img))
@@ -173,6 +175,7 @@ class _Walker:
                 continue
             if tag in _BLOCK:
                 self.flush()
+                self.line = node.sourceline or self.line
             elif tag == "br":
                 self.buf.append(" ")
             if node.text:
@@ -185,7 +188,7 @@ class _Walker:
 
 def _image_item(img) -> dict:
     return {"kind": "image", "src": (img.get("src") or img.get("data-src") or "").strip(),
-            "alt": " ".join((img.get("alt") or "").split())}
+            "alt": " ".join((img.get("alt") or "").split()), "line": img.sourceline or 0, "tag": "img"}
 
 
 def _script(text: str, kind: str) -> str:
@@ -379,9 +382,18 @@ def read_html(path: Path, root: Path) -> Document:
     w = _Walker(root_el, body)
     w.walk(root_el)
     section: list[str] = []
-    pos = 0
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def where(it: dict, length: int) -> tuple[int, int]:
+        """Offsets in the decoded source: the element's tag on its source line (approximate for text)."""
+        line = min(max(it.get("line") or 1, 1), len(starts)) - 1
+        at = text.find(f"<{it['tag']}", starts[line]) if it.get("tag") else -1
+        p = at if at >= 0 else starts[line]
+        return p, p + length
+
     for it in w.items:
         sec = " / ".join(section)
+        pos = where(it, 0)[0]
         if it["kind"] == "heading":
             level = it["level"]
             section = section[: level - 1] + [it["text"]]
@@ -389,12 +401,10 @@ def read_html(path: Path, root: Path) -> Document:
                                     section=" / ".join(section), heading_level=level))
             if not doc.title:
                 doc.title = it["text"]
-            pos += len(it["text"]) + 1
         elif it["kind"] == "text":
             for kind, piece, span in split_formulas(it["text"], pos):
                 links = [lk for lk in it["links"] if lk["text"] in piece]
                 doc.blocks.append(Block(kind, piece, span=span, section=sec, links=links))
-            pos += len(it["text"]) + 1
         elif it["kind"] == "table":
             rows, nhead, caption, links = table_grid(it["el"])
             rows, caption = shape_table(rows, nhead, caption)
@@ -402,7 +412,6 @@ def read_html(path: Path, root: Path) -> Document:
             if rows:
                 doc.blocks.append(Block("table", caption, span=(pos, pos + 1), section=sec, caption=caption,
                                         rows=rows, links=links))
-            pos += 1
         elif it["kind"] == "image":
             cap = it.get("figcaption") or it["alt"]
             b = Block("image", cap, span=(pos, pos + 1), section=sec, caption=cap)
@@ -412,6 +421,5 @@ def read_html(path: Path, root: Path) -> Document:
                 b.image_status = "missing"
                 doc.issue("an <img> without src")
             doc.blocks.append(b)
-            pos += 1
     attach_captions(doc)
     return assign_labels(doc.renumber())
