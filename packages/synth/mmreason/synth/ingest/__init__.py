@@ -15,6 +15,7 @@ from .html import read_html
 from .markdown import read_markdown
 from .mineru import read_mineru
 from .model import Block, Document, IngestIssue, find_references, make_label
+from .office import read_docx, read_pptx, read_xlsx
 from .pdf import read_pdf
 from .text import read_text
 
@@ -27,7 +28,8 @@ def reader_for(path: Path):
     if name.endswith("content_list.json"):
         return read_mineru
     return {".md": read_markdown, ".markdown": read_markdown, ".html": read_html, ".htm": read_html,
-            ".pdf": read_pdf, ".txt": read_text}.get(path.suffix.lower())
+            ".pdf": read_pdf, ".txt": read_text, ".docx": read_docx, ".xlsx": read_xlsx, ".xlsm": read_xlsx,
+            ".pptx": read_pptx}.get(path.suffix.lower())
 
 
 def discover(input_dir: str | Path) -> list[Path]:
