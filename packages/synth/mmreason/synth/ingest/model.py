@@ -254,6 +254,17 @@ def normalize_rows(doc: Document, rows: list[list[str]], label: str = "table") -
     return rows
 
 
+def display_path(name: str) -> str:
+    """A file name safe for JSON and logs: invalid UTF-8 bytes (os.fsdecode's surrogates) as \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
+            if all(not ("\ud800" <= c <= "\udc7f" or "\udd00" <= c <= "\udfff") for c in name) \
+            else name.encode("utf-8", "backslashreplace").decode("ascii")
+
+
 def decode_text(raw: bytes, doc: Document) -> str:
     """UTF-8 (with BOM) else report and decode with replacement characters."""
     try:
