@@ -28,7 +28,7 @@ from pathlib import Path
 from .model import Block, Document, assign_labels, decode_text, load_image_info, normalize_rows
 from .text import attach_captions, split_formulas
 
-MAX_DEPTH = 400  # elements nested deeper are read as text only
+MAX_DEPTH = 10_000  # walks are iterative; libxml2 itself stops at 2048 (see _parse)
 MAX_TABLE_CELLS = 200_000
 _DROP_TAGS = {"script", "style", "noscript", "template", "svg", "form", "button", "input", "select", "textarea",
               "iframe", "object", "embed", "canvas", "nav", "aside", "head", "link", "meta", "dialog", "map"}
@@ -46,13 +46,27 @@ _BLOCK = {"p", "div", "li", "dd", "dt", "blockquote", "pre", "section", "article
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
 
-def _parse(text: str):
+def _parse(text: str, doc: Document | None = None):
+    """lxml tree of an HTML text. libxml2 refuses documents nested deeper than 2048 elements (huge_tree;
+    256 without): such a document is read as plain text, paragraphs at tag boundaries, and reported."""
+    import html as _html
+
     import lxml.html
 
+    parser = lxml.html.HTMLParser(huge_tree=True)
     try:
-        return lxml.html.document_fromstring(text or "<html></html>")
+        tree = lxml.html.document_fromstring(text or "<html></html>", parser=parser)
     except Exception:  # lxml refuses e.g. a document of only whitespace or a stray encoding declaration
-        return lxml.html.document_fromstring("<html><body>" + re.sub(r"<\?xml[^>]*>", "", text) + "</body></html>")
+        tree = lxml.html.document_fromstring("<html><body>" + re.sub(r"<\?xml[^>]*>", "", text) + "</body></html>",
+                                             parser=lxml.html.HTMLParser(huge_tree=True))
+    if any("Excessive depth" in str(e) for e in parser.error_log):
+        if doc is not None:
+            doc.issue("HTML nested deeper than the parser's limit (2048 elements); read as plain text")
+        plain = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", text)
+        paras = [" ".join(_html.unescape(p).split()) for p in re.split(r"<[^>]*>", plain)]
+        body = "".join(f"<p>{_html.escape(p)}</p>" for p in paras if p)
+        tree = lxml.html.document_fromstring(f"<html><body>{body or '<p></p>'}</body></html>")
+    return tree
 
 
 def _cls(el) -> str:
@@ -372,7 +386,7 @@ def read_html(path: Path, root: Path) -> Document:
     raw = path.read_bytes()
     doc = Document(path=path.relative_to(root).as_posix(), sha=hashlib.sha1(raw).hexdigest())
     text = decode_text(raw, doc)
-    tree = _parse(text)
+    tree = _parse(text, doc)
     title = tree.find(".//title")
     doc.title = " ".join((title.text_content() if title is not None else "").split())
     body = tree.find("body")

@@ -313,7 +313,7 @@ def _regions(grid: list[list[str]]) -> list[tuple[int, int, int, int]]:
             out.append((rows[0], rows[-1], c, c1))
             c = c1 + 1
         r = r1 + 1
-    return sorted(out)
+    return sorted(out, key=lambda b: (b[0], b[2]))
 
 
 def read_xlsx(path: Path, root: Path) -> Document:
@@ -340,26 +340,31 @@ def read_xlsx(path: Path, root: Path) -> Document:
             for i in range(rng.min_row - 1, min(rng.max_row, len(grid))):
                 for j in range(rng.min_col - 1, min(rng.max_col, ncol)):
                     grid[i][j] = v
-        pending_caption = ""
+        titles: list[list] = []  # [row, first col, last col, text, used]
         for r0, r1, c0, c1 in _regions(grid):
             rows = [grid[i][c0: c1 + 1] for i in range(r0, r1 + 1)]
             rows = [r for r in rows if any(r)]
             cells = sum(1 for r in rows for x in r if x)
             if len(rows) == 1 and len({x for x in rows[0] if x}) == 1 or cells == 1:
-                pending_caption = " ".join(dict.fromkeys(x for r in rows for x in r if x))  # a title line
+                titles.append([r1, c0, c1, " ".join(dict.fromkeys(x for r in rows for x in r if x)), False])
                 continue
-            caption = pending_caption
+            # a title line just above the region (at most 2 rows up, overlapping columns) is its caption
+            above = [t for t in titles if not t[4] and r0 - 3 <= t[0] < r0 and t[1] <= c1 and c0 <= t[2]]
+            caption = ""
+            if above:
+                above[-1][4] = True
+                caption = above[-1][3]
             while len(rows) > 2 and len({x for x in rows[0] if x}) == 1:  # a title row inside the region
                 caption = " — ".join(filter(None, [caption, next(x for x in rows[0] if x)]))
                 rows = rows[1:]
-            pending_caption = ""
             rows = normalize_rows(doc, rows, f"sheet {ws.title!r} table at row {r0 + 1}")
             if len(rows) == 1:  # a single line of values is text, not a table
                 doc.blocks.append(Block("text", " ".join(x for x in rows[0] if x), section=ws.title, page=None))
                 continue
             doc.blocks.append(Block("table", caption, caption=caption, section=ws.title, rows=rows))
-        if pending_caption:
-            doc.blocks.append(Block("text", pending_caption, section=ws.title))
+        for t in titles:
+            if not t[4]:
+                doc.blocks.append(Block("text", t[3], section=ws.title))
         for img in getattr(ws, "_images", []):
             try:
                 data = img._data()

@@ -71,7 +71,7 @@ def _union(a, b):
 
 def _words(page) -> list[dict]:
     out = []
-    for w in page.extract_words(x_tolerance_ratio=0.15, y_tolerance=2, keep_blank_chars=False,
+    for w in page.extract_words(x_tolerance_ratio=0.1, y_tolerance=2, keep_blank_chars=False,
                                 return_chars=True):
         chars = w.pop("chars")
         if any(unicodedata.category(ch) == "Co" for ch in w["text"]):  # private-use glyphs (icons)

@@ -165,7 +165,23 @@ def table_rows(words: list[dict], hrules: list[tuple[float, float, float]], vrul
     rows = [header] + body
     # a column empty below the header only repeats a spanning header cell (or heads nothing)
     keep = [j for j in range(ncol) if any(r[j].strip() for r in (body or rows))]
-    return [[r[j] for j in keep] for r in rows if any(c.strip() for c in r)]
+    rows = [[r[j] for j in keep] for r in rows if any(c.strip() for c in r)]
+    return _merge_complementary(rows)
+
+
+def _merge_complementary(rows: list[list[str]]) -> list[list[str]]:
+    """Two neighbouring columns under one header that are never filled in the same row are one column
+    (names shifted right by an icon in some rows: "Average" vs "GPT-4o")."""
+    j = 0
+    while rows and j + 1 < len(rows[0]):
+        a, b = rows[0][j], rows[0][j + 1]
+        if (a == b or not a or not b) and not any(r[j].strip() and r[j + 1].strip() for r in rows[1:]):
+            for r in rows:
+                r[j] = r[j] or r[j + 1]
+                del r[j + 1]
+            continue
+        j += 1
+    return rows
 
 
 def _flatten_header(spans: list[list[tuple[int, int, str]]], ncol: int) -> list[str]:
@@ -193,7 +209,12 @@ def _groups(grid, spans, centers, rules, ncol):
     groups: list[list[tuple[list[str], float]]] = [[]]
     prev = None
     for row, cells, c in zip(grid, spans, centers):
-        section = ncol > 2 and len(cells) == 1 and cells[0][1] - cells[0][0] + 1 >= 0.6 * ncol
+        filled = [j for j, x in enumerate(row) if x.strip()]
+        section = ncol > 3 and (len(cells) == 1 and cells[0][1] - cells[0][0] + 1 >= 0.6 * ncol or (
+            0 < len(filled) <= 2 and filled[0] > 0 and filled[-1] - filled[0] <= 1
+            and not any(is_numeric(row[j]) for j in filled)))
+        if section:  # a section row ("Zero-shot", centred over the table): its text in the first cell
+            row = [" ".join(row[j] for j in filled)] + [""] * (ncol - 1)
         if section or (prev is not None and any(prev < y < c for y in rules)):
             groups.append([])
         groups[-1].append((row, c))
