@@ -49,7 +49,8 @@ def test_measure_on_a_hand_checked_example():
     assert r["word_recall"] == 6 / 13 and r["content_word_recall"] == 6 / 12
     # reference cells {a, b, x, 1, "y z", 2}: "y z" is not a cell here, the other five are
     assert r["cell_recall"] == 5 / 6
-    assert r["glued_share"] == 1 / 4 and r["glued_examples"] == ["Thequickbrownfoxjumpsoverthelazydog"]
+    # tokens: the glued one + the six cells
+    assert r["glued_share"] == 1 / 7 and r["glued_examples"] == ["Thequickbrownfoxjumpsoverthelazydog"]
 
 
 def test_glued_ignores_urls_paths_and_identifiers():
