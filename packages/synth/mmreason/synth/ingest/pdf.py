@@ -603,10 +603,17 @@ def _regions(page, body_lines, lines, caps, rules, size, colgap):
                 taken.add(k)
                 regions.append({"kind": c["kind"], "box": _box(got), "cap": k})
                 break
-    # figures absorb the words around them (axis labels, legends); tables keep exactly their box
+    # figures absorb the words around them (axis labels, legends, rotated axis titles); tables keep
+    # exactly their box
+    rotated = [c for c in page.chars if not c.get("upright", True) and c.get("text", "").strip()]
     for r in regions:
         if r["kind"] != "image":
             continue
+        b = r["box"]
+        side = [c for c in rotated if c["x0"] >= b[0] - 2.5 * size and c["x1"] <= b[2] + 2.5 * size
+                and c["top"] >= b[1] - size and c["bottom"] <= b[3] + size]
+        if side:
+            r["box"] = _union(b, _box(side))
         for _ in range(3):
             b = r["box"]
             near = [ln for ln in body_lines if _inside(ln, b, 0) or (
