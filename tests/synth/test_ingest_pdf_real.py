@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from PIL import Image
@@ -18,7 +18,7 @@ DOCS = Path(__file__).resolve().parents[3] / "shared" / "realdocs" / "docs"
 
 
 
-@lru_cache(maxsize=None)
+@cache
 def doc(name: str):
     return read_document(DOCS / "pdf" / name, DOCS)
 

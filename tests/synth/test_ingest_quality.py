@@ -4,7 +4,7 @@ Wikipedia page. Two measured exceptions on word recall, both by design and expla
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from mmreason.synth.ingest import Block, Document
@@ -19,7 +19,7 @@ WORD_FLOOR = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def results() -> dict[str, dict]:
     return measure_dir(REAL / "docs", REAL / "groundtruth")
 

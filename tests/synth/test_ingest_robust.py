@@ -118,7 +118,7 @@ def _seeds(tmp: Path) -> dict[str, bytes]:
     import matplotlib.pyplot as plt
 
     out = {
-        "a.md": "---\ntitle: t\n---\n# H\n\n| a | b |\n|---|---|\n| [x](u) | **1** |\n\n$$x=1$$\n\n![Figure 1: c](i.png)\n".encode(),
+        "a.md": b"---\ntitle: t\n---\n# H\n\n| a | b |\n|---|---|\n| [x](u) | **1** |\n\n$$x=1$$\n\n![Figure 1: c](i.png)\n",
         "a.html": b"<html><body><main><h1>T</h1><p>2<sup>8</sup></p><table><tr><th colspan=2>h</th></tr>"
                   b"<tr><td rowspan=2>a</td><td>1</td></tr><tr><td>2</td></tr></table><img src='i.png'></main></body></html>",
         "a.txt": b"Line one.\n\n$$a=b$$\n",
