@@ -54,8 +54,16 @@ def features():
 def make_id(*parts: Any, prefix: str = "") -> str:
     """Stable id from content: same parts -> same id (sha1 of their canonical JSON)."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    digest = hashlib.sha1(blob.encode("utf-8")).hexdigest()[:16]
+    try:
+        data = blob.encode("utf-8")
+    except UnicodeEncodeError:  # a file name with invalid UTF-8 bytes (os.fsdecode's surrogates): its raw bytes
+        data = blob.encode("utf-8", "surrogateescape" if _escaped_only(blob) else "surrogatepass")
+    digest = hashlib.sha1(data).hexdigest()[:16]
     return f"{prefix}{digest}" if prefix else digest
+
+
+def _escaped_only(s: str) -> bool:
+    return all("\udc80" <= ch <= "\udcff" for ch in s if "\ud800" <= ch <= "\udfff")
 
 
 def _is_image(x: Any) -> bool:
