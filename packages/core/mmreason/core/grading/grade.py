@@ -1,15 +1,27 @@
 """`grade(prediction, answer, answer_type, choices)`: is the model's whole response right?
 
 The response's answer is extracted first (`extract.py`); a rejected extraction (several different boxes,
-an empty box) is wrong; when nothing is extracted and the response is short (`FALLBACK_CHARS`), the whole
-stripped response is the answer. Then one rule per `answer_type` (the record schema's five types):
+an empty or unclosed box) is wrong; when nothing is extracted and the response is short (`FALLBACK_CHARS`),
+the whole stripped response is the answer. Then one rule per `answer_type` (the record schema's five types):
 
-- choice:     the option the answer picks (letter, "B) text" or the option's text; several -> none).
+- choice:     the option the whole answer picks (a letter, "B) <option B's text>" or exactly one option's
+              text; several -> none; see `choice.py`).
 - number:     `numbers.py`: relative tolerance `rel_tol` (1e-4), absolute 1e-8, units/currency/thousands
               separators stripped, percent read both ways; a LaTeX-looking answer goes to math-verify.
 - expression: exact text after canonicalisation, then numbers, then math-verify in a worker (budget).
 - text:       normalised text equality (case, punctuation, articles, whitespace, \\text{}), or equal numbers.
-- boolean:    yes/true/correct vs no/false/incorrect; an answer voting both ways is wrong.
+- boolean:    the answer is one yes/true/correct or no/false/incorrect word.
+
+Strictness (`lenient`, config `reward.lenient` / eval `benchmark_args.<name>.lenient`, default False):
+strict is the RL reward's rule, made so that a policy cannot learn to game it. `lenient=True` relaxes
+exactly three things, for scoring free-form replies of models not trained on the format:
+- choice:  a letter followed by text naming no other option ("B, since it is longest"), and a sentence
+           naming one option letter ("Option B is the right one");
+- boolean: a short phrase votes ("No, it is not true" -> no; "yes or no" -> none);
+- an unclosed `<answer>` tag (truncated reply) is read.
+Never relaxed: LaTeX is parsed before any word or letter is read (`\\left(x\\right)` says no "right",
+`\\sqrt[3]{74}` picks no option "3"), an option's text counts only as the whole answer, an unclosed
+`\\boxed{` is no answer, and conflicting boxes are wrong.
 
 Nothing here calls `eval`; the only unbounded computation (sympy) runs in a killable worker.
 """
@@ -26,7 +38,7 @@ from .choice import gold_index, pick_option
 from .expression import grade_expression
 from .extract import extract
 from .numbers import REL_TOL, parse_number, parsed_match
-from .text import normalize_text, read_boolean
+from .text import normalize_text, read_boolean, unwrap_latex_text
 
 FALLBACK_CHARS = 128  # a response with no extractable answer is its own answer only if this short
 MAX_TEXT_ANSWER_CHARS = 1000
@@ -76,11 +88,25 @@ def _grade_text(pred: str, answer: str, rel_tol: float) -> bool:
     return pn is not None and gn is not None and parsed_match(pn, gn, rel_tol)
 
 
-def _gold_boolean(answer: str) -> bool:
-    gold = read_boolean(answer)
-    if gold is None:
-        raise ValueError(f"boolean answer {answer!r} is not yes/no/true/false/correct/incorrect")
-    return gold
+def gold_error(answer, answer_type: str, choices: Sequence[str] = ()) -> str | None:
+    """Why `grade` cannot read gold `answer` as an `answer_type` (None: it can). Used at load time by
+    `core.schema.validate_record`, so that bad data stops before training instead of scoring 0 forever."""
+    if answer_type not in ANSWER_TYPES:
+        return f"answer_type {answer_type!r} is not one of {ANSWER_TYPES}"
+    if not isinstance(answer, str):
+        return f"gold answer must be a string, got {type(answer).__name__}: {answer!r}"
+    if not answer.strip():
+        return "gold answer is empty"
+    if answer_type == "choice":
+        try:
+            gold_index(answer, [str(c) for c in choices or ()])
+        except ValueError as e:
+            return str(e)
+    elif answer_type == "boolean" and read_boolean(answer, lenient=True) is None:
+        return f"boolean answer {answer!r} is not yes/no/true/false/correct/incorrect"
+    elif answer_type == "number" and _gold_number(answer) is None and not _MATHY.search(unwrap_latex_text(answer)):
+        return f"number answer {answer!r} is neither a number nor a math expression"
+    return None
 
 
 def grade_detailed(
@@ -91,20 +117,20 @@ def grade_detailed(
     timeout: float = 1.0,
     *,
     rel_tol: float = REL_TOL,
+    lenient: bool = False,
 ) -> GradeResult:
     """`grade` with the extracted answer and the reason (for reports and debugging)."""
-    if answer_type not in ANSWER_TYPES:
-        raise ValueError(f"answer_type {answer_type!r} is not one of {ANSWER_TYPES}")
-    if not isinstance(answer, str):
-        raise ValueError(f"gold answer must be a string, got {type(answer).__name__}: {answer!r}")
     deadline = time.monotonic() + timeout
     choices = [] if choices is None else [str(c) for c in choices]  # lists, tuples, arrays
     # a gold answer its type cannot read is a data error: raise before looking at the prediction
+    why = gold_error(answer, answer_type, choices)
+    if why is not None:
+        raise ValueError(why)
     gidx = gold_index(answer, choices) if answer_type == "choice" else None
-    gbool = _gold_boolean(answer) if answer_type == "boolean" else None
+    gbool = read_boolean(answer, lenient=True) if answer_type == "boolean" else None
     if not isinstance(prediction, str):
         return GradeResult(False, None, "no answer")
-    ex = extract(prediction)
+    ex = extract(prediction, lenient)
     if ex.rejected:
         return GradeResult(False, None, ex.rejected)
     pred = ex.answer
@@ -118,7 +144,7 @@ def grade_detailed(
     how = None
     if answer_type == "choice":
         n_options = len(choices) if choices else max(4, gidx + 1)
-        ok = pick_option(pred, choices, n_options) == gidx
+        ok = pick_option(pred, choices, n_options, lenient) == gidx
     elif answer_type == "number":
         ok, how = _grade_number(pred, answer, deadline, rel_tol)
     elif answer_type == "expression":
@@ -126,7 +152,7 @@ def grade_detailed(
     elif answer_type == "text":
         ok = _grade_text(pred, answer, rel_tol)
     else:
-        ok = len(pred) <= MAX_TEXT_ANSWER_CHARS and read_boolean(pred) is gbool
+        ok = len(pred) <= MAX_TEXT_ANSWER_CHARS and read_boolean(pred, lenient) is gbool
     reason = "correct" if ok else ("timeout" if how == "timeout" else "wrong")
     return GradeResult(bool(ok), pred, reason)
 
@@ -139,12 +165,14 @@ def grade(
     timeout: float = 1.0,
     *,
     rel_tol: float = REL_TOL,
+    lenient: bool = False,
 ) -> bool:
     """True when the response `prediction` answers gold `answer` of `answer_type` correctly.
 
     `timeout` is the wall-clock budget (seconds) for the one step that can be slow, math-verify on an
     `expression` (or LaTeX `number`) answer; running out grades False. Works from any thread.
-    Raises ValueError for an unknown `answer_type` or a gold answer its type cannot read.
+    `lenient` relaxes the three rules listed in the module docstring (default False: the RL reward's rule).
+    Raises ValueError for an unknown `answer_type` or a gold answer its type cannot read (`gold_error`).
     """
-    return grade_detailed(prediction, answer, answer_type, choices, timeout, rel_tol=rel_tol).correct
+    return grade_detailed(prediction, answer, answer_type, choices, timeout, rel_tol=rel_tol, lenient=lenient).correct
 
