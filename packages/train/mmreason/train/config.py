@@ -113,6 +113,7 @@ class RewardConfig:
     format_pattern: str = "boxed"  # boxed: \boxed{..} present | think_boxed: <think>..</think> then \boxed{..}
     functions: list[dict[str, Any]] = field(default_factory=list)  # [{fn: "pkg.mod:func", weight: 1.0}]
     timeout: float = 1.0  # seconds per grade call
+    lenient: bool = False  # core.grading's lenient rule (grade.py docstring); false: strict, cannot be gamed
 
 
 @dataclass
