@@ -100,6 +100,9 @@ class DataConfig:
     split: str = "train"  # DatasetDict split to read from a save_to_disk dir
     eval_split: str = "validation"  # DatasetDict split of eval_path (synth writes train / validation / test)
     limit: int | None = None  # use only the first N records
+    skip_invalid: bool = False  # false: an invalid record stops the run before step 1 (file, row, field, reason);
+    #                             true: invalid records are dropped, logged and counted (metrics data/invalid_*)
+    max_image_pixels: int = 8192 * 8192  # an image with more pixels (width × height, read from its header) is invalid
     system: str | None = None  # system prompt
     prompt_template: str = "{problem}\nAnswer with the option letter in \\boxed{{}}."  # {problem} = record text
 

@@ -65,7 +65,7 @@ def train_sft(cfg: TrainConfig) -> dict:
     ckpt = resolve_resume(t.resume, out_dir)
     model, processor = load_for_run(cfg, ckpt)
     blocked = blocked_token_ids(processor)
-    records, heldout = prepare_data(cfg, processor)
+    records, heldout, data_stats = prepare_data(cfg, processor)
     batch_size = a.batch_size or t.prompts_per_step
     steps = t.steps if a.epochs is None else math.ceil(a.epochs * len(records) / batch_size)
     if steps != t.steps:
@@ -106,6 +106,8 @@ def train_sft(cfg: TrainConfig) -> dict:
                 gnorm = float(torch.nn.utils.clip_grad_norm_(params, clip))
                 optimizer.step()
             metrics = {"sft/loss": total, "actor/grad_norm": gnorm, "actor/lr": optimizer.param_groups[0]["lr"]}
+            if step == start:
+                metrics.update(data_stats)
             scheduler.step()
             done = step + 1
             if heldout and (done == t.steps or (t.eval_every and done % t.eval_every == 0)):
