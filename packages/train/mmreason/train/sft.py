@@ -23,7 +23,7 @@ import torch
 from mmreason.core.generation.hf import HFBackend
 from mmreason.core.models import blocked_token_ids, response_logprobs
 
-from .checkpoint import resolve_resume, restore_trainer_state, save_checkpoint
+from .checkpoint import clean_checkpoints, resolve_resume, restore_trainer_state, save_checkpoint
 from .config import TrainConfig
 from .data import PromptSampler, make_chat
 from .logging_utils import RunLogger, Timer
@@ -62,6 +62,7 @@ def train_sft(cfg: TrainConfig) -> dict:
     t, a = cfg.trainer, cfg.algorithm
     setup_torch(cfg)
     out_dir = resolve_out_dir(cfg)
+    clean_checkpoints(out_dir, t.save_limit)  # what a killed run left behind (temp and half-pruned dirs)
     ckpt = resolve_resume(t.resume, out_dir)
     model, processor = load_for_run(cfg, ckpt)
     blocked = blocked_token_ids(processor)

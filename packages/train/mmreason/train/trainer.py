@@ -31,7 +31,7 @@ import torch
 from mmreason.core.models import blocked_token_ids, image_token_mask, load_policy, response_logprobs
 
 from .advantages import compute_advantages
-from .checkpoint import resolve_resume, restore_trainer_state, save_checkpoint
+from .checkpoint import clean_checkpoints, resolve_resume, restore_trainer_state, save_checkpoint
 from .config import TrainConfig
 from .data import PromptSampler, filter_long_prompts, load_records
 from .logging_utils import RunLogger, Timer
@@ -273,6 +273,7 @@ def train_rl(cfg: TrainConfig) -> dict:
     t = cfg.trainer
     setup_torch(cfg)
     out_dir = resolve_out_dir(cfg)
+    clean_checkpoints(out_dir, t.save_limit)  # what a killed run left behind (temp and half-pruned dirs)
     ckpt = resolve_resume(t.resume, out_dir)
     model, processor = load_for_run(cfg, ckpt)
     ref_model = None
