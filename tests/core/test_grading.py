@@ -111,8 +111,8 @@ def test_extract_lenient_reads_an_unclosed_tag():
 
 def test_normalize_text_and_boolean():
     assert normalize_text("  The \\text{Eiffel}   Tower! ") == "eiffel tower"
-    assert read_boolean("No, it is not true.", lenient=True) is False
-    assert read_boolean("No, it is not true.") is None  # strict: one yes/no word only
+    assert read_boolean("No, it is not true.") is False
+    assert read_boolean("No, it is not true.", lenient=False) is None  # strict: one yes/no word only
     assert read_boolean("\\textbf{Yes}.") is True
     assert read_boolean("\\left(x\\right)", lenient=True) is None  # LaTeX parsed: no word "right"
     assert read_boolean("Yes / No", lenient=True) is None

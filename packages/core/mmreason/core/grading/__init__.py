@@ -5,7 +5,7 @@
     grade_detailed(...) -> GradeResult(correct, extracted, reason)
     gold_error(answer, answer_type, choices=()) -> str | None   why a gold answer is unreadable (load-time check)
     normalize_number(s) -> float | None           parse_number(s) -> ParsedNumber(value, percent) | None
-    numbers_match(pred, gold, rel_tol=1e-4)       normalize_text(s) -> str    read_boolean(s, lenient=False) -> bool | None
+    numbers_match(pred, gold, rel_tol=1e-4)       normalize_text(s) -> str    read_boolean(s, lenient=True) -> bool | None
     warmup() / shutdown()                         the math-verify worker pool (expression answers)
 
 Modules: extract (where the answer is), numbers, text, choice, expression (one per answer kind), grade

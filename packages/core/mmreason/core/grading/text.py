@@ -54,13 +54,14 @@ _FALSE_WORDS = frozenset({"no", "false", "incorrect", "wrong", "n", "f"})
 _NEGATORS = frozenset({"not", "isn", "isnt", "aren", "wasn", "never"})  # "isn't" -> "isn t" after normalising
 
 
-def read_boolean(s: str, lenient: bool = False) -> bool | None:
+def read_boolean(s: str, lenient: bool = True) -> bool | None:
     """True/False for a yes/no answer; None when it is not one (or, lenient, when its votes disagree).
 
-    Strict: the whole answer is one yes/no word ("Yes", "\\text{False}", "**correct**."; y/n/t/f alone).
-    Lenient: each yes/no word of a short phrase votes and "not X" votes for the other side ("No, it is
-    not true" -> False, "yes or no" -> None). Either way LaTeX is parsed first (`latex_prose`): a word
-    inside a math command ("\\left(x\\right)") is no vote.
+    Lenient (the default, e.g. for a judge's reply): each yes/no word of a short phrase votes and "not X"
+    votes for the other side ("No, it is not true" -> False, "yes or no" -> None). Strict (`grade`'s
+    default for answers): the whole answer is one yes/no word ("Yes", "\\text{False}", "**correct**.";
+    y/n/t/f alone). Either way LaTeX is parsed first (`latex_prose`): a word inside a math command
+    ("\\left(x\\right)") is no vote.
     """
     prose = latex_prose(s)
     if prose is None:
