@@ -52,15 +52,14 @@ def _option_text(c: str) -> str:
 
 
 def _match_option_text(s: str, choices: Sequence[str]) -> set[int]:
-    """Options that the whole of `s` equals: the same number (when both are numbers), else the same text."""
-    p = parse_number(s)
+    """Options that the whole of `s` equals: the same text (`text_key`), else the same number."""
     key = text_key(s)
-    hits = set()
-    for i, c in enumerate(choices):
-        c = _option_text(c)
-        q = parse_number(c) if p is not None else None
-        if (parsed_match(p, q) if q is not None else key == text_key(c)) and key:
-            hits.add(i)
+    hits = {i for i, c in enumerate(choices) if key and text_key(_option_text(c)) == key}
+    if not hits and (p := parse_number(s)) is not None:
+        for i, c in enumerate(choices):
+            q = parse_number(_option_text(c))
+            if q is not None and parsed_match(p, q):
+                hits.add(i)
     return hits
 
 

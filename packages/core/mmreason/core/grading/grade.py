@@ -60,8 +60,7 @@ def _gold_number(answer: str):
     return p
 
 
-def _grade_number(pred: str, answer: str, deadline: float, rel_tol: float) -> tuple[bool, str]:
-    g = _gold_number(answer)
+def _grade_number(pred: str, answer: str, g, deadline: float, rel_tol: float) -> tuple[bool, str]:
     if g is None:  # gold like "\sqrt{2}" typed as a number: compare as expressions
         return grade_expression(pred, answer, deadline, rel_tol)
     p = parse_number(pred)
@@ -88,24 +87,37 @@ def _grade_text(pred: str, answer: str, rel_tol: float) -> bool:
     return pn is not None and gn is not None and parsed_match(pn, gn, rel_tol)
 
 
+def _read_gold(answer, answer_type: str, choices: list[str]):
+    """The gold as its type reads it (choice: option index; boolean: bool; number: ParsedNumber, or None for
+    a math expression such as "\\sqrt{2}"; else the text); ValueError when it cannot be read."""
+    if answer_type not in ANSWER_TYPES:
+        raise ValueError(f"answer_type {answer_type!r} is not one of {ANSWER_TYPES}")
+    if not isinstance(answer, str):
+        raise ValueError(f"gold answer must be a string, got {type(answer).__name__}: {answer!r}")
+    if not answer.strip():
+        raise ValueError("gold answer is empty")
+    if answer_type == "choice":
+        return gold_index(answer, choices)
+    if answer_type == "boolean":
+        gold = read_boolean(answer, lenient=True)
+        if gold is None:
+            raise ValueError(f"boolean answer {answer!r} is not yes/no/true/false/correct/incorrect")
+        return gold
+    if answer_type == "number":
+        gold = _gold_number(answer)
+        if gold is None and not _MATHY.search(unwrap_latex_text(answer)):
+            raise ValueError(f"number answer {answer!r} is neither a number nor a math expression")
+        return gold
+    return answer
+
+
 def gold_error(answer, answer_type: str, choices: Sequence[str] = ()) -> str | None:
     """Why `grade` cannot read gold `answer` as an `answer_type` (None: it can). Used at load time by
     `core.schema.validate_record`, so that bad data stops before training instead of scoring 0 forever."""
-    if answer_type not in ANSWER_TYPES:
-        return f"answer_type {answer_type!r} is not one of {ANSWER_TYPES}"
-    if not isinstance(answer, str):
-        return f"gold answer must be a string, got {type(answer).__name__}: {answer!r}"
-    if not answer.strip():
-        return "gold answer is empty"
-    if answer_type == "choice":
-        try:
-            gold_index(answer, [str(c) for c in choices or ()])
-        except ValueError as e:
-            return str(e)
-    elif answer_type == "boolean" and read_boolean(answer, lenient=True) is None:
-        return f"boolean answer {answer!r} is not yes/no/true/false/correct/incorrect"
-    elif answer_type == "number" and _gold_number(answer) is None and not _MATHY.search(unwrap_latex_text(answer)):
-        return f"number answer {answer!r} is neither a number nor a math expression"
+    try:
+        _read_gold(answer, answer_type, [str(c) for c in choices or ()])
+    except ValueError as e:
+        return str(e)
     return None
 
 
@@ -122,12 +134,7 @@ def grade_detailed(
     """`grade` with the extracted answer and the reason (for reports and debugging)."""
     deadline = time.monotonic() + timeout
     choices = [] if choices is None else [str(c) for c in choices]  # lists, tuples, arrays
-    # a gold answer its type cannot read is a data error: raise before looking at the prediction
-    why = gold_error(answer, answer_type, choices)
-    if why is not None:
-        raise ValueError(why)
-    gidx = gold_index(answer, choices) if answer_type == "choice" else None
-    gbool = read_boolean(answer, lenient=True) if answer_type == "boolean" else None
+    gold = _read_gold(answer, answer_type, choices)  # unreadable gold is a data error: raise before the prediction
     if not isinstance(prediction, str):
         return GradeResult(False, None, "no answer")
     ex = extract(prediction, lenient)
@@ -143,16 +150,16 @@ def grade_detailed(
 
     how = None
     if answer_type == "choice":
-        n_options = len(choices) if choices else max(4, gidx + 1)
-        ok = pick_option(pred, choices, n_options, lenient) == gidx
+        n_options = len(choices) if choices else max(4, gold + 1)
+        ok = pick_option(pred, choices, n_options, lenient) == gold
     elif answer_type == "number":
-        ok, how = _grade_number(pred, answer, deadline, rel_tol)
+        ok, how = _grade_number(pred, answer, gold, deadline, rel_tol)
     elif answer_type == "expression":
         ok, how = grade_expression(pred, answer.strip(), deadline, rel_tol)
     elif answer_type == "text":
         ok = _grade_text(pred, answer, rel_tol)
     else:
-        ok = len(pred) <= MAX_TEXT_ANSWER_CHARS and read_boolean(pred, lenient) is gbool
+        ok = len(pred) <= MAX_TEXT_ANSWER_CHARS and read_boolean(pred, lenient) is gold
     reason = "correct" if ok else ("timeout" if how == "timeout" else "wrong")
     return GradeResult(bool(ok), pred, reason)
 
