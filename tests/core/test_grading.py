@@ -275,14 +275,24 @@ def _grade_in_child(q):
 def test_grade_in_forked_child(warm_pool):
     import multiprocessing as mp
 
-    ctx = mp.get_context("fork")  # a forked child cannot use its parent's workers nor forkserver
+    ctx = mp.get_context("fork")  # a forked child starts its own server (never its parent's sockets)
     q = ctx.Queue()
-    p = ctx.Process(target=_grade_in_child, args=(q,))
+    p = ctx.Process(target=_grade_in_child, args=(q,), daemon=True)  # daemonic: no multiprocessing children
     p.start()
     try:
         assert q.get(timeout=60) is True
     finally:
         p.join(10)
+
+
+def test_a_server_that_cannot_start_is_a_clear_error(monkeypatch):
+    import sys
+
+    pool = _mathverify.MathVerifyPool(1)
+    monkeypatch.setattr(_mathverify, "_server_command", lambda: ([sys.executable, "-c", "raise SystemExit(7)"], {}))
+    with pytest.raises(RuntimeError, match="math-verify server .* exited with code 7"):
+        pool.verify("x", "x+0", 1.0)
+    pool.shutdown()
 
 
 def test_long_responses():  # their speed: benchmarks/bench_grading.py

@@ -78,6 +78,7 @@ class _Server:
             raise RuntimeError("grading expression answers needs a POSIX Python (fork, SCM_RIGHTS) with sys.executable")
         ours, theirs = socket.socketpair()
         cmd, env = _server_command()
+        self.cmd = cmd
         try:
             self.proc = subprocess.Popen(
                 [*cmd, str(theirs.fileno())], pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
@@ -172,7 +173,12 @@ class MathVerifyPool:
                     log.warning("math-verify server exited (code %s); starting a new one", server.proc.returncode)
                 server = self._server = _Server()
         if not server.wait_ready(START_TIMEOUT):
-            raise RuntimeError(f"mmreason.core.grading: the math-verify server did not start within {START_TIMEOUT:.0f} s")
+            try:
+                state = f"exited with code {server.proc.wait(2.0)}"
+            except subprocess.TimeoutExpired:
+                state = f"did not start in {START_TIMEOUT:.0f} s"
+            raise RuntimeError(f"mmreason.core.grading: the math-verify server ({' '.join(server.cmd)}) {state}; "
+                               "its error, if any, is on stderr above")
         return _Worker(server)
 
     def warmup(self, n: int | None = None) -> None:
