@@ -20,7 +20,7 @@ from mmreason.train.config import DataConfig
 from mmreason.train.data import filter_long_prompts, load_records
 from mmreason.train.trainer import train
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+sys.path.append(str(Path(__file__).resolve().parents[1] / "core"))  # after this dir: never shadows conftest
 from test_record_validation import png_header  # noqa: E402  (the PNG-spec header fixture)
 
 
