@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from .base import BadRow, Benchmark, LoadResult, MissingDataError
+from .base import Benchmark, DataLoadError, LoadResult
+from .release import BadRow, Layout, MissingDataError
 
 BENCHMARKS: dict[str, type[Benchmark]] = {}
 
@@ -50,5 +51,5 @@ from . import (  # noqa: E402, F401
     wemath,
 )
 
-__all__ = ["BENCHMARKS", "BadRow", "Benchmark", "LoadResult", "MissingDataError", "get_benchmark",
+__all__ = ["BENCHMARKS", "BadRow", "Benchmark", "DataLoadError", "Layout", "LoadResult", "MissingDataError", "get_benchmark",
            "register_benchmark"]
