@@ -74,8 +74,9 @@ def test_eval_stage_asks_every_model_with_the_training_prompt(tmp_path, monkeypa
     state = {"synth": {"dataset": str(tmp_path / "ds")}, "sft": {"model": "/ckpt/sft"}, "rl": {"model": "/ckpt/rl"}}
     (tmp_path / "eval").mkdir()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose("pipeline", [stage("rl", "algorithm=vgpo", "data.system=Think first.",
+        cfg = compose("pipeline", [stage("rl", "algorithm=vgpo", "data.system=Think first.", "reward.lenient=true",
                                          "data.prompt_template=\"{problem} Answer:\"")])
         acc = run_eval_stage(cfg, tmp_path, state)["synth_accuracy"]
     assert acc == {"base": 0.5, "sft": 0.5, "rl": 0.5}
-    assert seen == [(label, {"template": "{problem} Answer:"}, "Think first.") for label in ("base", "sft", "rl")]
+    expect = {"template": "{problem} Answer:", "lenient": True}  # graded as the RL reward was
+    assert seen == [(label, expect, "Think first.") for label in ("base", "sft", "rl")]

@@ -59,11 +59,11 @@ def run_rl_stage(cfg, out, state):
     return _train(cfg, out, state, "rl", state.get("sft", {}).get("model"))
 
 
-def _train_prompt(cfg: DictConfig, state: dict) -> tuple[str, str | None]:
-    """(data.prompt_template, data.system) of the last training stage (rl if it ran, else sft)."""
+def _train_prompt(cfg: DictConfig, state: dict) -> tuple[str, str | None, bool]:
+    """(data.prompt_template, data.system, reward.lenient) of the last training stage (rl if it ran, else sft)."""
     name = "rl" if "rl" in state else "sft"
-    data = compose("train", ["data=path", *cfg.overrides[name]]).data
-    return data.prompt_template, data.get("system")
+    c = compose("train", ["data=path", *cfg.overrides[name]])
+    return c.data.prompt_template, c.data.get("system"), bool(c.reward.get("lenient", False))
 
 
 def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
@@ -73,7 +73,7 @@ def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
 
     ds = _need(state, "synth", "dataset")
     models = {"base": None, "sft": state.get("sft", {}).get("model"), "rl": state.get("rl", {}).get("model")}
-    template, system = _train_prompt(cfg, state)  # every model is asked the way the checkpoints were trained
+    template, system, lenient = _train_prompt(cfg, state)  # asked and graded the way the checkpoints were trained
     runs, scores = [], {}
     for label, path in models.items():
         if label != "base" and path is None:
@@ -85,7 +85,7 @@ def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
         c = compose("eval", [*over, *cfg.overrides.eval])
         with open_dict(c.eval):  # unless overrides.eval sets them
             synth_args = dict(c.eval.benchmark_args.get("synth") or {})
-            c.eval.benchmark_args.synth = {"template": template, **synth_args}
+            c.eval.benchmark_args.synth = {"template": template, "lenient": lenient, **synth_args}
             if c.eval.system_prompt is None:
                 c.eval.system_prompt = system
         backend = make_backend(c.generation, c.model)

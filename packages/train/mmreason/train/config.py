@@ -100,6 +100,9 @@ class DataConfig:
     split: str = "train"  # DatasetDict split to read from a save_to_disk dir
     eval_split: str = "validation"  # DatasetDict split of eval_path (synth writes train / validation / test)
     limit: int | None = None  # use only the first N records
+    skip_invalid: bool = False  # false: an invalid record stops the run before step 1 (file, row, field, reason);
+    #                             true: invalid records are dropped, logged and counted (metrics data/invalid_*)
+    max_image_pixels: int = 8192 * 8192  # an image with more pixels (width × height, read from its header) is invalid
     system: str | None = None  # system prompt
     prompt_template: str = "{problem}\nAnswer with the option letter in \\boxed{{}}."  # {problem} = record text
 
@@ -113,6 +116,7 @@ class RewardConfig:
     format_pattern: str = "boxed"  # boxed: \boxed{..} present | think_boxed: <think>..</think> then \boxed{..}
     functions: list[dict[str, Any]] = field(default_factory=list)  # [{fn: "pkg.mod:func", weight: 1.0}]
     timeout: float = 1.0  # seconds per grade call
+    lenient: bool = False  # core.grading's lenient rule (grade.py docstring); false: strict, cannot be gamed
 
 
 @dataclass

@@ -4,7 +4,7 @@
              - overlong_penalty (DAPO's soft overlong punishment, when algorithm.overlong_buffer > 0)
 
 `grade` is `mmreason.core.grading.grade` on the record's `answer_type` (it extracts the answer itself,
-e.g. from `\\boxed{}`). User reward functions are named `"package.module:function"` in
+e.g. from `\\boxed{}`), strict unless `reward.lenient`. User reward functions are named `"package.module:function"` in
 `reward.functions` and are called as `fn(response: str, record: dict) -> float`.
 """
 
@@ -74,7 +74,8 @@ class RewardFn:
 
     def accuracy(self, response: str, record: dict) -> float:
         return float(
-            self._grade(response, record["answer"], record["answer_type"], tuple(record.get("choices") or ()), timeout=self.cfg.timeout)
+            self._grade(response, record["answer"], record["answer_type"], tuple(record.get("choices") or ()),
+                        timeout=self.cfg.timeout, lenient=self.cfg.lenient)
         )
 
     def __call__(self, responses: list[str], records: list[dict], lengths: list[int] | None = None):

@@ -23,7 +23,7 @@ import torch
 from mmreason.core.generation.hf import HFBackend
 from mmreason.core.models import blocked_token_ids, response_logprobs
 
-from .checkpoint import resolve_resume, restore_trainer_state, save_checkpoint
+from .checkpoint import clean_checkpoints, resolve_resume, restore_trainer_state, save_checkpoint
 from .config import TrainConfig
 from .data import PromptSampler, make_chat
 from .logging_utils import RunLogger, Timer
@@ -62,10 +62,11 @@ def train_sft(cfg: TrainConfig) -> dict:
     t, a = cfg.trainer, cfg.algorithm
     setup_torch(cfg)
     out_dir = resolve_out_dir(cfg)
+    clean_checkpoints(out_dir, t.save_limit)  # what a killed run left behind (temp and half-pruned dirs)
     ckpt = resolve_resume(t.resume, out_dir)
     model, processor = load_for_run(cfg, ckpt)
     blocked = blocked_token_ids(processor)
-    records, heldout = prepare_data(cfg, processor)
+    records, heldout, data_stats = prepare_data(cfg, processor)
     batch_size = a.batch_size or t.prompts_per_step
     steps = t.steps if a.epochs is None else math.ceil(a.epochs * len(records) / batch_size)
     if steps != t.steps:
@@ -106,6 +107,8 @@ def train_sft(cfg: TrainConfig) -> dict:
                 gnorm = float(torch.nn.utils.clip_grad_norm_(params, clip))
                 optimizer.step()
             metrics = {"sft/loss": total, "actor/grad_norm": gnorm, "actor/lr": optimizer.param_groups[0]["lr"]}
+            if step == start:
+                metrics.update(data_stats)
             scheduler.step()
             done = step + 1
             if heldout and (done == t.steps or (t.eval_every and done % t.eval_every == 0)):

@@ -31,7 +31,7 @@ import torch
 from mmreason.core.models import blocked_token_ids, image_token_mask, load_policy, response_logprobs
 
 from .advantages import compute_advantages
-from .checkpoint import resolve_resume, restore_trainer_state, save_checkpoint
+from .checkpoint import clean_checkpoints, resolve_resume, restore_trainer_state, save_checkpoint
 from .config import TrainConfig
 from .data import PromptSampler, filter_long_prompts, load_records
 from .logging_utils import RunLogger, Timer
@@ -116,14 +116,25 @@ def make_rollout_backend(cfg: TrainConfig, model, processor):
     raise ValueError(f"generation.backend={cfg.generation.backend!r}: rollouts need hf or vllm")
 
 
-def prepare_data(cfg: TrainConfig, processor, log=print):
-    train, heldout = load_records(cfg.data)
-    train, dropped = filter_long_prompts(train, processor, cfg.data, cfg.trainer.max_prompt_length)
+def prepare_data(cfg: TrainConfig, processor, log=print) -> tuple[list[dict], list[dict], dict[str, float]]:
+    """(train, heldout, stats): every record checked before step 1 (data.skip_invalid drops and counts bad
+    ones: stats data/invalid_train, data/invalid_heldout; data/too_long counts prompts over the limit)."""
+    invalid: dict = {}
+    train, heldout = load_records(cfg.data, invalid)
+    skip = invalid["train"].append if cfg.data.skip_invalid else None
+    train, dropped = filter_long_prompts(train, processor, cfg.data, cfg.trainer.max_prompt_length, skip)
+    heldout = heldout[: cfg.trainer.eval_size]
+    heldout, _ = filter_long_prompts(heldout, processor, cfg.data, 1 << 62, invalid["heldout"].append if skip else None)
+    for split, errs in invalid.items():
+        if errs:
+            log(f"data: dropped {len(errs)} invalid {split} records (data.skip_invalid=true); first: {errs[0]}")
     if dropped:
         log(f"data: dropped {dropped} prompts longer than trainer.max_prompt_length={cfg.trainer.max_prompt_length}")
     if not train:
-        raise ValueError("data: every prompt is longer than trainer.max_prompt_length")
-    return train, heldout[: cfg.trainer.eval_size]
+        raise ValueError("data: no training record left (invalid, or longer than trainer.max_prompt_length)")
+    stats = {"data/invalid_train": len(invalid["train"]), "data/invalid_heldout": len(invalid["heldout"]),
+             "data/too_long": dropped}
+    return train, heldout, stats
 
 
 # ---------------------------------------------------------------------------------------------- update
@@ -262,6 +273,7 @@ def train_rl(cfg: TrainConfig) -> dict:
     t = cfg.trainer
     setup_torch(cfg)
     out_dir = resolve_out_dir(cfg)
+    clean_checkpoints(out_dir, t.save_limit)  # what a killed run left behind (temp and half-pruned dirs)
     ckpt = resolve_resume(t.resume, out_dir)
     model, processor = load_for_run(cfg, ckpt)
     ref_model = None
@@ -269,7 +281,7 @@ def train_rl(cfg: TrainConfig) -> dict:
         ref_model, _ = load_policy(cfg.model)
         ref_model.requires_grad_(False)
     blocked = blocked_token_ids(processor)
-    train_recs, heldout = prepare_data(cfg, processor)
+    train_recs, heldout, data_stats = prepare_data(cfg, processor)
     sampler = PromptSampler(len(train_recs), t.seed)  # first round of each step
     refill_sampler = PromptSampler(len(train_recs), t.seed + 1_000_003)  # dynamic-sampling refills
     optimizer, scheduler = make_optimizer(model, cfg)
@@ -298,6 +310,8 @@ def train_rl(cfg: TrainConfig) -> dict:
                 metrics.update(update_policy(model, ref_model, optimizer, processor, rollouts, adv, cfg, blocked, step, timer))
                 metrics["adv/abs_mean"] = float(adv.abs().mean())
             metrics["actor/lr"] = optimizer.param_groups[0]["lr"]
+            if step == start:
+                metrics.update(data_stats)
             with warnings.catch_warnings():  # a step whose groups were all dropped made no update; the schedule still counts it
                 warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
                 scheduler.step()
