@@ -121,6 +121,11 @@ KEYS_AND_TYPES = [  # (entry, override, the key named in the error)
     ("train", "seed=1", "Key 'seed' not in 'TrainConfig'"),  # trainer.seed is the one seed
     ("synth", "synth.score.k=3", "Key 'k' not in 'ScoreConfig'"),
     ("synth", "synth.seed=abc", "full_key: synth.seed"),
+    ("synth", "synth.kg.ingest.pdf.dpi=high", "full_key: synth.kg.ingest.pdf.dpi"),
+    ("synth", "synth.kg.ingest.max_mb=5", "Key 'max_mb' not in 'IngestConfig'"),
+    ("train", "data.skip_invalid=maybe", "full_key: data.skip_invalid"),
+    ("train", "data.max_image_pixels=big", "full_key: data.max_image_pixels"),
+    ("train", "reward.lenient=sometimes", "full_key: reward.lenient"),
     ("eval", "eval.batch_size=big", "full_key: eval.batch_size"),
     ("eval", "eval.benchmark=[synth]", "Key 'benchmark' not in 'EvalConfig'"),
     ("diagnostics", "diagnostics.n_bin=3", "Key 'n_bin' not in 'DiagnosticsConfig'"),
@@ -160,3 +165,20 @@ def test_entry_points_fail_fast_before_building_a_model(tmp_path):
         assert runs[name][1] in out, (name, out[-2000:])
     assert not cache.exists() or not any(cache.rglob("*")), "a model was built"
     assert not (tmp_path / "p" / "synth").exists()  # the pipeline ran no stage
+
+
+def test_new_data_reward_and_ingest_keys_reach_the_dataclasses():
+    """The validation / strict-grading / reader keys are typed fields with the documented defaults, and the
+    reader defaults are the ones `synth.ingest` applies when called without options."""
+    from mmreason.synth.config import synth_settings
+    from mmreason.synth.ingest import INGEST_DEFAULTS
+    from mmreason.train.config import load_config
+
+    tc = load_config(compose("train", []))
+    assert (tc.data.skip_invalid, tc.data.max_image_pixels, tc.reward.lenient) == (False, 8192 * 8192, False)
+    tc = load_config(compose("train", ["data.skip_invalid=true", "data.max_image_pixels=100", "reward.lenient=true"]))
+    assert (tc.data.skip_invalid, tc.data.max_image_pixels, tc.reward.lenient) == (True, 100, True)
+    s, _ = synth_settings(compose("synth", []))
+    assert s["kg"]["ingest"] == INGEST_DEFAULTS
+    s, _ = synth_settings(compose("synth", ["synth.kg.ingest.pdf.dpi=72", "synth.kg.ingest.max_file_mb=0.5"]))
+    assert s["kg"]["ingest"] == {"max_file_mb": 0.5, "pdf": {**INGEST_DEFAULTS["pdf"], "dpi": 72}}

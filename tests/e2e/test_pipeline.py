@@ -52,7 +52,8 @@ def test_pipeline_end_to_end_and_resume(tmp_path):
 
 
 def test_eval_stage_asks_every_model_with_the_training_prompt(tmp_path, monkeypatch):
-    """Base, SFT and RL are evaluated on the prompt (data.prompt_template, data.system) the RL stage trained with."""
+    """Base, SFT and RL are asked with the prompt (data.prompt_template, data.system) the RL stage trained with, and
+    graded with its reward.lenient."""
     from hydra import compose, initialize_config_dir
 
     import mmreason.core.generation as generation
@@ -75,11 +76,12 @@ def test_eval_stage_asks_every_model_with_the_training_prompt(tmp_path, monkeypa
     state = {"synth": {"dataset": str(tmp_path / "ds")}, "sft": {"model": "/ckpt/sft"}, "rl": {"model": "/ckpt/rl"}}
     (tmp_path / "eval").mkdir()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose("pipeline", [stage("rl", "algorithm=vgpo", "data.system=Think first.",
+        cfg = compose("pipeline", [stage("rl", "algorithm=vgpo", "data.system=Think first.", "reward.lenient=true",
                                          "data.prompt_template=\"{problem} Answer:\"")])
         acc = run_eval_stage(eval_configs(cfg, tmp_path, state), tmp_path)["synth_accuracy"]
     assert acc == {"base": 0.5, "sft": 0.5, "rl": 0.5}
-    assert seen == [(label, {"template": "{problem} Answer:"}, "Think first.") for label in ("base", "sft", "rl")]
+    expect = {"template": "{problem} Answer:", "lenient": True}  # graded as the RL reward was
+    assert seen == [(label, expect, "Think first.") for label in ("base", "sft", "rl")]
 
 
 def test_a_rerun_reruns_the_changed_stage_and_every_stage_after_it(tmp_path, monkeypatch):

@@ -169,6 +169,15 @@ def test_reward_weights_user_function_and_overlong():
     assert total == pytest.approx([1.5, -0.5, 0.75])
 
 
+def test_reward_grading_is_strict_unless_lenient():
+    """reward.lenient reaches core.grading: a letter named in a sentence, or a LaTeX-only reply, is no answer
+    to the RL reward by default."""
+    rec = {"answer": "B", "answer_type": "choice", "choices": ["red", "green", "blue", "yellow"]}
+    replies = ["Option B is the right one", "\\boxed{\\mathcal{B}_{green}}", "\\boxed{B"]
+    assert RewardFn(RewardConfig())(replies, [rec] * 3)[1]["accuracy"] == [0.0, 0.0, 0.0]
+    assert RewardFn(RewardConfig(lenient=True))(replies, [rec] * 3)[1]["accuracy"] == [1.0, 0.0, 0.0]
+
+
 def test_bad_reward_function_specs():
     with pytest.raises(ValueError, match="package.module:function"):
         load_function("reward_fns.length_parity")

@@ -45,7 +45,8 @@ class EvalConfig:
     #                                                      logicvista dynamath hallusionbench mmstar geometry3k mmk12 superclevr synth
     data: dict[str, str] = field(default_factory=dict)  # benchmark -> local path (nothing is downloaded)
     benchmark_args: dict[str, Any] = field(default_factory=dict)  # per benchmark, e.g. {mathvision: {split: test},
-    #   mathverse: {prompt: wo, versions: all}, mathvista: {prompt: build}}; any benchmark: max_skipped_fraction
+    #   mathverse: {prompt: wo, versions: all}, mathvista: {prompt: build}}; any benchmark: max_skipped_fraction,
+    #   lenient (true: core.grading's lenient rule for the rule-graded answers; default false, strict)
     batch_size: int = 8  # chats per generate call (and per cache append)
     max_new_tokens: int = 1024
     temperature: float = 0.0  # 0 = greedy

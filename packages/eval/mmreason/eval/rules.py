@@ -20,11 +20,11 @@ def extract_answer(text: str) -> str | None:
     return _extract(text or "")
 
 
-def grade(prediction: str, answer: str, answer_type: str, choices=(), timeout: float = 1.0) -> bool:
+def grade(prediction: str, answer: str, answer_type: str, choices=(), timeout: float = 1.0, lenient: bool = False) -> bool:
     """Rule-based equivalence of a whole response and the gold answer (core.grading.grade)."""
     from mmreason.core.grading import grade as _grade
 
-    return bool(_grade(prediction or "", answer, answer_type, choices=tuple(choices), timeout=timeout))
+    return bool(_grade(prediction or "", answer, answer_type, choices=tuple(choices), timeout=timeout, lenient=lenient))
 
 
 def final_answer(text: str) -> str:

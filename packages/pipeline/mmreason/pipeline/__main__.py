@@ -11,7 +11,8 @@ atomically when the stage starts (`done: false`) and when it ends. On a rerun a 
 - rerun from scratch when a hash changed: its directory is cleared (sft, rl, eval; synth's own stages
   check their inputs), and its new record changes the inputs hash of every stage after it, so they rerun too.
 The eval stage asks the base, SFT and RL models with the prompt the checkpoints were trained on (the last
-training stage's data.prompt_template and data.system), unless overrides.eval sets them.
+training stage's data.prompt_template and data.system) and grades them as its reward did (reward.lenient
+-> eval.benchmark_args.synth.lenient), unless overrides.eval sets them.
 """
 
 from __future__ import annotations
@@ -64,18 +65,18 @@ def _train_config(cfg: DictConfig, out: Path, state: dict, name: str) -> dict[st
     return {name: _compose("train", [*over, *cfg.overrides[name]])}
 
 
-def _train_prompt(cfg: DictConfig, state: dict) -> tuple[str, str | None]:
-    """(data.prompt_template, data.system) of the last training stage (rl if it ran, else sft)."""
+def _train_prompt(cfg: DictConfig, state: dict) -> tuple[str, str | None, bool]:
+    """(data.prompt_template, data.system, reward.lenient) of the last training stage (rl if it ran, else sft)."""
     name = "rl" if "rl" in state else "sft"
-    data = _compose("train", ["data=path", "data.path=-", *cfg.overrides[name]]).data
-    return data.prompt_template, data.get("system")
+    c = _compose("train", ["data=path", "data.path=-", *cfg.overrides[name]])
+    return c.data.prompt_template, c.data.get("system"), bool(c.reward.lenient)
 
 
 def eval_configs(cfg: DictConfig, out: Path, state: dict) -> dict[str, DictConfig]:
     """One eval config per model: base, and the SFT and RL checkpoints the state records."""
     ds = _need(state, "synth", "dataset")
     models = {"base": None, "sft": state.get("sft", {}).get("model"), "rl": state.get("rl", {}).get("model")}
-    template, system = _train_prompt(cfg, state)  # every model is asked the way the checkpoints were trained
+    template, system, lenient = _train_prompt(cfg, state)  # asked and graded the way the checkpoints were trained
     configs = {}
     for label, path in models.items():
         if label != "base" and path is None:
@@ -87,7 +88,7 @@ def eval_configs(cfg: DictConfig, out: Path, state: dict) -> dict[str, DictConfi
         c = _compose("eval", [*over, *cfg.overrides.eval])
         with open_dict(c.eval):  # unless overrides.eval sets them
             synth_args = dict(c.eval.benchmark_args.get("synth") or {})
-            c.eval.benchmark_args.synth = {"template": template, **synth_args}
+            c.eval.benchmark_args.synth = {"template": template, "lenient": lenient, **synth_args}
             if c.eval.system_prompt is None:
                 c.eval.system_prompt = system
         configs[label] = c

@@ -47,6 +47,24 @@ class ResolutionConfig:
 
 
 @dataclass
+class PDFIngestConfig:
+    """The PDF reader (ingest/pdf.py; its PDF_DEFAULTS equal these)."""
+
+    dpi: int = 120  # page rendering for figure / table crops (PNG on the block)
+    max_pixels: int = 2_000_000  # a crop larger than this is downscaled
+    max_pages: int = 2000  # pages past this are not read (reported in errors.jsonl)
+
+
+@dataclass
+class IngestConfig:
+    """The readers (mmreason/synth/ingest; its INGEST_DEFAULTS equal these). Inputs not read are listed in
+    OUT/kg/errors.jsonl; a change here (or a new reader version) redoes the kg partials."""
+
+    max_file_mb: float = 200.0  # larger input files are skipped and reported
+    pdf: PDFIngestConfig = field(default_factory=PDFIngestConfig)
+
+
+@dataclass
 class KGConfig:
     """documents -> OUT/kg/{graph.json, graph.graphml, errors.jsonl, stats.json, eval.json, docs/}."""
 
@@ -57,6 +75,7 @@ class KGConfig:
     schema: KGSchemaConfig = field(default_factory=KGSchemaConfig)
     llm: KGLLMConfig = field(default_factory=KGLLMConfig)
     resolution: ResolutionConfig = field(default_factory=ResolutionConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
 
     def __post_init__(self) -> None:
         for name in self.extractors:
@@ -137,7 +156,8 @@ class ExportConfig:
 class SynthConfig:
     """The `synth:` block: where documents come from and where every stage writes, then each stage's settings."""
 
-    input_dir: str | None = None  # documents: .md .html .pdf .txt *content_list.json (MinerU); *.truth.json = ground truth
+    input_dir: str | None = None  # documents: .md .html .pdf .txt .docx .xlsx .xlsm .pptx *content_list.json (MinerU);
+    #                               *.truth.json = ground truth
     out_dir: str | None = None  # OUT/kg, OUT/sample, OUT/qa, OUT/score, OUT/dataset
     kg: KGConfig = field(default_factory=KGConfig)
     seed: int = 0

@@ -128,6 +128,10 @@ class DataConfig:
     split: str = "train"  # DatasetDict split to read from a save_to_disk dir
     eval_split: str = "validation"  # DatasetDict split of eval_path (synth writes train / validation / test)
     limit: int | None = None  # use only the first N records
+    skip_invalid: bool = False  # false: an invalid record (unreadable gold, missing/corrupt/oversized image, bad UTF-8)
+    #                             stops the run before step 1 naming file, row, field, reason; true: dropped, logged
+    #                             and counted (metrics data/invalid_train, data/invalid_heldout on the first step)
+    max_image_pixels: int = 8192 * 8192  # an image with more pixels (width × height, read from its header) is invalid
     system: str | None = None  # system prompt (e.g. the VGPO prompt asking for <think>..</think> then \boxed{})
     prompt_template: str = "{problem}\nAnswer with the option letter in \\boxed{{}}."  # {problem} = record text
 
@@ -155,6 +159,8 @@ class RewardConfig:
     format_pattern: str = "boxed"  # boxed: \boxed{..} present | think_boxed: <think>..</think> then \boxed{..}
     functions: list[RewardTerm] = field(default_factory=list)  # [{fn: "my_pkg.rewards:length_bonus", weight: 0.1}]
     timeout: float = 1.0  # seconds per grading call
+    lenient: bool = False  # core.grading's lenient rule (grade.py docstring): also reads "Option B is ...", yes/no
+    #                        phrases, an unclosed <answer>; false: the strict rule, which a policy cannot game
 
     def __post_init__(self) -> None:
         REWARDS.check(self.format_pattern, "reward.format_pattern")

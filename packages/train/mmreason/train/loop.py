@@ -1,10 +1,12 @@
 """The loop SFT and RL share: optimizer + schedule, resume, one `step_fn` per step, then the lr schedule,
 an optional hook (RL pushes weights to vLLM), held-out evaluation, logging and checkpoints.
 
-    result = run_loop(run, step_fn, save_state=..., load_state=..., backend=..., reward_fn=...)
+    result = run_loop(run, step_fn, save_state=..., load_state=..., backend=..., reward_fn=..., data_stats=...)
 
 `step_fn(step, optimizer, timer) -> metrics` does the step's work up to and including `optimizer.step()`
-(use `clip_and_step`); `save_state()` / `load_state(state)` carry the data cursors in checkpoints.
+(use `clip_and_step`); `save_state()` / `load_state(state)` carry the data cursors in checkpoints;
+`data_stats` (`prepare_data`'s counts of invalid and over-long records) are logged with the first step.
+Every save (`save_checkpoint`) also clears crash leftovers and prunes to `trainer.save_limit`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def run_loop(
     backend,
     reward_fn,
     heldout: list[dict],
+    data_stats: dict[str, float] | None = None,
     after_update: Callable[[], None] | None = None,
     stop_accuracy: float | None = None,
 ) -> dict:
@@ -65,6 +68,8 @@ def run_loop(
             t0 = time.perf_counter()
             metrics = step_fn(step, optimizer, timer)
             metrics["actor/lr"] = optimizer.param_groups[0]["lr"]
+            if step == start:
+                metrics.update(data_stats or {})
             with warnings.catch_warnings():  # a step whose groups were all dropped made no update; the schedule still counts it
                 warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
                 scheduler.step()

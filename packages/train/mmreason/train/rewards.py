@@ -5,9 +5,10 @@
              - overlong_penalty (DAPO's soft overlong punishment, when algorithm.overlong_buffer > 0)
 
 `grade` is `mmreason.core.grading.grade` on the record's `answer_type` (it extracts the answer itself,
-e.g. from `\\boxed{}`). Reward functions `fn(response: str, record: dict) -> float` come from the registry
-`REWARDS` (`@register_reward("name")`; built in: the format checks `boxed` and `think_boxed`) or are
-named `"package.module:function"` (user code) in `reward.format_pattern` and `reward.functions`.
+e.g. from `\\boxed{}`), strict unless `reward.lenient`. Reward functions `fn(response: str, record: dict) -> float`
+come from the registry `REWARDS` (`@register_reward("name")`; built in: the format checks `boxed` and
+`think_boxed`) or are named `"package.module:function"` (user code) in `reward.format_pattern` and
+`reward.functions`.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class RewardFn:
 
     def accuracy(self, response: str, record: dict) -> float:
         return float(
-            self._grade(response, record["answer"], record["answer_type"], tuple(record.get("choices") or ()), timeout=self.cfg.timeout)
+            self._grade(response, record["answer"], record["answer_type"], tuple(record.get("choices") or ()),
+                        timeout=self.cfg.timeout, lenient=self.cfg.lenient)
         )
 
     def __call__(self, responses: list[str], records: list[dict], lengths: list[int] | None = None):

@@ -2,7 +2,7 @@
 resume from, the policy, the data, the optimizer and its learning-rate schedule.
 
     run = start_run(cfg)                          # seeds, out_dir, checkpoint, policy (from the checkpoint if resuming)
-    records, heldout = prepare_data(cfg, run.processor)
+    records, heldout, stats = prepare_data(cfg, run.processor)   # stats: data/invalid_*, data/too_long
     optimizer, scheduler = make_optimizer(run.model, cfg)
 """
 
@@ -20,7 +20,7 @@ import torch
 
 from mmreason.core.models import blocked_token_ids, load_policy
 
-from .checkpoint import resolve_resume
+from .checkpoint import clean_checkpoints, resolve_resume
 from .config import TrainConfig
 from .data import filter_long_prompts, load_records
 
@@ -88,15 +88,27 @@ def load_for_run(cfg: TrainConfig, ckpt: Path | None):
     return model, processor
 
 
-def prepare_data(cfg: TrainConfig, processor, log=print) -> tuple[list[dict], list[dict]]:
-    """(train records without over-long prompts, the first `trainer.eval_size` held-out records)."""
-    train, heldout = load_records(cfg.data)
-    train, dropped = filter_long_prompts(train, processor, cfg.data, cfg.trainer.max_prompt_length)
+def prepare_data(cfg: TrainConfig, processor, log=print) -> tuple[list[dict], list[dict], dict[str, float]]:
+    """(train, heldout, stats): every record checked before step 1, train prompts over
+    `trainer.max_prompt_length` dropped, the first `trainer.eval_size` held-out records. `data.skip_invalid`
+    drops and counts bad records instead of stopping: stats data/invalid_train, data/invalid_heldout, and
+    data/too_long (prompts over the limit), logged on the run's first step."""
+    invalid: dict = {}
+    train, heldout = load_records(cfg.data, invalid)
+    skip = invalid["train"].append if cfg.data.skip_invalid else None
+    train, dropped = filter_long_prompts(train, processor, cfg.data, cfg.trainer.max_prompt_length, skip)
+    heldout = heldout[: cfg.trainer.eval_size]
+    heldout, _ = filter_long_prompts(heldout, processor, cfg.data, 1 << 62, invalid["heldout"].append if skip else None)
+    for split, errs in invalid.items():
+        if errs:
+            log(f"data: dropped {len(errs)} invalid {split} records (data.skip_invalid=true); first: {errs[0]}")
     if dropped:
         log(f"data: dropped {dropped} prompts longer than trainer.max_prompt_length={cfg.trainer.max_prompt_length}")
     if not train:
-        raise ValueError("data: every prompt is longer than trainer.max_prompt_length")
-    return train, heldout[: cfg.trainer.eval_size]
+        raise ValueError("data: no training record left (invalid, or longer than trainer.max_prompt_length)")
+    stats = {"data/invalid_train": len(invalid["train"]), "data/invalid_heldout": len(invalid["heldout"]),
+             "data/too_long": dropped}
+    return train, heldout, stats
 
 
 @dataclass
@@ -116,9 +128,11 @@ class Run:
 
 
 def start_run(cfg: TrainConfig) -> Run:
-    """Seed, make the output directory, find the checkpoint to resume (`trainer.resume`), load the policy."""
+    """Seed, make the output directory (clearing what a killed run left in its checkpoints), find the checkpoint
+    to resume (`trainer.resume`), load the policy."""
     setup_torch(cfg)
     out_dir = resolve_out_dir(cfg)
+    clean_checkpoints(out_dir, cfg.trainer.save_limit)  # temp and half-pruned dirs; prune to save_limit
     ckpt = resolve_resume(cfg.trainer.resume, out_dir)
     model, processor = load_for_run(cfg, ckpt)
     return Run(cfg, out_dir, ckpt, model, processor)

@@ -60,7 +60,7 @@ def train_sft(cfg: TrainConfig) -> dict:
     a = cfg.algorithm
     run = start_run(cfg)
     model, processor, blocked = run.model, run.processor, run.blocked
-    records, heldout = prepare_data(cfg, processor)
+    records, heldout, data_stats = prepare_data(cfg, processor)
     batch_size = a.batch_size or cfg.trainer.prompts_per_step
     if a.epochs is not None:  # before the optimizer: the lr schedule runs over `steps`
         steps = math.ceil(a.epochs * len(records) / batch_size)
@@ -90,5 +90,6 @@ def train_sft(cfg: TrainConfig) -> dict:
 
     return run_loop(
         run, step_fn, backend=backend, reward_fn=reward_fn, heldout=heldout, stop_accuracy=a.stop_accuracy,
+        data_stats=data_stats,
         save_state=sampler.state_dict, load_state=sampler.load_state_dict,
     )

@@ -181,7 +181,7 @@ def train_rl(cfg: TrainConfig) -> dict:
         ref_model, _ = load_policy(cfg.model)
         ref_model.requires_grad_(False)
     blocked = run.blocked
-    train_recs, heldout = prepare_data(cfg, processor)
+    train_recs, heldout, data_stats = prepare_data(cfg, processor)
     sampler = PromptSampler(len(train_recs), t.seed)  # first round of each step
     refill_sampler = PromptSampler(len(train_recs), t.seed + 1_000_003)  # dynamic-sampling refills
     reward_fn = RewardFn(cfg.reward, t.max_new_tokens, a.overlong_buffer, a.overlong_penalty)
@@ -204,7 +204,7 @@ def train_rl(cfg: TrainConfig) -> dict:
     shared = cfg.generation.backend == "hf"  # the hf sampler *is* the policy; any other engine is a copy
     try:
         return run_loop(
-            run, step_fn, backend=backend, reward_fn=reward_fn, heldout=heldout, load_state=load_state,
+            run, step_fn, backend=backend, reward_fn=reward_fn, heldout=heldout, data_stats=data_stats, load_state=load_state,
             save_state=lambda: {"prompts": sampler.state_dict(), "refills": refill_sampler.state_dict()},
             after_update=None if shared else lambda: backend.load_weights(model.state_dict()),
         )

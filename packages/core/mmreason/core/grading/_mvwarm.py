@@ -1,10 +1,10 @@
-"""The worker side of math-verify: `check`, and importing this module warms it up (it exists to be
-preloaded by the forkserver).
+"""The worker side of math-verify: `check`, and importing this module warms it up.
 
 sympy and latex2sympy import much of themselves lazily, on the first comparison of each kind (a first
-symbolic check costs ~0.5-1.5 s, the next one milliseconds). Running one check of each common kind here,
-in the forkserver, means every worker forked from it starts warm, and a worker replaced after a timeout
-is ready at once. A worker started with `spawn` imports this module itself before it says it is ready.
+symbolic check costs ~0.5-1.5 s, the next one milliseconds). The `_worker` server imports this module
+once, running one check of each common kind, so every worker it forks starts warm and a worker replaced
+after a timeout is ready at once. `check` lives here, not in `_mathverify` (which starts the server), so
+the worker side never imports the parent side.
 """
 
 from __future__ import annotations

@@ -190,10 +190,12 @@ class Benchmark:
 
     # ---------------------------------------------------------------- scoring
     def judge_one(self, record: dict, response: str) -> dict:
-        """{'correct': bool, 'extracted': str | None} for one response (default: core.grading)."""
+        """{'correct': bool, 'extracted': str | None} for one response (default: core.grading, strict unless
+        the benchmark option `lenient: true`, e.g. eval.benchmark_args.synth.lenient=true)."""
         from ..rules import extract_answer, grade
 
-        ok = grade(response, record["answer"], record["answer_type"], record["choices"])
+        lenient = bool(self.options.get("lenient", False))
+        ok = grade(response, record["answer"], record["answer_type"], record["choices"], lenient=lenient)
         return {"correct": ok, "extracted": extract_answer(response)}
 
     def free_form(self, record: dict) -> bool:

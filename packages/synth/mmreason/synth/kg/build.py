@@ -17,7 +17,7 @@ from mmreason.core.io import atomic_write_bytes, atomic_write_json, atomic_write
 from mmreason.core.schema import make_id
 
 from ..config import synth_settings
-from ..ingest import discover, read_document
+from ..ingest import INGEST_VERSION, discover, display_path, read_document
 from ..ingest.model import Block
 from .evaluate import evaluate, load_truth
 from .extractors import EXTRACTORS, LLMSchema, extract_llm, extract_structural
@@ -26,6 +26,7 @@ from .resolution import resolve_entities
 from .store import export_graphml, from_json, save_graph, to_json
 
 log = logging.getLogger("mmreason.synth.kg")
+
 
 def kg_settings(cfg) -> tuple[Path, Path, dict, dict]:
     """(input_dir, out_dir, the `synth.kg` settings, root config) from the root config or its `synth` node."""
@@ -90,17 +91,17 @@ def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> 
         cached = backend if isinstance(backend, CachedBackend) else CachedBackend(backend, cache)
         sch = s["schema"]
         schema = LLMSchema(**{k: list(v) for k, v in sch.items() if v})
-    tag = make_id(sorted(s["extractors"]), s.get("schema"))
+    tag = make_id(sorted(s["extractors"]), s.get("schema"), s["ingest"], INGEST_VERSION)  # new readers redo partials
 
-    files = discover(root)
-    kg = KG()
     errors: list[dict] = []
+    files = discover(root, errors, max_bytes=float(s["ingest"]["max_file_mb"]) * 1e6)  # skipped inputs are errors
+    kg = KG()
     reused = 0
     cols = [TextColumn("[bold]kg[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*cols, disable=not progress, transient=False) as bar:
         task = bar.add_task("documents", total=len(files))
         for path in files:
-            rel = path.relative_to(root).as_posix()
+            rel = display_path(path.relative_to(root).as_posix())
             bar.update(task, description=rel[-40:])
             part_path = parts_dir / f"{make_id(rel)}.json"
             try:
@@ -162,7 +163,7 @@ def _json_line(obj) -> str:
 
 
 def _build_one(path: Path, root: Path, out_dir: Path, assets: Path, s: dict, cached, schema, tag: str, sha: str) -> dict:
-    doc = read_document(path, root)
+    doc = read_document(path, root, s["ingest"])
     issues = [i.to_dict() for i in doc.issues]
     sub = KG()
     complete = True
