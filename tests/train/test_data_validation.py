@@ -52,13 +52,14 @@ def test_heldout_split_is_checked_too(tmp_path):
         load_records(DataConfig(source="path", path=str(data), eval_path=str(held)))
 
 
-def test_skip_invalid_drops_logs_and_counts(tmp_path, capsys):
+@pytest.mark.parametrize("algorithm", ["grpo", "sft"])  # both go through runtime.prepare_data and loop.run_loop
+def test_skip_invalid_drops_logs_and_counts(tmp_path, capsys, algorithm):
     (tmp_path / "adir").mkdir()
     bad = {1: {"images": 5}, 3: {"problem": "<image>bad \udc80 text"}, 6: {"images": ["adir"]}}
     data = write_split(tmp_path, "train", 12, 0, bad)
     held = write_split(tmp_path, "held", 6, 1, {0: {"answer": "banana", "answer_type": "number", "choices": []}})
     res = train(make_cfg(tmp_path / "run", "data.source=path", f"data.path={data}", f"data.eval_path={held}",
-                         "data.skip_invalid=true", "trainer.steps=1"))
+                         "data.skip_invalid=true", "trainer.steps=1", f"algorithm={algorithm}"))
     first = res["history"][0]
     assert (first["data/invalid_train"], first["data/invalid_heldout"]) == (3, 1)
     logged = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])

@@ -35,7 +35,7 @@ ACC_MARGIN = 0.20
 
 
 def _run(out, *overrides):
-    cfg = load_config(compose("train", [f"trainer.out_dir={out}", f"seed={SEED}", "logger.console=false",
+    cfg = load_config(compose("train", [f"trainer.out_dir={out}", f"trainer.seed={SEED}", "logger.console=false",
                                         "trainer.num_threads=1", *overrides]))
     t0 = time.perf_counter()
     res = train(cfg)

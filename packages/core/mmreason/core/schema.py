@@ -11,7 +11,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-ANSWER_TYPES = ("choice", "number", "expression", "text", "boolean")
+from .grading.grade import ANSWER_TYPES, gold_error
+
+# ANSWER_TYPES lives with the grader (one rule per type), which never imports this module
+
 IMAGE_MARKER = "<image>"
 
 COLUMNS = (
@@ -135,8 +138,6 @@ def validate_record(rec: dict, where: str = "", *, max_image_pixels: int | None 
     readable for its `answer_type` (`core.grading.gold_error`: boolean "maybe" or number "banana" are
     errors), and every image passes `image_error` (exists, is an image, at most `max_image_pixels`).
     """
-    from .grading import gold_error
-
     rid = rec.get("id", "?") if isinstance(rec, dict) else "?"
     loc = f"{where}: " if where else ""
 

@@ -56,16 +56,12 @@ def check_benchmark(name: str, path: str, args: dict, max_skipped: float | None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hydra import compose, initialize_config_dir
-
-    from mmreason.core.config import conf_dir
+    from mmreason.core.config import compose
 
     from .runner import eval_config
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose("eval", overrides=argv)
-    ec = eval_config(cfg)
+    ec = eval_config(compose("eval", argv))  # validated: unknown keys, types and benchmark names fail here
     named = [m.group(1) for a in argv if (m := re.match(r"^\+?eval\.data\.(\w+)=", a))]
     names = named or list(ec["benchmarks"])
     if not names:

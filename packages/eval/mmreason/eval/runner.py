@@ -13,6 +13,7 @@ Outputs in `eval.out_dir`: results.json (all benchmarks of the run), results.md,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -22,51 +23,27 @@ from pathlib import Path
 from typing import Any
 
 from mmreason.core.chat import user_content
+from mmreason.core.config import to_dataclass
 from mmreason.core.generation.base import GenerationBackend, SamplingParams
 from mmreason.core.io import JsonlAppender, atomic_write_json, atomic_write_text, read_json, read_jsonl
 
 from .benchmarks import get_benchmark
+from .config import EvalConfig
 from .judge import LLMJudge
 
 log = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "benchmarks": [],
-    "data": {},
-    "benchmark_args": {},
-    "batch_size": 8,
-    "max_new_tokens": 1024,
-    "temperature": 0.0,
-    "top_p": 1.0,
-    "seed": 0,
-    "system_prompt": None,
-    "prompt_suffix": None,
-    "run_name": "default",
-    "out_dir": "outputs/eval/default",
-    "cache_dir": "outputs/eval/cache",
-    "judge": None,
-    "limit": None,
-    "rescore": False,
-    "max_skipped_fraction": 0.05,  # a benchmark skipping more of its rows than this (or all) stops the run
-    "image_cache_dir": None,  # zipped image folders are extracted here once (default <cache_dir>/images)
-}
-
-
 def eval_config(cfg: Any) -> dict:
-    """The `eval` block as a plain dict with defaults filled in (accepts DictConfig or dict)."""
-    try:
-        from omegaconf import DictConfig, OmegaConf
+    """The `eval` block as a validated plain dict with defaults filled in (config.py EvalConfig; accepts the
+    composed config, a dict with an "eval" block, or the block itself)."""
+    from omegaconf import DictConfig, OmegaConf
 
-        if isinstance(cfg, DictConfig):
-            cfg = OmegaConf.to_container(cfg, resolve=True)
-    except ImportError:  # pragma: no cover
-        pass
-    block = cfg.get("eval", cfg) if isinstance(cfg, dict) else cfg
-    out = dict(DEFAULTS)
-    out.update({k: v for k, v in dict(block).items() if v is not None or k in ("judge", "limit", "max_skipped_fraction")})
-    if isinstance(out["benchmarks"], str):
-        out["benchmarks"] = [out["benchmarks"]]
-    return out
+    if isinstance(cfg, DictConfig):
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    block = dict(cfg.get("eval", cfg))
+    if isinstance(block.get("benchmarks"), str):
+        block["benchmarks"] = [block["benchmarks"]]
+    return dataclasses.asdict(to_dataclass(block, EvalConfig))
 
 
 def sampling_params(ec: dict) -> SamplingParams:

@@ -37,25 +37,6 @@ CACHE_SIZE = 8192  # (gold, pred) -> verdict, so repeated rollouts of one answer
 DEFAULT_WORKERS = int(os.environ.get("MMREASON_GRADING_WORKERS", "2"))
 
 
-# ----------------------------------------------------------------------------------------- worker side
-def check(gold: str, pred: str) -> bool:
-    """math-verify's verdict with its own (signal-based) timeouts off; run this only in a worker.
-
-    Only the LaTeX parser is used: math-verify's plain-expression target goes through sympy's
-    `parse_expr` (an `eval` underneath, though on regex-filtered text); LaTeX parsing never evaluates code.
-    """
-    from math_verify import LatexExtractionConfig, parse, verify
-
-    latex_only = [LatexExtractionConfig()]
-    gold, pred = gold.replace("**", "^"), pred.replace("**", "^")  # Python powers, LaTeX's way
-    g = parse(f"\\boxed{{{gold}}}", extraction_config=latex_only, parsing_timeout=None)
-    p = parse(f"\\boxed{{{pred}}}", extraction_config=latex_only, parsing_timeout=None)
-    if not g or not p:
-        return False
-    return bool(verify(g, p, timeout_seconds=None))
-
-
-# ----------------------------------------------------------------------------------------- parent side
 def _server_command() -> tuple[list[str], dict[str, str]]:
     """`python -m ..._worker`, importable from where this package was imported (even when the caller put it
     on sys.path by hand); `-P` keeps the current directory off the server's path (Python >= 3.11)."""

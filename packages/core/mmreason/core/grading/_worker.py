@@ -58,7 +58,7 @@ def _serve(sock: socket.socket) -> None:
     """A worker: verdicts for (gold, pred) jobs until the caller closes the socket."""
     from multiprocessing.connection import Connection
 
-    from ._mathverify import check
+    from ._mvwarm import check  # never _mathverify: that module starts this one
 
     _limit_worker()
     conn = Connection(sock.detach())

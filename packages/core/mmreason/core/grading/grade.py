@@ -33,12 +33,13 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ..schema import ANSWER_TYPES
 from .choice import gold_index, pick_option
 from .expression import grade_expression
 from .extract import extract
 from .numbers import REL_TOL, parse_number, parsed_match
 from .text import normalize_text, read_boolean, unwrap_latex_text
+
+ANSWER_TYPES = ("choice", "number", "expression", "text", "boolean")  # the record schema's types, one rule each
 
 FALLBACK_CHARS = 128  # a response with no extractable answer is its own answer only if this short
 MAX_TEXT_ANSWER_CHARS = 1000

@@ -26,8 +26,8 @@ import re
 
 from .. import metrics
 from ..rules import extract_answer, to_float
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, MissingDataError, is_missing, read_table, text
 
 # opensource_json_eval.py `guide`, byte for byte (its lines end in a space)

@@ -24,9 +24,9 @@ from __future__ import annotations
 import json
 
 from ..rules import choice_answer, extract_answer, grade, to_float
-from . import register_benchmark
 from .base import Benchmark
 from .mathvista import HINTS
+from .registry import register_benchmark
 from .release import BadRow, Layout, letter_of, literal_list, text
 
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from .. import metrics
 from ..rules import extract_answer, yes_no
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, is_missing, text
 
 GOLD = {"1": "yes", "0": "no", "yes": "yes", "no": "no"}

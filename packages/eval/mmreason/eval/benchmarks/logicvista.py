@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 
 from ..rules import extract_answer, letter_set, stated_labels
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, is_missing, literal_list, text
 
 LETTERS_PROMPT = """You extract the multiple-choice letters an answer chose. Read the question and the answer; reply with only the letters the answer selected (several letters when it selected several, e.g. AC). If it selected no letter, infer the choice from the given options if you can; if it corresponds to no option or selects nothing, reply Z.

@@ -30,8 +30,8 @@ from __future__ import annotations
 import ast
 
 from ..rules import choice_answer, extract_answer, grade, parse_inline_choices, to_float
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, is_missing, read_table, text
 
 VERSIONS = {

@@ -24,8 +24,8 @@ free-form answers by `core.grading.grade`.
 from __future__ import annotations
 
 from ..rules import choice_answer, extract_answer, grade, to_float
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, is_missing, literal_list, text
 
 PROMPT = ('Please solve the problem step by step and put your answer in one "\\boxed{}". If it is a multiple '

@@ -33,8 +33,8 @@ import json
 import re
 
 from ..rules import choice_letter, clean_short_answer, closest_choice, extract_answer
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, is_missing, letter_of, literal_list, read_table, text
 
 META_KEYS = ("language", "source", "category", "task", "context", "grade", "skills")

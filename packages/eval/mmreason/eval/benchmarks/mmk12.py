@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 
 from ..rules import choice_answer, extract_answer, grade, parse_inline_choices, to_float
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, is_missing, text
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."

@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 
 from ..rules import extract_answer, parse_inline_choices
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, is_missing, option_columns, text
 
 SELECT = "Please select the correct answer from the options above. \n"

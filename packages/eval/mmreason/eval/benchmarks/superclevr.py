@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 
 from ..rules import extract_answer, last_number, to_float
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, text
 
 TEMPLATE = ("{Question} First output the thinking process in <think> </think> and final answer (number) in "

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, plain, read_table
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."

@@ -36,8 +36,8 @@ from collections import defaultdict
 
 from .. import metrics
 from ..rules import choice_answer, parse_inline_choices
-from . import register_benchmark
 from .base import Benchmark
+from .registry import register_benchmark
 from .release import BadRow, Layout, is_missing, option_columns, read_table, text
 
 PROMPT = ("Now, we require you to solve a multiple-choice math question. Please briefly describe your thought "

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any
 
 from mmreason.core.io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
 from mmreason.core.schema import make_id
 
-from ..ingest import INGEST_DEFAULTS, INGEST_VERSION, discover, display_path, read_document
+from ..config import synth_settings
+from ..ingest import INGEST_VERSION, discover, display_path, read_document
 from ..ingest.model import Block
 from .evaluate import evaluate, load_truth
 from .extractors import EXTRACTORS, LLMSchema, extract_llm, extract_structural
@@ -27,43 +27,11 @@ from .store import export_graphml, from_json, save_graph, to_json
 
 log = logging.getLogger("mmreason.synth.kg")
 
-DEFAULTS: dict[str, Any] = {
-    "extractors": ["structural"],
-    "resume": True,
-    "graphml": True,
-    "evaluate": True,
-    "schema": {"entity_types": None, "relation_types": None},
-    "llm": {"max_retries": 2, "max_new_tokens": 512, "describe_images": True, "cache_dir": None},
-    "resolution": {"enabled": True, "fuzzy_threshold": 95.0, "embeddings": False, "embed_threshold": 0.95},
-    "ingest": INGEST_DEFAULTS,  # max_file_mb; pdf: {dpi, max_pixels, max_pages} (figure / table crops)
-}
-
-
-def _plain(cfg) -> dict:
-    try:
-        from omegaconf import DictConfig, OmegaConf
-
-        if isinstance(cfg, DictConfig):
-            return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
-    except ImportError:
-        pass
-    return dict(cfg)
-
-
-def _merge(base: dict, over: dict | None) -> dict:
-    out = dict(base)
-    for k, v in (over or {}).items():
-        out[k] = _merge(base[k], v) if isinstance(base.get(k), dict) and isinstance(v, dict) else v
-    return out
-
 
 def kg_settings(cfg) -> tuple[Path, Path, dict, dict]:
-    """(input_dir, out_dir, kg settings, root config) from the root config or its `synth` node."""
-    root = _plain(cfg)
-    c = root["synth"] if isinstance(root.get("synth"), dict) else root
-    if not c.get("input_dir") or not c.get("out_dir"):
-        raise ValueError("synth.input_dir and synth.out_dir must be set (e.g. synth.input_dir=examples/corpus)")
-    return Path(c["input_dir"]), Path(c["out_dir"]), _merge(DEFAULTS, c.get("kg")), root
+    """(input_dir, out_dir, the `synth.kg` settings, root config) from the root config or its `synth` node."""
+    s, root = synth_settings(cfg)
+    return s["input_dir"], s["out_dir"], s["kg"], root
 
 
 def _image_loader(root: Path, assets: Path):
