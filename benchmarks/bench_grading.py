@@ -9,7 +9,9 @@ answers, reward-hacking responses (option lists, several boxes), responses of va
 - grade (cold): every response once, math-verify pool already warm, result cache cleared first;
 - grade (cached): the same batch again (GRPO groups repeat answers);
 - one row per answer type (cold pass; the sum of per-call times, so with threads it exceeds wall time),
-  and the pool warm-up time.
+  and the pool warm-up time (math-verify server start + import + warm-up checks);
+- the hard expressions and long adversarial responses the unit tests grade, timed here (ratio: against
+  the 1 s budget; each must come back in about the budget, never hang).
 With `--threads T > 1` the cold pass runs from a thread pool (math-verify work is still bounded by the
 pool's worker processes, 2 by default: MMREASON_GRADING_WORKERS).
 """
@@ -146,6 +148,39 @@ def main() -> None:
     for k in sorted(per_type):
         row(f"  {k}", counts[k], per_type[k])
     print(f"{'pool warm-up (once)':<26}{'':>6}{t_warm:>10.3f}")
+
+    print(f"\n{'worst cases (budget 1 s)':<26}{'':>6}{'total s':>10}{'':>12}{'/budget':>9}")
+    for name, (pred, gold) in HARD.items():
+        t0 = time.perf_counter()
+        ok = grade(pred, gold, "expression", timeout=1.0)
+        dt = time.perf_counter() - t0
+        assert ok is False, name
+        print(f"{name:<26}{1:>6}{dt:>10.3f}{'':>12}{dt / 1.0:>9.2f}")
+    t0 = time.perf_counter()
+    for pred, gold, kind, opts in LONG:
+        grade(pred, gold, kind, opts)
+    dt = time.perf_counter() - t0
+    print(f"{'long responses (~2 MB)':<26}{len(LONG):>6}{dt:>10.3f}{'':>12}{dt / 1.0:>9.2f}")
+
+
+HARD = {  # distinct from make_batch's hard ones, so the cache cannot answer them
+    "100-level nesting": ("\\boxed{" + "(" * 100 + "y" + ")" * 100 + "}", "y+1"),
+    "10^{10^{10}}": ("\\boxed{10^{10^{10}}}", "3"),
+    "10^10^10": ("\\boxed{10^10^10}", "3"),
+    "200-term polynomial": ("\\boxed{" + "+".join(f"y^{{{i}}}" for i in range(200)) + "}", "y"),
+}
+_FILLER = "Let me think about this step by step. " * 50_000
+LONG = [  # (response, gold, answer_type, choices): ~2 MB of text, deep braces, many boxes and phrases
+    (_FILLER + "\nAnswer: (B)", "B", "choice", OPTS),
+    (_FILLER + "\\boxed{12}", "12", "number", []),
+    (_FILLER, "B", "choice", OPTS),
+    ("{" * 200_000, "x", "expression", []),
+    ("\\boxed{" + "{" * 200_000, "x", "expression", []),
+    ("\\boxed{" * 1200 + "5" + "}" * 1200, "5", "expression", []),
+    ("The answer is " * 1000, "B", "choice", OPTS),
+    ("<answer>" * 2000 + "B</answer>", "B", "choice", OPTS),
+    (" ".join("ABCD" * 2000), "B", "choice", OPTS),
+]
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def wemath_case(n: int, rng: random.Random):
     parts = ["1", "2", "multi"]
     for i in range(n):
         pid, part = f"2steps_{i // 3}", parts[i % 3]
-        meta = {"ID": pid, "key": f"2steps_{part}", "steps": 2, "part": part, "knowledge_concept": "Area"}
+        meta = {"ID": pid, "key": f"2steps_{part}", "steps": 2, "part": part, "knowledge_concept": "Area",
+                "domains": ["Calculation of Plane Figures"]}
         r = _rec("wemath", i, "B", "text", meta=meta)
         recs.append(r)
         preds[r["id"]] = "<Thought process>: " + "area is base times height. " * 10 + f"<Answer>: <<{rng.choice('AB')}>>"

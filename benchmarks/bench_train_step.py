@@ -2,7 +2,7 @@
 
 VGPO's extra work per micro-batch is ρ/ψ/α from the hidden states the loss's forward already
 computed (one forward, not two). Target: VGPO / GRPO <= 1.05. Both steps use the same loss settings
-except the VGPO weights (GRPO here = the vgpo preset with algorithm name grpo, i.e. ψ = α = 1 and no
+except the VGPO weights (GRPO here = the vgpo preset with token_weights none, i.e. ψ = α = 1 and no
 hidden-state work), lr 0 so every repetition does identical work, timed alternately (median of reps).
 
     .venv/bin/python benchmarks/bench_train_step.py [--reps 15] [--threads 1]
@@ -32,7 +32,8 @@ from mmreason.train.data import PromptSampler, load_records  # noqa: E402
 from mmreason.train.logging_utils import Timer  # noqa: E402
 from mmreason.train.rewards import RewardFn  # noqa: E402
 from mmreason.train.rollout import collect_rollouts  # noqa: E402
-from mmreason.train.trainer import make_optimizer, update_policy  # noqa: E402
+from mmreason.train.runtime import make_optimizer  # noqa: E402
+from mmreason.train.trainer import update_policy  # noqa: E402
 
 
 def main() -> int:
@@ -50,7 +51,7 @@ def main() -> int:
             f"trainer.max_new_tokens={tokens}", "trainer.dynamic_sampling=false", "data.train_size=64",
         ]
         vgpo = load_config(compose("train", ["algorithm=vgpo", *base]))
-        grpo = dataclasses.replace(vgpo, algorithm=dataclasses.replace(vgpo.algorithm, name="grpo"))
+        grpo = dataclasses.replace(vgpo, algorithm=dataclasses.replace(vgpo.algorithm, token_weights="none"))
         model, processor = load_policy(vgpo.model)
         model.train()
         recs, _ = load_records(vgpo.data)

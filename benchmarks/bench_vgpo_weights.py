@@ -23,7 +23,8 @@ from collections import defaultdict
 import torch
 import torch.nn.functional as F
 
-from mmreason.train.vgpo import VGPOConfig, image_token_mean, vgpo_weights, visual_focus
+from mmreason.core.focus import image_token_mean, visual_focus
+from mmreason.train.vgpo import VGPOConfig, vgpo_weights
 
 
 def reference_visual_focus(
@@ -163,9 +164,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         args.prompts, args.rollouts, args.length, args.hidden, args.seed, dev
     )
     image_mean = image_token_mean(image_states, torch.ones(image_states.shape[:2], device=dev))
+    hidden = torch.cat([image_states, resp], dim=1)  # image positions, then the response
+    image_mask = torch.zeros(hidden.shape[:2], dtype=torch.bool, device=dev)
+    image_mask[:, : image_states.shape[1]] = True
 
     # correctness first: vectorised == per-token loop
-    rho = visual_focus(resp, image_mean, mask)
+    rho = visual_focus(hidden, image_mask, mask, normalise=True)
     rho_ref = reference_visual_focus(resp.cpu(), image_mean.cpu(), mask.cpu())
     torch.testing.assert_close(rho.cpu(), rho_ref, rtol=0, atol=1e-5)
     psi, alpha, diag = vgpo_weights(rho, mask, group_ids, cfg)
@@ -178,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for name, vec, ref in [
         (
             "visual_focus",
-            lambda: visual_focus(resp, image_mean, mask),
+            lambda: visual_focus(hidden, image_mask, mask, normalise=True),
             lambda: reference_visual_focus(resp, image_mean, mask),
         ),
         (

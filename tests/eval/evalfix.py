@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from pathlib import Path
@@ -19,19 +18,9 @@ def png_bytes(colour: str = "red", size: int = 16) -> bytes:
     return buf.getvalue()
 
 
-def write_png(path: Path, colour: str = "red") -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png_bytes(colour))
-    return str(path)
-
-
-def b64png(colour: str = "red") -> str:
-    return base64.b64encode(png_bytes(colour)).decode()
-
-
 def write_json(path: Path, obj) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False), encoding="utf-8")
     return path
 
 
@@ -41,15 +30,6 @@ def write_parquet(path: Path, rows: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_parquet(path)
     return path
-
-
-def by_source(records: list[dict], preds: dict[str, str], bench: str) -> dict[str, str]:
-    """Predictions keyed by record id from predictions keyed by the benchmark's own id."""
-    ids = {r["id"] for r in records}
-    out = {f"{bench}-{k}": v for k, v in preds.items()}
-    missing = set(out) - ids
-    assert not missing, f"predictions for unknown records {missing}; have {sorted(ids)}"
-    return out
 
 
 class FakeBackend(GenerationBackend):

@@ -21,7 +21,6 @@ from mmreason.eval.diagnostics import (
     summarize,
     synthetic_records,
     uniform_shares,
-    visual_focus,
 )
 from mmreason.eval.diagnostics.plots import write_plots
 
@@ -108,18 +107,6 @@ def test_late_early_ratio_by_hand():
     assert got[1].item() == pytest.approx(0.3 / 0.9)
     assert got[2].item() == pytest.approx(2.0)
     assert math.isnan(got[3].item()) and math.isnan(got[4].item())
-
-
-def test_visual_focus_raw_cosine_by_hand():
-    # positions: 0 pad, 1-2 image (mean (0.5, 0.5)), 3 question, 4-6 response (last one padding)
-    hidden = torch.tensor([[[9.0, 9.0], [1, 0], [0, 1], [5, -3], [1, 1], [1, -1], [2, 0]]])
-    image = torch.tensor([[0, 1, 1, 0, 0, 0, 0]], dtype=torch.bool)
-    resp = torch.tensor([[1, 1, 1]])
-    got = visual_focus(hidden, image, resp)
-    torch.testing.assert_close(got, torch.tensor([[1.0, 0.0, 1 / math.sqrt(2)]]))
-    got = visual_focus(hidden, image, torch.tensor([[1, 1, 0]]))
-    torch.testing.assert_close(got, torch.tensor([[1.0, 0.0, 0.0]]))  # padding -> 0, no min-max
-    assert visual_focus(hidden, torch.zeros_like(image), resp).abs().max().item() == 0.0  # no image
 
 
 def test_progress_bins_by_hand():
@@ -305,3 +292,32 @@ def test_cli_entry_point(tmp_path):
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert s["n_samples"] == 2 and s["config"]["max_new_tokens"] == 4
     assert s["max_share_sum_error"] < 1e-4
+
+
+def test_training_and_diagnostics_share_one_visual_focus(tiny_run):
+    """VGPO's ρ (trainer.policy_forward, from the loss's own forward) is the per-sequence min-max of the raw ρ
+    the diagnostics report (trace_batch, a separate eager forward): one function, core.focus.visual_focus."""
+    from mmreason.core.chat import record_to_chat
+    from mmreason.core.config import ModelConfig, to_dataclass
+    from mmreason.core.focus import masked_minmax
+    from mmreason.core.models import load_policy
+    from mmreason.eval.diagnostics import trace_batch
+    from mmreason.train.rollout import Rollouts, teacher_forcing_batch
+    from mmreason.train.trainer import policy_forward
+
+    cfg, _, _ = tiny_run
+    mcfg = to_dataclass(cfg.model, ModelConfig)
+    model, processor = load_policy(mcfg, device="cpu")
+    chats = [record_to_chat(r, None, cfg.diagnostics.template) for r in synthetic_records(2)]
+    responses = [[300, 301, 302, 303, 304], [305, 306, 307]]
+    traced = trace_batch(model, processor, chats, responses, mcfg.min_pixels, mcfg.max_pixels)
+    tf = teacher_forcing_batch(processor, Rollouts(chats=chats, token_ids=responses), [0, 1], mcfg.min_pixels,
+                               mcfg.max_pixels, "cpu")
+    with torch.no_grad():
+        _, rho = policy_forward(model, tf, 1.0, [], with_focus=True)
+    for i, t in enumerate(traced):
+        T = len(responses[i])
+        raw = torch.tensor([t["rho"]])
+        assert float(raw.max() - raw.min()) > 1e-3  # a real spread, not a degenerate constant
+        torch.testing.assert_close(rho[i, :T], masked_minmax(raw, torch.ones(1, T))[0], atol=1e-4, rtol=0)  # traced ρ: 6 decimals
+        assert float(rho[i, :T].min()) == 0.0 and float(rho[i, :T].max()) == 1.0

@@ -132,7 +132,7 @@ def test_sigkill_mid_benchmark_then_resume(tmp_path):
 
 def test_results_files_bad_rows_and_compare(tmp_path, capsys):
     data = _synth_split(tmp_path / "data", bad=True)
-    res_a = run_eval(_cfg(tmp_path, data, out="A"), FakeBackend(respond, label="ckpt-a"))
+    res_a = run_eval(_cfg(tmp_path, data, out="A", max_skipped_fraction=0.2), FakeBackend(respond, label="ckpt-a"))
     b = res_a["benchmarks"]["synth"]
     assert b["n"] == N and b["n_skipped"] == 1 and b["skipped"][0]["row_id"] == "bad"
     assert "unreadable" in b["skipped"][0]["reason"]
@@ -147,12 +147,23 @@ def test_results_files_bad_rows_and_compare(tmp_path, capsys):
         i = re.search(r"Q(\d+)\?", prompt).group(1)
         return f"\\boxed{{{i}}}"
 
-    res_b = run_eval(_cfg(tmp_path, data, out="B"), FakeBackend(all_right, label="ckpt-b"))
+    res_b = run_eval(_cfg(tmp_path, data, out="B", max_skipped_fraction=0.2), FakeBackend(all_right, label="ckpt-b"))
     table = compare_markdown([("A", res_a), ("B", res_b)])
     assert "| synth | overall | overall | 60.0 | 100.0 | +40.0 |" in table
     assert "| synth | task_type | A | 0.0 | 100.0 | +100.0 |" in table
     report_main(["compare", str(tmp_path / "A"), str(tmp_path / "B")])
     assert "+40.0" in capsys.readouterr().out
+
+
+def test_a_mostly_skipped_benchmark_stops_the_run(tmp_path):
+    """1 bad row of 11 (9 %) is over the default 5 %: the run stops before any generation, naming the row."""
+    from mmreason.eval.benchmarks import DataLoadError
+
+    data = _synth_split(tmp_path / "data", bad=True)
+    backend = FakeBackend(respond)
+    with pytest.raises(DataLoadError, match=r"synth: .*1 of 11 rows \(9\.1%\) were skipped.*\n  row bad: image 0 is unreadable"):
+        run_eval(_cfg(tmp_path, data), backend)
+    assert backend.chats == 0 and not (tmp_path / "run" / "results.json").exists()
 
 
 def test_llm_judge_for_free_form_answers(tmp_path):

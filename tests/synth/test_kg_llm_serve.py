@@ -106,7 +106,7 @@ def test_page_crops_travel_to_the_server_as_images(server, tmp_path, monkeypatch
     inp = tmp_path / "in"
     inp.mkdir()
     (inp / "paper.pdf").write_bytes(b"%PDF-1.4 placeholder")
-    monkeypatch.setattr(build, "read_document", lambda path, root: doc)
+    monkeypatch.setattr(build, "read_document", lambda path, root, opts=None: doc)
     sent: list[dict] = []
     real = OpenAIBackend._request
 

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from mmreason.core.generation.base import Completion, GenerationBackend
 from mmreason.synth.score import complexity, dedup, solver_pass_rates, support
 from mmreason.synth.score.diversity import jaccard, shingles
@@ -204,3 +206,21 @@ def test_the_default_solver_on_long_prompts_stays_under_2_gib(tmp_path):
     got = json.loads(res.stdout.strip().splitlines()[-1])
     assert got["attn"] == "sdpa" and got["n"] == 5
     assert got["rss_mb"] < 2048, got
+
+
+def test_bounded_solver_keys_are_typed_config_fields():
+    """The solver / attention / table-width keys compose with their documented defaults and accept overrides
+    (null for max_prompt_tokens and attn_implementation)."""
+    from mmreason.core.config import compose
+    from mmreason.synth.config import synth_settings
+
+    s, _ = synth_settings(compose("synth", []))
+    d = s["score"]["difficulty"]
+    assert (s["attn_implementation"], s["generate"]["max_table_columns"]) == ("sdpa", 12)
+    assert (d["max_prompt_tokens"], d["overlong"], d["max_batch_tokens"]) == (None, "skip", 32768)
+    s, _ = synth_settings(compose("synth", ["synth.attn_implementation=null", "synth.score.difficulty.overlong=truncate",
+                                            "synth.score.difficulty.max_prompt_tokens=512"]))
+    assert s["attn_implementation"] is None
+    assert (s["score"]["difficulty"]["overlong"], s["score"]["difficulty"]["max_prompt_tokens"]) == ("truncate", 512)
+    with pytest.raises(ValueError, match="'skip', 'truncate'"):
+        solver_pass_rates([], _Small(), overlong="cut")

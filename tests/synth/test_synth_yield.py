@@ -171,7 +171,7 @@ def test_a_table_crop_is_the_only_evidence_of_sti_questions(tmp_path, monkeypatc
     inp = tmp_path / "in"
     inp.mkdir()
     (inp / "paper.pdf").write_bytes(b"%PDF-1.4 placeholder")
-    monkeypatch.setattr(build, "read_document", lambda path, root: _pdf_like_doc("paper.pdf"))
+    monkeypatch.setattr(build, "read_document", lambda path, root, opts=None: _pdf_like_doc("paper.pdf"))
     run_synth(_cfg(inp, tmp_path / "out"))
     recs = [r for r in _recs(tmp_path / "out") if r["task_type"] == "STI"]
     assert recs

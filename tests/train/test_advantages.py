@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from mmreason.train import advantages as adv_mod
-from mmreason.train.advantages import ADVANTAGE_ESTIMATORS, compute_advantages, register_advantage
+from mmreason.train.advantages import ADVANTAGES, compute_advantages, register_advantage
 
 # Three groups, interleaved (ids need not be adjacent nor small):
 #   id 10: rewards [1, 0, 0, 1] at rows 0, 2, 4, 6
@@ -70,7 +69,7 @@ def test_matches_loop_reference_on_random_groups(name):
 def test_grpo_group_mean_is_zero_and_no_nan_for_constant_groups():
     rewards = torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
     ids = torch.tensor([0, 0, 0, 1, 1, 1])
-    for name in ADVANTAGE_ESTIMATORS:
+    for name in ADVANTAGES.names():
         out = compute_advantages(name, rewards, ids)
         assert torch.isfinite(out).all()
         assert torch.equal(out, torch.zeros(6))
@@ -85,7 +84,7 @@ def test_integer_rewards_and_no_grad():
 
 
 def test_bad_input_errors():
-    with pytest.raises(ValueError, match="unknown advantage estimator 'ppo'"):
+    with pytest.raises(ValueError, match=r"algorithm.advantage='ppo': unknown advantage estimator; choose one of \['drgrpo', 'grpo', 'rloo'"):
         compute_advantages("ppo", REWARDS, IDS)
     with pytest.raises(ValueError, match="group_ids shape"):
         compute_advantages("grpo", REWARDS, IDS[:3])
@@ -109,4 +108,4 @@ def test_register_advantage_decorator():
         with pytest.raises(ValueError, match="already registered"):
             register_advantage(name)(one)
     finally:
-        adv_mod.ADVANTAGE_ESTIMATORS.pop(name, None)
+        ADVANTAGES.unregister(name)

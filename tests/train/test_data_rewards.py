@@ -10,7 +10,7 @@ from mmreason.train.config import DataConfig, RewardConfig, TrainerConfig
 from mmreason.train.data import PromptSampler, filter_long_prompts, read_records
 from mmreason.train.rewards import RewardFn, format_ok, load_function, overlong_penalty
 from mmreason.train.rollout import collect_rollouts, informative_groups, sampling_seed
-from mmreason.train.trainer import lr_factor
+from mmreason.train.runtime import lr_factor
 
 # ------------------------------------------------------------------ toy records
 
@@ -169,6 +169,15 @@ def test_reward_weights_user_function_and_overlong():
     assert total == pytest.approx([1.5, -0.5, 0.75])
 
 
+def test_reward_grading_is_strict_unless_lenient():
+    """reward.lenient reaches core.grading: a letter named in a sentence, or a LaTeX-only reply, is no answer
+    to the RL reward by default."""
+    rec = {"answer": "B", "answer_type": "choice", "choices": ["red", "green", "blue", "yellow"]}
+    replies = ["Option B is the right one", "\\boxed{\\mathcal{B}_{green}}", "\\boxed{B"]
+    assert RewardFn(RewardConfig())(replies, [rec] * 3)[1]["accuracy"] == [0.0, 0.0, 0.0]
+    assert RewardFn(RewardConfig(lenient=True))(replies, [rec] * 3)[1]["accuracy"] == [1.0, 0.0, 0.0]
+
+
 def test_bad_reward_function_specs():
     with pytest.raises(ValueError, match="package.module:function"):
         load_function("reward_fns.length_parity")
@@ -261,16 +270,16 @@ def test_informative_groups_by_hand():
 
 def test_config_rejects_unknown_keys_and_bad_vgpo_batches(tmp_path):
     from conftest import make_cfg
-    from omegaconf import OmegaConf
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import OmegaConfBaseException
 
-    from mmreason.core.config import compose
     from mmreason.train.config import load_config
 
-    cfg = compose("train", [])
-    OmegaConf.set_struct(cfg, False)
-    cfg.trainer.stpes = 3
-    with pytest.raises(ValueError, match="stpes"):
-        load_config(cfg)
+    with pytest.raises(OmegaConfBaseException, match="Key 'stpes' not in 'TrainerConfig'"):
+        load_config({"trainer": {"stpes": 3}})
+    with pytest.raises(ConfigCompositionException, match="trainer.stpes") as e:
+        make_cfg(tmp_path, "trainer.stpes=3")
+    assert "Key 'stpes' not in 'TrainerConfig'" in str(e.value.__cause__)
     with pytest.raises(ValueError, match="multiples of rollouts_per_prompt"):
         make_cfg(tmp_path, "algorithm=vgpo", "trainer.micro_batch_size=6")
     make_cfg(tmp_path, "algorithm=vgpo", "trainer.micro_batch_size=6", "algorithm.vgpo.inter=false")
@@ -281,24 +290,47 @@ def test_config_rejects_unknown_keys_and_bad_vgpo_batches(tmp_path):
 def test_algorithm_presets_match_the_papers():
     from conftest import make_cfg
 
+    from mmreason.train.losses import clip_range
+
     v = make_cfg("/tmp/x", "algorithm=vgpo")
     a = v.algorithm
-    assert (a.loss, a.clip_low, a.clip_high, a.dual_clip, a.loss_agg, a.kl_coef) == ("clip_higher", 0.2, 0.28, 3.0, "token-mean", 0.0)
-    assert v.trainer.dynamic_sampling is True
-    vc = v.vgpo_config()
+    assert (a.loss, clip_range(a.loss, a.clip_low, a.clip_high), a.dual_clip, a.loss_agg, a.kl_coef) == (
+        "clip_higher", (0.2, 0.28), 3.0, "token-mean", 0.0)
+    assert v.trainer.dynamic_sampling is True and a.token_weights == "vgpo"
+    vc = a.vgpo
     assert (vc.beta, vc.gamma, vc.kappa, vc.psi_min, vc.psi_max, vc.alpha_min, vc.alpha_max) == (0.3, 0.5, 0.2, 0.1, 2.0, 0.9, 2.0)
-    g = make_cfg("/tmp/x", "algorithm=grpo")
-    assert (g.algorithm.advantage, g.algorithm.clip_low, g.algorithm.clip_high, g.trainer.dynamic_sampling) == ("grpo", 0.2, 0.2, False)
-    assert g.vgpo_config() is None
+    g = make_cfg("/tmp/x", "algorithm=grpo").algorithm
+    assert (g.advantage, clip_range(g.loss, g.clip_low, g.clip_high), g.token_weights) == ("grpo", (0.2, 0.2), "none")
+    assert make_cfg("/tmp/x", "algorithm=grpo").trainer.dynamic_sampling is False
     d = make_cfg("/tmp/x", "algorithm=dapo")
-    assert (d.algorithm.clip_high, d.algorithm.dual_clip, d.trainer.dynamic_sampling) == (0.28, None, True)
-    assert make_cfg("/tmp/x", "rollout=vllm").generation.backend == "vllm"
+    assert (clip_range(d.algorithm.loss), d.algorithm.dual_clip, d.trainer.dynamic_sampling) == ((0.2, 0.28), None, True)
+    s = make_cfg("/tmp/x", "algorithm=sft")
+    assert (s.trainer.lr, s.trainer.steps, s.algorithm.batch_size) == (1e-3, 300, 16)
 
 
-def test_vllm_generation_always_pushes_weights(tmp_path):
-    """Any way of selecting vLLM rollouts keeps the engine on the current policy (no stale samples)."""
+def test_each_loss_owns_its_clip_range_unless_the_user_sets_one():
+    """GSPO's ranges are 3e-4 / 4e-4 (its paper), whatever preset it is combined with; a set value wins."""
     from conftest import make_cfg
 
-    for over in (["rollout=vllm"], ["generation=vllm"]):
-        cfg = make_cfg(tmp_path, *over)
-        assert cfg.generation.backend == "vllm" and cfg.rollout.sync_weights, over
+    from mmreason.train.losses import clip_range
+
+    for preset in ("grpo", "dapo", "vgpo"):
+        a = make_cfg("/tmp/x", f"algorithm={preset}", "algorithm.loss=gspo").algorithm
+        assert clip_range(a.loss, a.clip_low, a.clip_high) == (3e-4, 4e-4), preset
+    a = make_cfg("/tmp/x", "algorithm=vgpo", "algorithm.loss=gspo", "algorithm.clip_high=1e-3").algorithm
+    assert clip_range(a.loss, a.clip_low, a.clip_high) == (3e-4, 1e-3)
+    a = make_cfg("/tmp/x", "algorithm=grpo", "algorithm.clip_low=0.1", "algorithm.clip_high=0.5").algorithm
+    assert clip_range(a.loss, a.clip_low, a.clip_high) == (0.1, 0.1)  # PPO's range is symmetric
+    with pytest.raises(ValueError, match="clip_low < 1"):
+        make_cfg("/tmp/x", "algorithm.clip_low=1.5")
+
+
+def test_the_rollout_engine_is_generation_alone():
+    """`generation` alone picks the engine: vllm composes (its weights are pushed after every update, trainer.py),
+    a server backend cannot be a rollout engine and fails when the config is composed."""
+    from conftest import make_cfg
+
+    assert make_cfg("/tmp/x", "generation=vllm").generation.backend == "vllm"
+    with pytest.raises(ValueError, match=r"generation.backend='openai': unknown rollout engine; choose one of \['hf', 'vllm'\]"):
+        make_cfg("/tmp/x", "generation=openai")
+    assert make_cfg("/tmp/x", "algorithm=sft", "generation=openai").generation.backend == "openai"  # SFT generates with hf

@@ -1,7 +1,22 @@
 """Learning on the toy colour task (4 choices): SFT reaches >= 90% held-out accuracy; from a weak SFT
 checkpoint GRPO and VGPO raise reward and greedy accuracy against a paired lr-0 control (same prompts,
-same sampling seeds; shared/CALIBRATION.md explains why a control and >= 100 steps are needed)."""
+same sampling seeds; shared/CALIBRATION.md explains why a control and >= 100 steps are needed).
 
+Margins observed over 3 run seeds (MMREASON_LEARNING_SEED=0,1,2; this file's settings, 2-core CPU, strict
+grading). "reward" is the mean reward of the last 50 steps, "acc" the final greedy held-out accuracy,
+each minus the lr-0 control's:
+
+    seed  weak SFT ckpt (acc)  grpo reward  grpo acc  vgpo reward  vgpo acc   SFT acc on unseen images
+    0     step 75  (0.594)     +0.271       +0.367    +0.317       +0.406     0.969
+    1     step 75  (0.516)     +0.288       +0.367    +0.302       +0.468     1.000
+    2     step 105 (0.422)     +0.300       +0.555    +0.366       +0.578     1.000
+
+Required: reward >= control + REWARD_MARGIN (0.15: above the control's own drift, up to 0.11 per
+CALIBRATION.md, and 0.12 below the smallest margin seen) and accuracy >= control + ACC_MARGIN (0.20: well
+above the ±3-5 point eval-to-eval noise, 0.17 below the smallest margin seen). Every seed had an SFT
+checkpoint in the weak band; a run without one fails instead of picking another checkpoint."""
+
+import os
 import time
 
 import pytest
@@ -14,10 +29,14 @@ pytestmark = pytest.mark.slow
 RL_STEPS = 100
 LAST = 50  # reward is averaged over the last LAST steps
 HELDOUT = 128  # trainer.eval_size: evaluation uses held-out records [0, 128); the SFT check uses [128, 256)
+SEED = int(os.environ.get("MMREASON_LEARNING_SEED", "0"))  # run seed (data order, sampling); CI runs seed 0
+REWARD_MARGIN = 0.15  # justified by the margins in the module docstring
+ACC_MARGIN = 0.20
 
 
 def _run(out, *overrides):
-    cfg = load_config(compose("train", [f"trainer.out_dir={out}", "logger.console=false", "trainer.num_threads=1", *overrides]))
+    cfg = load_config(compose("train", [f"trainer.out_dir={out}", f"trainer.seed={SEED}", "logger.console=false",
+                                        "trainer.num_threads=1", *overrides]))
     t0 = time.perf_counter()
     res = train(cfg)
     res["seconds"] = time.perf_counter() - t0
@@ -45,7 +64,9 @@ def weak_checkpoint(sft_run):
     out, res = sft_run
     evals = res["evals"]
     weak = [(s, a) for s, a in evals if 0.35 <= a <= 0.70]
-    step, acc = weak[-1] if weak else min(evals, key=lambda e: abs(e[1] - 0.5))
+    if not weak:  # no silent fallback: the RL tests below are only meaningful from a weak policy
+        pytest.fail(f"no SFT checkpoint with held-out accuracy in [0.35, 0.70]; evals (step, acc): {evals}")
+    step, acc = weak[-1]
     return out / "checkpoints" / f"step_{step:06d}" / "model", step, acc
 
 
@@ -102,5 +123,5 @@ def test_rl_from_weak_sft_beats_the_lr0_control(algo, weak_checkpoint, control_r
         f"reward last {LAST}: {r_algo:.3f} vs control {r_ctrl:.3f}; greedy acc {acc_algo:.3f} vs control {acc_ctrl:.3f}"
     )
     assert acc_ctrl == pytest.approx(sft_acc, abs=0.02)  # lr 0: the control is the SFT checkpoint
-    assert r_algo >= r_ctrl + 0.10
-    assert acc_algo >= acc_ctrl + 0.10
+    assert r_algo >= r_ctrl + REWARD_MARGIN
+    assert acc_algo >= acc_ctrl + ACC_MARGIN

@@ -78,7 +78,7 @@ def test_aggregation_modes_by_hand():
     assert norm.item() == pytest.approx((2.52 / 4 + -1.5 / 4) / 2, abs=1e-6)  # 0.1275
     norm_default, _ = policy_loss(_logp(), OLD, ADV, MASK, agg="seq-mean-token-sum-norm", **kw)
     assert norm_default.item() == pytest.approx((2.52 / 3 + -1.5 / 3) / 2, abs=1e-6)  # L = 3 → 0.17
-    with pytest.raises(ValueError, match="unknown mode"):
+    with pytest.raises(ValueError, match="unknown loss aggregation"):
         aggregate_loss(torch.zeros(2, 3), MASK, "sum")
 
 
@@ -122,7 +122,7 @@ def test_advantage_broadcast_and_shape_errors():
     assert a.item() == b.item()
     with pytest.raises(ValueError, match="old_logp shape"):
         policy_loss(_logp(), OLD[:, :2], ADV, MASK)
-    with pytest.raises(ValueError, match="unknown kind"):
+    with pytest.raises(ValueError, match="unknown policy loss"):
         policy_loss(_logp(), OLD, ADV, MASK, kind="ppo2")
 
 
@@ -136,7 +136,7 @@ def test_kl_penalty_by_hand():
     expected = torch.tensor([math.exp(-1), math.e - 2, 10.0])
     torch.testing.assert_close(kl_penalty(logp, ref, "k3"), expected)
     torch.testing.assert_close(kl_penalty(logp, ref, "low_var_kl"), expected)
-    with pytest.raises(ValueError, match="unknown kind"):
+    with pytest.raises(ValueError, match="unknown KL estimator"):
         kl_penalty(logp, ref, "full")
 
 

@@ -86,7 +86,7 @@ def test_sigkill_and_resume_matches_uninterrupted_run(tmp_path):
 def test_hydra_multirun_sweeps_algorithms_and_seeds(tmp_path):
     args = [a for a in ARGS if not a.startswith(("algorithm=", "trainer.steps", "trainer.save_every", "trainer.eval"))]
     cmd = [
-        sys.executable, "-m", "mmreason.train", "-m", "algorithm=grpo,vgpo", "seed=0,1", *args,
+        sys.executable, "-m", "mmreason.train", "-m", "algorithm=grpo,vgpo", "trainer.seed=0,1", *args,
         "trainer.steps=1", "trainer.eval_size=0", f"hydra.sweep.dir={tmp_path}",
     ]
     out = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=400)
@@ -97,5 +97,5 @@ def test_hydra_multirun_sweeps_algorithms_and_seeds(tmp_path):
     for job in jobs:
         assert (job / "checkpoints" / "step_000001" / "model" / "model.safetensors").exists()
         overrides = (job / ".hydra" / "overrides.yaml").read_text()
-        seen.add(tuple(x for x in ("algorithm=grpo", "algorithm=vgpo", "seed=0", "seed=1") if x in overrides))
-    assert seen == {("algorithm=grpo", "seed=0"), ("algorithm=grpo", "seed=1"), ("algorithm=vgpo", "seed=0"), ("algorithm=vgpo", "seed=1")}
+        seen.add(tuple(x for x in ("algorithm=grpo", "algorithm=vgpo", "trainer.seed=0", "trainer.seed=1") if x in overrides))
+    assert seen == {(a, f"trainer.seed={s}") for a in ("algorithm=grpo", "algorithm=vgpo") for s in (0, 1)}

@@ -13,19 +13,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from mmreason.core.focus import image_token_mean, masked_minmax, visual_focus
 from mmreason.train.advantages import compute_advantages
-from mmreason.train.vgpo import (
-    VGPOConfig,
-    compensation,
-    image_token_mean,
-    late_gate,
-    masked_minmax,
-    vgpo_advantages,
-    vgpo_weights,
-    visual_focus,
-)
+from mmreason.train.vgpo import VGPOConfig, compensation, late_gate, vgpo_advantages, vgpo_weights
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def focus(resp, image_states, image_mask, mask):
+    """Training's ρ (normalised) for response hidden states `resp` after a prompt of `image_states`."""
+    hidden = torch.cat([image_states.expand(resp.shape[0], -1, -1), resp], dim=1)
+    img = torch.cat([image_mask.expand(resp.shape[0], -1).bool(), torch.zeros(mask.shape, dtype=torch.bool)], dim=1)
+    return visual_focus(hidden, img, mask, normalise=True)
 
 # 2-D hidden states; the image mean is (1, 0), so cos = 1 for (3, 0), 0 for (0, 2), -1 for (-1, 0).
 VEC = {1: (3.0, 0.0), 0: (0.0, 2.0), -1: (-1.0, 0.0)}
@@ -58,7 +57,7 @@ def test_image_token_mean_and_visual_focus_by_hand():
     hidden, mask, image_states, image_mask = _batch()
     mu = image_token_mean(image_states, image_mask)
     torch.testing.assert_close(mu, torch.tensor([[1.0, 0.0]]).expand(8, 2))
-    rho = visual_focus(hidden, mu, mask)
+    rho = focus(hidden, image_states, image_mask, mask)
     # min-max of the cosines over valid tokens: {0,1}-cosines stay; b4 [1,-1,0,0,0] → [1, 0, .5, .5, .5];
     # a4 [0,1,0] stays [0,1,0] (with the padding's -1 leaking in it would be [.5, 1, .5]); b2 (1 token) → 0
     expected = torch.tensor(
@@ -81,7 +80,7 @@ def test_visual_focus_detached_and_no_image_tokens_give_zero():
     hidden = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]], requires_grad=True)
     mu = image_token_mean(torch.ones(1, 2, 2), torch.zeros(1, 2))  # no image tokens → zero vector
     assert torch.equal(mu, torch.zeros(1, 2))
-    rho = visual_focus(hidden, mu, torch.ones(1, 2))
+    rho = focus(hidden, torch.ones(1, 2, 2), torch.zeros(1, 2), torch.ones(1, 2))
     assert not rho.requires_grad and torch.equal(rho, torch.zeros(1, 2))
 
 
@@ -179,7 +178,7 @@ ALPHA_HAND = torch.tensor([1.288462, 0.978736, 0.9, 0.9, 1.403846, 1.310827, 0.9
 
 def _rho_mask():
     hidden, mask, image_states, image_mask = _batch()
-    return visual_focus(hidden, image_token_mean(image_states, image_mask), mask), mask
+    return focus(hidden, image_states, image_mask, mask), mask
 
 
 def test_vgpo_2x4_batch_by_hand():
@@ -400,7 +399,7 @@ def test_matches_official_style_loop(cfg):
     mask[1, 1:] = 0  # a 1-token row
     groups = groups[torch.randperm(12)]  # groups interleaved
     mu = image_token_mean(image_states, torch.ones(image_states.shape[:2]))
-    rho = visual_focus(resp, mu, mask)
+    rho = focus(resp, image_states, torch.ones(image_states.shape[:2]), mask)
     torch.testing.assert_close(rho, bench.reference_visual_focus(resp, mu, mask), rtol=0, atol=1e-5)
     psi, alpha, _ = vgpo_weights(rho, mask, groups, cfg)
     psi_ref, alpha_ref = bench.reference_vgpo_weights(rho, mask, groups, cfg)

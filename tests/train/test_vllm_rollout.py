@@ -1,4 +1,4 @@
-"""RL with `rollout=vllm`: a few VGPO steps where vLLM samples, and after every update vLLM samples
+"""RL with `generation=vllm`: a few VGPO steps where vLLM samples, and after every update vLLM samples
 from the *updated* policy (its log-probs match the trainer's new weights). `make test-vllm` only."""
 
 
@@ -12,20 +12,21 @@ from conftest import make_cfg  # noqa: E402
 from mmreason.core.generation import SamplingParams  # noqa: E402
 from mmreason.core.models import append_responses, build_batch, response_logprobs  # noqa: E402
 from mmreason.core.toy import make_shape_records  # noqa: E402
+from mmreason.train import runtime  # noqa: E402
 from mmreason.train import trainer as trainer_mod  # noqa: E402
 from mmreason.train.data import make_chat  # noqa: E402
 
 
 def test_vgpo_steps_with_vllm_rollouts_sample_the_updated_policy(tmp_path, monkeypatch):
     cfg = make_cfg(
-        tmp_path, "algorithm=vgpo", "rollout=vllm", "generation.max_model_len=512", "generation.enforce_eager=true",
+        tmp_path, "algorithm=vgpo", "generation=vllm", "generation.max_model_len=512", "generation.enforce_eager=true",
         "model.device=cpu", "trainer.steps=3", "trainer.lr=3e-2", "trainer.eval_size=4",
     )
-    assert cfg.generation.backend == "vllm" and cfg.rollout.sync_weights
+    assert cfg.generation.backend == "vllm"
     probe = [make_chat(r, cfg.data) for r in make_shape_records(3, seed=99)]
     seen = {"model": None, "checks": []}
 
-    real_load = trainer_mod.load_for_run
+    real_load = runtime.load_for_run
 
     def capture_model(*a, **k):
         model, processor = real_load(*a, **k)
@@ -48,7 +49,7 @@ def test_vgpo_steps_with_vllm_rollouts_sample_the_updated_policy(tmp_path, monke
         seen["checks"].append((diff, weights, flat))
         return real_collect(backend, *a, **k)
 
-    monkeypatch.setattr(trainer_mod, "load_for_run", capture_model)
+    monkeypatch.setattr(runtime, "load_for_run", capture_model)
     monkeypatch.setattr(trainer_mod, "collect_rollouts", check_then_collect)
     res = trainer_mod.train(cfg)
 

@@ -1,6 +1,7 @@
 """Hydra entry: `python -m mmreason.eval model.path=… eval.benchmarks=[mathvista,wemath]`.
 
-Config: conf/eval.yaml (+ conf/model, conf/generation). `eval.rescore=true` re-scores the cached
+Config: conf/eval.yaml (+ conf/model, conf/generation), typed by `eval_schema` (config.py; benchmark names
+and every other choice are checked before a model is built). `eval.rescore=true` re-scores the cached
 predictions of `eval.run_name` without building a model. The conf directory is `<repo>/conf`, or
 $MMREASON_CONF_DIR.
 """
@@ -12,7 +13,9 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-from mmreason.core.config import conf_dir  # importing it registers the model/generation schemas
+from mmreason.core.config import conf_dir, validate
+
+from . import config as _config  # noqa: F401  (registers eval_schema)
 
 CONF_DIR = str(conf_dir())  # the repo's conf/, or env MMREASON_CONF_DIR
 log = logging.getLogger("mmreason.eval")
@@ -33,6 +36,7 @@ def main(cfg: DictConfig) -> None:
     from .report import results_markdown
     from .runner import rescore, run_eval
 
+    validate(cfg)
     if cfg.eval.get("rescore"):
         results = rescore(cfg)
     else:

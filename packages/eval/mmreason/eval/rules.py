@@ -20,11 +20,11 @@ def extract_answer(text: str) -> str | None:
     return _extract(text or "")
 
 
-def grade(prediction: str, answer: str, answer_type: str, choices=(), timeout: float = 1.0) -> bool:
+def grade(prediction: str, answer: str, answer_type: str, choices=(), timeout: float = 1.0, lenient: bool = False) -> bool:
     """Rule-based equivalence of a whole response and the gold answer (core.grading.grade)."""
     from mmreason.core.grading import grade as _grade
 
-    return bool(_grade(prediction or "", answer, answer_type, choices=tuple(choices), timeout=timeout))
+    return bool(_grade(prediction or "", answer, answer_type, choices=tuple(choices), timeout=timeout, lenient=lenient))
 
 
 def final_answer(text: str) -> str:
@@ -36,31 +36,113 @@ def final_answer(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-_LETTER_PATTERNS = [
-    r"^\(?([A-J])\)?$",  # "B", "(B)"
-    r"^\(?([A-J])\)?[\.\):：]",  # "B." "B)" "(B)." "B:"
-    r"(?:answer|option|choice)\s*(?:is|:|：)?\s*\(?\**\s*([A-J])\b",  # "the answer is (B)"
+# Words after a capital "A"/"I" that make it a letter ("The answer is A because ...") rather than the
+# article or pronoun ("The answer is a right triangle", "A triangle has", "So I pick").
+_AFTER_LETTER = frozenset({"and", "or", "is", "was", "because", "since", "as", "which", "that", "so", "given",
+                           "here", "there", "then", "for", "from", "with", "only", "fits", "matches"})
+
+
+def _article(s: str, end: int, letter: str) -> bool:
+    """Whether the capital `letter` ending at `end` in `s` reads as the article "A" or the pronoun "I"."""
+    if letter not in "AI":
+        return False
+    nxt = re.match(r"\s+([A-Za-z]+)", s[end:])
+    return bool(nxt) and nxt.group(1)[0].islower() and nxt.group(1) not in _AFTER_LETTER
+
+
+_NOT_WORD = r"(?![A-Za-z0-9])"
+_LETTER_PATTERNS = [  # only capital letters are option letters; keywords in any case
+    r"^\(?([A-J])\)?[.):：]?$",  # "B", "(B)", "B."
+    r"^\(?([A-J])\)?[.)：:]\s",  # "B. 12", "(B) because", "B: x"
+    rf"(?i:answer)\s*(?:(?i:is)\s*)?[:：]?\s*\**\s*\(?([A-J])\)?{_NOT_WORD}",  # "the answer is (B)"
+    rf"(?i:option|choice)\s*(?:(?i:is)\s*)?[:：]?\s*\**\s*\(?([A-J])\)?{_NOT_WORD}",  # "option B"
     r"\\boxed\{\s*\(?([A-J])\)?\s*\}",  # \boxed{B}
-    r"^\**\(?([A-J])\)?\**\s",  # "**B** because"
+    r"^\(?([A-J])\)?\*+\s",  # "**B** because" (leading stars are stripped first)
 ]
 
 
 def choice_letter(text: str | None, n_choices: int | None = None) -> str | None:
-    """An option letter from a short answer or response ("B", "(B) 12", "the answer is B"), else None."""
+    """An option letter from a short answer or response ("B", "(B) 12", "the answer is B"), else None.
+
+    Only capital letters count, and a capital "A"/"I" followed by an ordinary word is the article or
+    pronoun: "The answer is a right triangle", "A triangle has three sides" pick nothing."""
     if not text:
         return None
     s = text.strip().strip("$* ").replace("\\text{", "").replace("\\mathrm{", "")
     allowed = LETTERS[: n_choices or len(LETTERS)]
     for pat in _LETTER_PATTERNS:
-        hits = re.findall(pat, s, flags=re.IGNORECASE if "answer" in pat else 0)
-        hits = [h.upper() for h in hits if h.upper() in allowed]
+        hits = [m.group(1) for m in re.finditer(pat, s) if not _article(s, m.end(1), m.group(1))]
+        hits = [h for h in hits if h in allowed]
         if hits:
             return hits[-1]
     return None
 
 
+def same_value(answer: str, option: str) -> bool:
+    """Whether a short answer states an option's value: equal normalised text ("140°" = "140°") or equal
+    numbers ("140" = "140°", "0.5" = "1/2"), via core.grading's public normalisers."""
+    from mmreason.core.grading import normalize_text, numbers_match, parse_number
+
+    a, b = clean_short_answer(answer), clean_short_answer(option)
+    na, nb = normalize_text(a), normalize_text(b)
+    if na and na == nb:
+        return True
+    return parse_number(a) is not None and parse_number(b) is not None and numbers_match(a, b)
+
+
+def choice_answer(response: str | None, choices) -> str | None:
+    """The option letter a response picks: a stated letter (`choice_letter` on the extracted final answer,
+    else on the response), else the one option whose value equals the whole extracted answer ("140°" picks
+    C when option C is "140°"). None when it picks nothing or several options by value."""
+    ext = extract_answer(response or "")
+    n = len(choices) or None
+    letter = choice_letter(ext, n) if ext else choice_letter(response, n)
+    if letter is not None or not choices:
+        return letter
+    cand = ext if ext is not None else (response or "").strip()
+    if not cand or len(cand) > 200:
+        return None
+    hits = [LETTERS[i] for i, opt in enumerate(choices) if same_value(cand, str(opt))]
+    return hits[0] if len(hits) == 1 else None
+
+
+_LABEL = r"\(?([A-J]|[1-9])\)?(?![A-Za-z0-9])"
+_LABEL_LIST = re.compile(rf"{_LABEL}(?:\s*(?:,|，|、|;|&|\band\b)\s*{_LABEL})*")
+_STATED = re.compile(r"(?i:\banswers?\b\s*(?:is|are)?\s*[:：]?|\boptions?\b|\bchoices?\b|\bpick(?:ed)?\b|"
+                     r"\bselect(?:ed)?\b|\bchoose\b|\bchose\b)\s*(?:(?i:options?|choices?)\s*)?")
+
+
+def _labels_in(span: str, digits: bool) -> frozenset[str]:
+    found = re.findall(_LABEL, span)
+    return frozenset(t for t in found if t.isalpha() or digits)
+
+
+def stated_labels(text: str | None, digits: bool = False) -> frozenset[str]:
+    """The option labels a LogicVista answer states: the whole text as a label list ("A, C", "B and D"),
+    else the list right after "answer is" / "option" / "pick" / "select" (the last such statement), else a
+    leading label ("B because ..."). Labels are capital letters, or digits when `digits` (questions whose
+    options are numbered). "So I pick option B" -> {B}; "The answer is B because 3 squares" -> {B}."""
+    if not text:
+        return frozenset()
+    s = text.strip().strip("*$.。 ")
+    m = _LABEL_LIST.fullmatch(s)
+    if m:
+        return _labels_in(s, digits)
+    stated = [sm for sm in _STATED.finditer(s) if _LABEL_LIST.match(s, sm.end())]
+    for sm in reversed(stated):
+        lm = _LABEL_LIST.match(s, sm.end())
+        if not (lm.group(1) in "AI" and _article(s, lm.end(1), lm.group(1))):
+            labels = _labels_in(lm.group(0), digits)
+            if labels:
+                return labels
+    m = re.match(_LABEL, s)
+    if m and not _article(s, m.end(1), m.group(1)):
+        return _labels_in(m.group(0), digits)
+    return frozenset()
+
+
 def letter_set(text: str | None, allowed: str = LETTERS + "0123456789") -> frozenset[str]:
-    """The set of option labels (capital letters, digits) in "A, C" / "B and D" / "3" (LogicVista)."""
+    """The set of labels (capital letters, digits) in a gold answer like "A, C" / "B and D" / "3"."""
     if not text:
         return frozenset()
     tokens = re.findall(r"(?<![A-Za-z0-9])([A-J]|\d)(?![A-Za-z0-9])", text)
@@ -143,7 +225,7 @@ def parse_inline_choices(question: str) -> list[str]:
     # take the text after a "Choices:"/"Options:" header when there is one
     m = re.search(r"(?:Choices|Options|Option)\s*[:：]?\s*\n?", question)
     body = question[m.end():] if m else question
-    for pat in (r"\(([A-J])\)\s*", r"(?:(?<=^)|(?<=[\s;；,]))([A-J])\s*[\.:：\)]\s*"):
+    for pat in (r"\(([A-J])\)\s*", r"(?:(?<=^)|(?<=[\s;；,]))([A-J])\s*[\.．:：\)]\s*"):
         parts = re.split(pat, body)
         if len(parts) < 5:  # need at least 2 options
             continue

@@ -13,6 +13,7 @@ Outputs in `eval.out_dir`: results.json (all benchmarks of the run), results.md,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -22,49 +23,27 @@ from pathlib import Path
 from typing import Any
 
 from mmreason.core.chat import user_content
+from mmreason.core.config import to_dataclass
 from mmreason.core.generation.base import GenerationBackend, SamplingParams
 from mmreason.core.io import JsonlAppender, atomic_write_json, atomic_write_text, read_json, read_jsonl
 
 from .benchmarks import get_benchmark
+from .config import EvalConfig
 from .judge import LLMJudge
 
 log = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "benchmarks": [],
-    "data": {},
-    "benchmark_args": {},
-    "batch_size": 8,
-    "max_new_tokens": 1024,
-    "temperature": 0.0,
-    "top_p": 1.0,
-    "seed": 0,
-    "system_prompt": None,
-    "prompt_suffix": None,
-    "run_name": "default",
-    "out_dir": "outputs/eval/default",
-    "cache_dir": "outputs/eval/cache",
-    "judge": None,
-    "limit": None,
-    "rescore": False,
-}
-
-
 def eval_config(cfg: Any) -> dict:
-    """The `eval` block as a plain dict with defaults filled in (accepts DictConfig or dict)."""
-    try:
-        from omegaconf import DictConfig, OmegaConf
+    """The `eval` block as a validated plain dict with defaults filled in (config.py EvalConfig; accepts the
+    composed config, a dict with an "eval" block, or the block itself)."""
+    from omegaconf import DictConfig, OmegaConf
 
-        if isinstance(cfg, DictConfig):
-            cfg = OmegaConf.to_container(cfg, resolve=True)
-    except ImportError:  # pragma: no cover
-        pass
-    block = cfg.get("eval", cfg) if isinstance(cfg, dict) else cfg
-    out = dict(DEFAULTS)
-    out.update({k: v for k, v in dict(block).items() if v is not None or k in ("judge", "limit")})
-    if isinstance(out["benchmarks"], str):
-        out["benchmarks"] = [out["benchmarks"]]
-    return out
+    if isinstance(cfg, DictConfig):
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    block = dict(cfg.get("eval", cfg))
+    if isinstance(block.get("benchmarks"), str):
+        block["benchmarks"] = [block["benchmarks"]]
+    return dataclasses.asdict(to_dataclass(block, EvalConfig))
 
 
 def sampling_params(ec: dict) -> SamplingParams:
@@ -152,16 +131,19 @@ def generate_missing(backend: GenerationBackend, bench_name: str, records: list[
 
 
 def run_judge(judge: LLMJudge | None, judge_path: Path, bench, records: list[dict], predictions: dict[str, str],
-              rule: dict, bench_name: str, batch_size: int) -> dict[str, bool]:
-    """Verdicts for the free-form samples the judge covers, cached in `judge_path` (prompts + replies).
-    Without a judge backend, cached verdicts for the same responses are still used (re-scoring)."""
+              rule: dict, bench_name: str, batch_size: int, protocol: str = "verdict") -> dict[str, bool]:
+    """Verdicts for the samples the judge covers, cached in `judge_path` (prompts + replies). Without a
+    judge backend, cached verdicts of the same protocol for the same responses are still used (re-scoring)."""
     if not judge_path.exists() and judge is None:
         return {}
-    cached = {e["key"]: e for e in read_jsonl(judge_path)}
+    protocol = judge.protocol if judge is not None else protocol
+    cached = [e for e in read_jsonl(judge_path) if e.get("protocol", "verdict") == protocol]
     want = []
     for rec in records:
         rid = rec["id"]
-        if rid not in predictions or not bench.free_form(rec):
+        if rid not in predictions:
+            continue
+        if judge is not None and not judge.covers(bench, rec):
             continue
         if judge is not None and judge.mode == "fallback" and rule["samples"][rid]["correct"]:
             continue
@@ -171,7 +153,7 @@ def run_judge(judge: LLMJudge | None, judge_path: Path, bench, records: list[dic
     judge_model = judge.describe() if judge else None
     for rec in want:
         resp = predictions[rec["id"]]
-        hits = [e for e in cached.values() if e["id"] == rec["id"] and e["response_sha"] == _sha(resp)
+        hits = [e for e in cached if e["id"] == rec["id"] and e["response_sha"] == _sha(resp)
                 and (judge_model is None or e["judge_model"] == judge_model)]
         if hits:
             if hits[-1]["verdict"] is not None:
@@ -181,12 +163,13 @@ def run_judge(judge: LLMJudge | None, judge_path: Path, bench, records: list[dic
     if todo and judge is not None:
         with JsonlAppender(judge_path) as out:
             for batch in _chunks(todo, batch_size):
-                prompts = [judge.prompt(r, predictions[r["id"]]) for r in batch]
-                for rec, prompt, (reply, verdict) in zip(batch, prompts, judge.judge(prompts)):
+                prompts = [judge.prompt(bench, r, predictions[r["id"]]) for r in batch]
+                for rec, prompt, reply in zip(batch, prompts, judge.generate(prompts)):
+                    verdict = judge.verdict(bench, rec, reply)
                     resp_sha = _sha(predictions[rec["id"]])
-                    out.write({"key": _sha(f"{judge.describe()}|{bench_name}|{rec['id']}|{resp_sha}"),
-                               "id": rec["id"], "judge_model": judge.describe(), "response_sha": resp_sha,
-                               "prompt": prompt, "reply": reply, "verdict": verdict})
+                    out.write({"key": _sha(f"{judge.describe()}|{protocol}|{bench_name}|{rec['id']}|{resp_sha}"),
+                               "id": rec["id"], "judge_model": judge.describe(), "protocol": protocol,
+                               "response_sha": resp_sha, "prompt": prompt, "reply": reply, "verdict": verdict})
                     if verdict is not None:
                         verdicts[rec["id"]] = verdict
     return verdicts
@@ -197,6 +180,8 @@ def evaluate_benchmark(name: str, ec: dict, backend: GenerationBackend | None, m
     """Load, generate what is missing (if a backend is given), judge, score one benchmark."""
     args = dict((ec.get("benchmark_args") or {}).get(name) or {})
     args.setdefault("prompt_suffix", ec.get("prompt_suffix"))
+    args.setdefault("max_skipped_fraction", ec.get("max_skipped_fraction"))
+    args.setdefault("image_cache", ec.get("image_cache_dir") or Path(ec["cache_dir"]) / "images")
     bench = get_benchmark(name, **args)
     path = (ec.get("data") or {}).get(name)
     if not path:
@@ -212,12 +197,14 @@ def evaluate_benchmark(name: str, ec: dict, backend: GenerationBackend | None, m
     predictions = {i: e["response"] for i, e in entries.items()}
     result = bench.score(records, predictions, skipped=loaded.skipped)
     judge_path = Path(ec["out_dir"]) / "judge" / f"{name}.jsonl"
-    verdicts = run_judge(judge, judge_path, bench, records, predictions, result, name, int(ec["batch_size"]))
+    verdicts = run_judge(judge, judge_path, bench, records, predictions, result, name, int(ec["batch_size"]),
+                         protocol=(ec.get("judge") or {}).get("protocol", "verdict"))
     if verdicts:
         result = bench.score(records, predictions, skipped=loaded.skipped, judgments=verdicts)
     result["n_judged"] = len(verdicts)
     result["n_generated"] = len(entries) - len(cached)
     result["data_path"] = str(path)
+    result["layout"] = loaded.layout
     if result["n_missing"]:
         log.warning("%s: %d of %d samples have no prediction (counted wrong)", name, result["n_missing"], len(records))
     samples = result.pop("samples")
@@ -246,7 +233,8 @@ def run_eval(cfg: Any, backend: GenerationBackend | None, judge_backend: Generat
     jc = ec.get("judge") or None
     if judge_backend is not None:
         jc = jc or {}
-        judge = LLMJudge(judge_backend, int(jc.get("max_new_tokens", 64)), jc.get("mode", "fallback"))
+        judge = LLMJudge(judge_backend, int(jc.get("max_new_tokens", 64)), jc.get("mode", "fallback"),
+                         jc.get("protocol", "verdict"))
     results = {"run": ec["run_name"], "model": model, "generation": gen, "gen_key": gen_key,
                "judge": judge.describe() if judge else None, "benchmarks": {}}
     if prev and prev.get("model") == model and prev.get("gen_key") == gen_key:

@@ -1,80 +1,83 @@
 """`python -m mmreason.pipeline [out_dir=...] [stages=[synth,sft]] ["overrides.rl=['algorithm=grpo','trainer.steps=2']"]`.
 
 Composes each stage's own entry config (synth.yaml, train.yaml, eval.yaml) with the overrides listed in
-conf/pipeline.yaml and runs the stages in order. `<out_dir>/pipeline.json` records each finished stage
-(written atomically); a rerun skips finished stages and the interrupted one resumes from its own state
-(synth stage outputs, trainer checkpoints with resume=auto, the eval prediction cache). The eval stage
-asks the base, SFT and RL models with the prompt the checkpoints were trained on (the last training
-stage's data.prompt_template and data.system), unless overrides.eval sets them.
+conf/pipeline.yaml — all of them first, so a typo in any stage's overrides fails before anything runs —
+and runs the stages in order. `<out_dir>/pipeline.json` holds one record per stage: its outputs, the hash
+of its composed config(s) and the hash of the records of the stages it reads (DEPENDS), written
+atomically when the stage starts (`done: false`) and when it ends. On a rerun a stage is
+- skipped when it is done and both hashes match,
+- resumed from its own state (trainer checkpoints with resume=auto, the eval prediction cache, synth's
+  per-stage hashes) when it was interrupted with the same hashes,
+- rerun from scratch when a hash changed: its directory is cleared (sft, rl, eval; synth's own stages
+  check their inputs), and its new record changes the inputs hash of every stage after it, so they rerun too.
+The eval stage asks the base, SFT and RL models with the prompt the checkpoints were trained on (the last
+training stage's data.prompt_template and data.system) and grades them as its reward did (reward.lenient
+-> eval.benchmark_args.synth.lenient), unless overrides.eval sets them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import hydra
 from hydra import compose
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from mmreason.core.config import conf_dir
+import mmreason.eval.config  # noqa: F401  (registers eval_schema)
+import mmreason.synth.config  # noqa: F401  (registers synth_schema)
+import mmreason.train.config  # noqa: F401  (registers train_schema)
+from mmreason.core.config import conf_dir, validate
 from mmreason.core.io import atomic_write_json, atomic_write_text, read_json
 
+from . import config as _config  # noqa: F401  (registers pipeline_schema)
+
 log = logging.getLogger("mmreason.pipeline")
-STAGES = ("synth", "sft", "rl", "eval")
+DEPENDS = {"synth": (), "sft": ("synth",), "rl": ("synth", "sft"), "eval": ("synth", "sft", "rl")}
+FRESH_START = ("sft", "rl", "eval")  # stages whose directory is cleared when their config or inputs changed
+PLACEHOLDERS = {"synth": {"dataset": "synth-dataset"}, "sft": {"model": "sft-model"}, "rl": {"model": "rl-model"}}
 
 
-def run_synth_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
-    from mmreason.synth.run import run_synth
-
-    c = compose("synth", [*cfg.overrides.synth, f"synth.out_dir={out / 'synth'}"])
-    dataset = run_synth(c)
-    return {"dataset": str(Path(dataset).resolve())}
+def _compose(name: str, overrides: list[str]) -> DictConfig:
+    c = compose(name, overrides)
+    validate(c)
+    return c
 
 
-def _train(cfg: DictConfig, out: Path, state: dict, name: str, init_model: str | None) -> dict:
-    from mmreason.train.checkpoint import list_checkpoints
-    from mmreason.train.config import load_config
-    from mmreason.train.trainer import train
+# ---------------------------------------------------------------------------------------------- stage configs
 
+
+def synth_configs(cfg: DictConfig, out: Path, state: dict) -> dict[str, DictConfig]:
+    return {"synth": _compose("synth", [*cfg.overrides.synth, f"synth.out_dir={out / 'synth'}"])}
+
+
+def _train_config(cfg: DictConfig, out: Path, state: dict, name: str) -> dict[str, DictConfig]:
     ds = _need(state, "synth", "dataset")
     over = ["data=path", f"data.path={ds}", "data.split=train", f"data.eval_path={ds}",
             f"trainer.out_dir={out / name}", "trainer.resume=auto"]
+    init_model = state.get("sft", {}).get("model") if name == "rl" else None
     if init_model:
         over.append(f"model.path={init_model}")
-    result = train(load_config(compose("train", [*over, *cfg.overrides[name]])))
-    ckpts = list_checkpoints(out / name)
-    if not ckpts:
-        raise RuntimeError(f"pipeline stage {name!r}: the trainer wrote no checkpoint under {out / name}")
-    final = {k: v for k, v in (result.get("final") or {}).items() if isinstance(v, (int, float))}
-    return {"model": str(ckpts[-1][1] / "model"), "final": final}
+    return {name: _compose("train", [*over, *cfg.overrides[name]])}
 
 
-def run_sft_stage(cfg, out, state):
-    return _train(cfg, out, state, "sft", None)
-
-
-def run_rl_stage(cfg, out, state):
-    return _train(cfg, out, state, "rl", state.get("sft", {}).get("model"))
-
-
-def _train_prompt(cfg: DictConfig, state: dict) -> tuple[str, str | None]:
-    """(data.prompt_template, data.system) of the last training stage (rl if it ran, else sft)."""
+def _train_prompt(cfg: DictConfig, state: dict) -> tuple[str, str | None, bool]:
+    """(data.prompt_template, data.system, reward.lenient) of the last training stage (rl if it ran, else sft)."""
     name = "rl" if "rl" in state else "sft"
-    data = compose("train", ["data=path", *cfg.overrides[name]]).data
-    return data.prompt_template, data.get("system")
+    c = _compose("train", ["data=path", "data.path=-", *cfg.overrides[name]])
+    return c.data.prompt_template, c.data.get("system"), bool(c.reward.lenient)
 
 
-def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
-    from mmreason.core.generation import make_backend
-    from mmreason.eval.report import compare_markdown
-    from mmreason.eval.runner import run_eval
-
+def eval_configs(cfg: DictConfig, out: Path, state: dict) -> dict[str, DictConfig]:
+    """One eval config per model: base, and the SFT and RL checkpoints the state records."""
     ds = _need(state, "synth", "dataset")
     models = {"base": None, "sft": state.get("sft", {}).get("model"), "rl": state.get("rl", {}).get("model")}
-    template, system = _train_prompt(cfg, state)  # every model is asked the way the checkpoints were trained
-    runs, scores = [], {}
+    template, system, lenient = _train_prompt(cfg, state)  # asked and graded the way the checkpoints were trained
+    configs = {}
     for label, path in models.items():
         if label != "base" and path is None:
             continue
@@ -82,12 +85,54 @@ def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
                 f"eval.out_dir={out / 'eval' / label}", f"eval.cache_dir={out / 'eval' / 'cache'}"]
         if path:
             over.append(f"model.path={path}")
-        c = compose("eval", [*over, *cfg.overrides.eval])
+        c = _compose("eval", [*over, *cfg.overrides.eval])
         with open_dict(c.eval):  # unless overrides.eval sets them
             synth_args = dict(c.eval.benchmark_args.get("synth") or {})
-            c.eval.benchmark_args.synth = {"template": template, **synth_args}
+            c.eval.benchmark_args.synth = {"template": template, "lenient": lenient, **synth_args}
             if c.eval.system_prompt is None:
                 c.eval.system_prompt = system
+        configs[label] = c
+    return configs
+
+
+CONFIGS: dict[str, Callable[[DictConfig, Path, dict], dict[str, DictConfig]]] = {
+    "synth": synth_configs,
+    "sft": lambda cfg, out, state: _train_config(cfg, out, state, "sft"),
+    "rl": lambda cfg, out, state: _train_config(cfg, out, state, "rl"),
+    "eval": eval_configs,
+}
+
+
+# ---------------------------------------------------------------------------------------------- stage runs
+
+
+def run_synth_stage(configs: dict[str, DictConfig], out: Path) -> dict:
+    from mmreason.synth.run import run_synth
+
+    return {"dataset": str(Path(run_synth(configs["synth"])).resolve())}
+
+
+def run_train_stage(configs: dict[str, DictConfig], out: Path) -> dict:
+    from mmreason.train.checkpoint import list_checkpoints
+    from mmreason.train.config import load_config
+    from mmreason.train.trainer import train
+
+    (name, c), = configs.items()
+    result = train(load_config(c))
+    ckpts = list_checkpoints(out / name)
+    if not ckpts:
+        raise RuntimeError(f"pipeline stage {name!r}: the trainer wrote no checkpoint under {out / name}")
+    final = {k: v for k, v in (result.get("final") or {}).items() if isinstance(v, (int, float))}
+    return {"model": str(ckpts[-1][1] / "model"), "final": final}
+
+
+def run_eval_stage(configs: dict[str, DictConfig], out: Path) -> dict:
+    from mmreason.core.generation import make_backend
+    from mmreason.eval.report import compare_markdown
+    from mmreason.eval.runner import run_eval
+
+    runs, scores = [], {}
+    for label, c in configs.items():
         backend = make_backend(c.generation, c.model)
         try:
             res = run_eval(c, backend)
@@ -101,7 +146,7 @@ def run_eval_stage(cfg: DictConfig, out: Path, state: dict) -> dict:
     return {"synth_accuracy": scores, "compare": str(out / "eval" / "compare.md")}
 
 
-RUNNERS = {"synth": run_synth_stage, "sft": run_sft_stage, "rl": run_rl_stage, "eval": run_eval_stage}
+RUNNERS = {"synth": run_synth_stage, "sft": run_train_stage, "rl": run_train_stage, "eval": run_eval_stage}
 
 
 def _need(state: dict, stage: str, key: str):
@@ -110,19 +155,65 @@ def _need(state: dict, stage: str, key: str):
     return state[stage][key]
 
 
+def _hash(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def stage_key(stage: str, configs: dict[str, DictConfig], state: dict) -> dict[str, str]:
+    """The hashes a stage's record is checked against: its composed config(s), and its inputs' records."""
+    composed = {label: OmegaConf.to_container(c, resolve=True) for label, c in configs.items()}
+    return {"config_hash": _hash(composed), "inputs_hash": _hash({d: state.get(d) for d in DEPENDS[stage]})}
+
+
+class StageConfigs:
+    """Composes a stage's config(s) once per (stage, records of the stages it reads)."""
+
+    def __init__(self, cfg: DictConfig, out: Path):
+        self.cfg, self.out, self.seen = cfg, out, {}
+
+    def __call__(self, stage: str, state: dict) -> dict[str, DictConfig]:
+        key = (stage, _hash({d: state.get(d) for d in DEPENDS[stage]}))
+        if key not in self.seen:
+            self.seen[key] = CONFIGS[stage](self.cfg, self.out, state)
+        return self.seen[key]
+
+
+def check_stages(stage_configs: StageConfigs, stages, state: dict) -> None:
+    """Compose every selected stage's config now (inputs not made yet stand in as placeholders), so a bad
+    override fails before the first stage runs, naming the stage."""
+    stand_in = {**PLACEHOLDERS, **state}
+    for stage in stages:
+        try:
+            stage_configs(stage, stand_in)
+        except Exception as e:
+            cause = f" ({e.__cause__})" if e.__cause__ else ""
+            raise ValueError(f"pipeline: overrides.{stage}: {e}{cause}") from e
+
+
 def run_pipeline(cfg: DictConfig) -> dict:
+    validate(cfg)
     out = Path(cfg.out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "pipeline.json"
     state = read_json(state_path) if state_path.exists() else {}
+    stage_configs = StageConfigs(cfg, out)
+    check_stages(stage_configs, cfg.stages, state)
     for stage in cfg.stages:
-        if stage not in RUNNERS:
-            raise ValueError(f"pipeline.stages: unknown stage {stage!r} (stages: {list(STAGES)})")
-        if stage in state:
+        configs = stage_configs(stage, state)
+        key = stage_key(stage, configs, state)
+        rec = state.get(stage)
+        same = rec is not None and all(rec.get(k) == v for k, v in key.items())
+        if same and rec.get("done"):
             log.info("pipeline: %s already done (%s), skipped", stage, state_path)
             continue
+        if rec is not None and not same:
+            log.info("pipeline: %s: its config or inputs changed, rerunning it", stage)
+            if stage in FRESH_START:
+                shutil.rmtree(out / stage, ignore_errors=True)  # no resuming from the old run's checkpoints/caches
         log.info("pipeline: running %s", stage)
-        state[stage] = RUNNERS[stage](cfg, out, state)
+        state[stage] = {**key, "done": False}
+        atomic_write_json(state_path, state)
+        state[stage] = {**key, **RUNNERS[stage](configs, out), "done": True}
         atomic_write_json(state_path, state)
     print(json.dumps(state, indent=2))
     return state

@@ -1,7 +1,8 @@
 """Hydra entry: `python -m mmreason.synth stage=kg synth.input_dir=DIR synth.out_dir=OUT`.
 
-Config: conf/synth.yaml (+ conf/synth/default.yaml, conf/model, conf/generation). The conf directory
-is `<repo>/conf`, or $MMREASON_CONF_DIR. Stages are looked up in `STAGES` (name -> callable(cfg)):
+Config: conf/synth.yaml (+ conf/synth/default.yaml, conf/model, conf/generation), typed by
+`synth_schema` (config.py: every key, its default and meaning). The conf directory is `<repo>/conf`, or
+$MMREASON_CONF_DIR. Stages are looked up in `STAGES` (name -> callable(cfg)):
 kg (kg/build.py); sample, generate, score, export (run.py); qa = sample..export from an existing graph;
 all = kg..export. `stage` may also be a list, run in order.
 """
@@ -13,8 +14,9 @@ from collections.abc import Callable
 import hydra
 from omegaconf import DictConfig
 
-from mmreason.core.config import conf_dir  # importing it registers the model/generation schemas
+from mmreason.core.config import conf_dir, validate
 
+from . import config as _config  # noqa: F401  (registers synth_schema; config.STAGES names the keys below)
 from . import run as _run
 
 CONF_DIR = str(conf_dir())  # the repo's conf/, or env MMREASON_CONF_DIR
@@ -44,6 +46,7 @@ def run_stage(cfg: DictConfig):
 
 @hydra.main(config_path=CONF_DIR, config_name="synth", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    validate(cfg)  # every choice checked before a stage starts
     run_stage(cfg)
 
 

@@ -24,37 +24,11 @@ from typing import Any
 
 from mmreason.core.io import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
-from .kg.build import _merge, kg_settings
+from .config import synth_settings
 
 log = logging.getLogger("mmreason.synth")
 
-DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    "closed_book": False,
-    "attn_implementation": "sdpa",
-    "progress": True,
-    "tasks": {"dirs": None, "include": None, "max_records": None, "per_path": None},
-    "sample": {"max_paths": None},
-    "generate": {"generator": "template", "max_table_columns": 12, "llm": {"max_new_tokens": 256, "temperature": 0.0, "batch_size": 16,
-                                                   "limit": None}},
-    "score": {"min_support": 1.0, "require_verified": True, "dedup_threshold": 0.8, "num_perm": 128,
-              "embed_dedup_threshold": None,
-              "difficulty": {"solver": "default", "k": 2, "max_new_tokens": 4, "temperature": 1.0, "batch_size": 32,
-                             "max_prompt_tokens": None, "overlong": "skip", "max_batch_tokens": 32768,
-                             "min_pass_rate": None, "max_pass_rate": None},
-              "judge": {"votes": 0, "max_new_tokens": 8, "temperature": 1.0, "batch_size": 16, "require_majority": False}},
-    "export": {"fractions": [0.8, 0.1, 0.1]},
-    "cache_dir": None,
-}
-
-
-def settings(cfg) -> tuple[dict, dict]:
-    """(synth settings merged over DEFAULTS, root config as a dict)."""
-    input_dir, out_dir, _, root = kg_settings(cfg)  # checks that both folders are set
-    c = root["synth"] if isinstance(root.get("synth"), dict) else root
-    s = _merge(DEFAULTS, {k: v for k, v in c.items() if k in DEFAULTS})
-    s["input_dir"], s["out_dir"] = input_dir, out_dir
-    return s, root
+settings = synth_settings  # cfg -> (the validated `synth` settings, root config as a dict); keys in config.py
 
 
 def _hash(*parts) -> str:

@@ -4,7 +4,8 @@ Rollouts of the same prompt form a group, given as a LongTensor of group ids `[B
 rollouts of a group need not be adjacent). Every estimator maps `(rewards[B], group_ids[B], eps) -> [B]`
 and is vectorised over groups with `index_add_`, no Python loop.
 
-Estimators (registry `ADVANTAGE_ESTIMATORS`, add more with `@register_advantage("name")`):
+Estimators (registry `ADVANTAGES`, `algorithm.advantage`; add more with `@register_advantage("name")`,
+or name a function `fn(rewards, group_ids, eps) -> [B]` as `algorithm.advantage=my_pkg.module:fn`):
 - `grpo`:   (r_i - mean_g) / (std_g + eps)        DeepSeekMath arXiv 2402.03300, Eq. in §4.1.2
 - `drgrpo`: r_i - mean_g                           Dr.GRPO arXiv 2503.20783 (no std division)
 - `rloo`:   r_i - mean of the other rollouts       RLOO arXiv 2402.14740
@@ -20,24 +21,12 @@ learning signal). This differs on purpose from verl, which uses mean 0 / std 1 f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-AdvantageFn = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
-ADVANTAGE_ESTIMATORS: dict[str, AdvantageFn] = {}
+from mmreason.core.registry import Registry
 
-
-def register_advantage(name: str) -> Callable[[AdvantageFn], AdvantageFn]:
-    """Decorator: register `fn(rewards, group_ids, eps) -> advantages` under `name`."""
-
-    def deco(fn: AdvantageFn) -> AdvantageFn:
-        if name in ADVANTAGE_ESTIMATORS:
-            raise ValueError(f"advantages.py: estimator {name!r} is already registered")
-        ADVANTAGE_ESTIMATORS[name] = fn
-        return fn
-
-    return deco
+ADVANTAGES = Registry("advantage estimator", key="algorithm.advantage")
+register_advantage = ADVANTAGES.register  # @register_advantage("name") on fn(rewards, group_ids, eps) -> [B]
 
 
 def group_index(group_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,11 +92,8 @@ def rloo_advantage(rewards: torch.Tensor, group_ids: torch.Tensor, eps: float = 
 def compute_advantages(
     name: str, rewards: torch.Tensor, group_ids: torch.Tensor, eps: float = 1e-6
 ) -> torch.Tensor:
-    """Per-rollout advantages `[B]` from the estimator registered as `name` (no gradient)."""
-    if name not in ADVANTAGE_ESTIMATORS:
-        raise ValueError(
-            f"advantages.py: unknown advantage estimator {name!r}; known: {sorted(ADVANTAGE_ESTIMATORS)}"
-        )
+    """Per-rollout advantages `[B]` from the estimator `name` (registered, or "package.module:function"), no gradient."""
+    fn = ADVANTAGES.get(name)
     rewards = _check(rewards, group_ids)
     with torch.no_grad():
-        return ADVANTAGE_ESTIMATORS[name](rewards.detach(), group_ids, eps)
+        return fn(rewards.detach(), group_ids, eps)

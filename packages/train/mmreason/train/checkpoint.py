@@ -10,10 +10,19 @@ Layout (one directory per step, written atomically: a kill leaves either the who
 
 `trainer.resume=auto` continues from the latest step in `<out_dir>/checkpoints`; `save_limit` keeps the
 last N checkpoints.
+
+Crash leftovers: a save writes `checkpoints/.step_NNNNNN.<random>.tmp/` and renames it into place (a re-save
+of an existing step parks the old one as `.step_NNNNNN.old.<pid>` for a moment); pruning renames a
+checkpoint to `.step_NNNNNN.prune` before deleting it, so a kill mid-delete never leaves a half-deleted
+`step_*` dir. `clean_checkpoints` (run at start and after every save) removes those leftovers — after
+recovering a complete checkpoint that a kill left under a temporary name when its step is missing —
+removes incomplete `step_*` dirs (half-pruned by older versions), and prunes to `save_limit`, so the
+limit holds after any kill. Only names this module writes are touched.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -26,6 +35,7 @@ import torch
 from mmreason.core.io import atomic_path, atomic_write_json
 
 _STEP_DIR = re.compile(r"^step_(\d+)$")
+_LEFTOVER = re.compile(r"^\.(step_\d+)\.(?:\w+\.tmp|old\.\d+|prune)$")  # core.io.atomic_path's names, prune's
 
 
 def checkpoint_root(out_dir: str | Path) -> Path:
@@ -55,9 +65,14 @@ def list_checkpoints(out_dir: str | Path) -> list[tuple[int, Path]]:
     found = []
     for p in root.iterdir():
         m = _STEP_DIR.match(p.name)
-        if m and (p / "trainer_state.pt").exists() and (p / "model" / "config.json").exists():
+        if m and _complete(p):
             found.append((int(m.group(1)), p))
     return sorted(found)
+
+
+def _complete(p: Path) -> bool:
+    """A whole checkpoint: meta.json is written last."""
+    return all((p / f).is_file() for f in ("model/config.json", "trainer_state.pt", "meta.json"))
 
 
 def resolve_resume(resume: str | None, out_dir: str | Path) -> Path | None:
@@ -99,15 +114,46 @@ def save_checkpoint(
             "rng": rng_state(),
         }
         torch.save(state, tmp / "trainer_state.pt")
-        atomic_write_json(tmp / "meta.json", {"step": step, **(meta or {})})
-    prune_checkpoints(out_dir, save_limit)
+        atomic_write_json(tmp / "meta.json", {"step": step, **(meta or {})})  # last: marks it complete
+    clean_checkpoints(out_dir, save_limit)
     return path
 
 
 def prune_checkpoints(out_dir: str | Path, save_limit: int) -> None:
+    """Delete all but the last `save_limit` complete checkpoints (0: keep all), crash-safely: each is
+    renamed out of the `step_*` namespace first, then deleted."""
     if save_limit and save_limit > 0:
         for _, p in list_checkpoints(out_dir)[:-save_limit]:
+            doomed = p.with_name(f".{p.name}.prune")
+            shutil.rmtree(doomed, ignore_errors=True)  # from an earlier kill: os.replace needs the name free
+            os.replace(p, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+
+
+def clean_checkpoints(out_dir: str | Path, save_limit: int = 0) -> list[str]:
+    """Remove what killed saves and prunes left in `<out_dir>/checkpoints` and prune to `save_limit`
+    (module docstring); returns the names removed. A complete checkpoint found under a temporary name
+    whose `step_*` is missing (a kill between the renames) is moved into place instead of deleted."""
+    root = checkpoint_root(out_dir)
+    if not root.is_dir():
+        return []
+    removed = []
+    for p in sorted(root.iterdir(), key=lambda q: (not q.name.endswith(".tmp"), q.name)):  # the newest save first
+        m = _LEFTOVER.match(p.name)
+        if m is None or not p.is_dir():
+            continue
+        final = root / m.group(1)
+        inner = p / m.group(1) if p.name.endswith(".tmp") else p  # atomic_path writes <tmp dir>/<name>
+        if not final.exists() and not p.name.endswith(".prune") and _complete(inner):
+            os.replace(inner, final)
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p.name)
+    for p in root.iterdir():
+        if _STEP_DIR.match(p.name) and p.is_dir() and not _complete(p):  # half-deleted by an in-place rmtree
             shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+    prune_checkpoints(out_dir, save_limit)
+    return removed
 
 
 def load_trainer_state(path: str | Path) -> dict:

@@ -2,9 +2,13 @@
 deterministic, resumable order.
 
 - `load_records(cfg.data)` -> (train, heldout): the toy generator (core/toy.py) or a dataset on disk
-  (`save_to_disk` dir, `.parquet`, `.jsonl`), each record checked against the schema.
+  (`save_to_disk` dir, `.parquet`, `.jsonl`). Every record of both splits is checked before step 1
+  (`core.schema.validate_record`: gold readable for its answer type, images exist / are images / under
+  `data.max_image_pixels`, valid UTF-8); a bad one stops the run with file, row, field and reason, or
+  with `data.skip_invalid=true` is dropped and reported through `invalid`.
 - `filter_long_prompts` drops prompts longer than `trainer.max_prompt_length` tokens (images counted
-  after the processor's min/max-pixel resize, i.e. what the model will actually see).
+  after the processor's min/max-pixel resize, i.e. what the model will actually see); a record whose
+  prompt cannot be built (an image that does not decode) is named, or dropped with `skip_invalid`.
 - `PromptSampler` hands out record indices: epoch e is a permutation drawn from (seed, e); the only
   state is a cursor (how many indices were handed out), saved in checkpoints, so a resumed run sees
   exactly the prompts the uninterrupted one would have.
@@ -17,22 +21,30 @@ from pathlib import Path
 import numpy as np
 
 from mmreason.core.chat import Chat, record_to_chat
+from mmreason.core.schema import RecordError, validate_record
 from mmreason.core.schema import read_records as schema_read_records
 
 from .config import DataConfig
 
 
-def load_records(cfg: DataConfig) -> tuple[list[dict], list[dict]]:
-    """(train, heldout) record lists for the data config (heldout may be empty)."""
+def load_records(cfg: DataConfig, invalid: dict[str, list[RecordError]] | None = None) -> tuple[list[dict], list[dict]]:
+    """(train, heldout) record lists for the data config (heldout may be empty), every record validated.
+
+    An invalid record raises RecordError (naming file, row, field, reason) unless `cfg.skip_invalid`; then it
+    is dropped and its error appended to `invalid["train"]` / `invalid["heldout"]` (when given)."""
+    invalid = {} if invalid is None else invalid
+    lists = {s: invalid.setdefault(s, []) for s in ("train", "heldout")}
+    skip = {s: lists[s].append if cfg.skip_invalid else None for s in lists}
     if cfg.source == "toy":
         from mmreason.core.toy import make_shape_records
 
         size = (int(cfg.image_size[0]), int(cfg.image_size[1]))
-        train = make_shape_records(cfg.train_size, cfg.train_seed, cfg.task, size)
+        train = _checked(make_shape_records(cfg.train_size, cfg.train_seed, cfg.task, size), "toy train", cfg, skip["train"])
         heldout = make_shape_records(cfg.heldout_size, cfg.heldout_seed, cfg.task, size)
+        heldout = _checked(heldout, "toy heldout", cfg, skip["heldout"])
     else:
-        train = read_records(cfg.path, cfg.split)
-        heldout = read_records(cfg.eval_path, cfg.eval_split) if cfg.eval_path else []
+        train = read_records(cfg.path, cfg.split, cfg.max_image_pixels, skip["train"], "data.path")
+        heldout = read_records(cfg.eval_path, cfg.eval_split, cfg.max_image_pixels, skip["heldout"], "data.eval_path") if cfg.eval_path else []
     if cfg.limit is not None:
         train = train[: cfg.limit]
     if not train:
@@ -40,9 +52,23 @@ def load_records(cfg: DataConfig) -> tuple[list[dict], list[dict]]:
     return train, heldout
 
 
-def read_records(path: str | Path, split: str = "train") -> list[dict]:
-    """Records from a `save_to_disk` dir, a parquet file or a JSONL file (validated, errors name the file)."""
-    return schema_read_records(path, split=split, what="data.path")
+def _checked(records: list[dict], where: str, cfg: DataConfig, on_invalid) -> list[dict]:
+    out = []
+    for i, r in enumerate(records):
+        try:
+            out.append(validate_record(r, where=f"{where} row {i}", max_image_pixels=cfg.max_image_pixels))
+        except RecordError as e:
+            if on_invalid is None:
+                raise
+            on_invalid(e)
+    return out
+
+
+def read_records(path: str | Path, split: str = "train", max_image_pixels: int | None = DataConfig.max_image_pixels,
+                 on_invalid=None, what: str = "data.path") -> list[dict]:
+    """Records from a `save_to_disk` dir, a parquet file or a JSONL file (validated, errors name the file;
+    `on_invalid(error)` is called for each invalid record, which is dropped, instead of raising)."""
+    return schema_read_records(path, split=split, what=what, max_image_pixels=max_image_pixels, on_invalid=on_invalid)
 
 
 def make_chat(record: dict, cfg: DataConfig) -> Chat:
@@ -61,11 +87,36 @@ def prompt_lengths(processor, chats: list[Chat], batch_size: int = 64) -> list[i
     return out
 
 
-def filter_long_prompts(records: list[dict], processor, cfg: DataConfig, max_len: int) -> tuple[list[dict], int]:
-    """Records whose prompt fits `max_len` tokens, and how many were dropped."""
-    lens = prompt_lengths(processor, [make_chat(r, cfg) for r in records])
-    keep = [r for r, n in zip(records, lens) if n <= max_len]
-    return keep, len(records) - len(keep)
+def filter_long_prompts(records: list[dict], processor, cfg: DataConfig, max_len: int, on_invalid=None,
+                        batch_size: int = 64) -> tuple[list[dict], int]:
+    """Records whose prompt fits `max_len` tokens, and how many were dropped for length.
+
+    A record whose prompt cannot be built or processed (an image that does not decode) raises RecordError
+    naming it, or, with `on_invalid`, is passed to it and dropped."""
+    keep, too_long = [], 0
+    for s in range(0, len(records), batch_size):
+        batch = records[s : s + batch_size]
+        try:
+            lens = prompt_lengths(processor, [make_chat(r, cfg) for r in batch], batch_size)
+        except Exception:  # find the record(s) at fault, one by one
+            lens = [_one_length(processor, r, cfg, s + j, on_invalid) for j, r in enumerate(batch)]
+        for r, n in zip(batch, lens):
+            if n is not None and n <= max_len:
+                keep.append(r)
+            too_long += n is not None and n > max_len
+    return keep, too_long
+
+
+def _one_length(processor, record: dict, cfg: DataConfig, i: int, on_invalid) -> int | None:
+    try:
+        return prompt_lengths(processor, [make_chat(record, cfg)])[0]
+    except Exception as e:
+        err = RecordError(f"{cfg.path or cfg.name} record {i} {record.get('id')!r}: its prompt cannot be built "
+                          f"({type(e).__name__}: {e})")
+        if on_invalid is None:
+            raise err from e
+        on_invalid(err)
+        return None
 
 
 class PromptSampler:

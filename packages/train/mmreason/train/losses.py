@@ -4,22 +4,32 @@ Conventions: batch first; `mask` is the response mask `[B, L]` (float or bool, 1
 that counts); `logp`, `old_logp`, `ref_logp` are per-token log-probabilities of the sampled tokens.
 Padding never enters a mean: every reduction is masked, and an all-padding batch gives 0, not NaN.
 
-- `policy_loss`: PPO clipped surrogate (Schulman et al. 2017, arXiv 1707.06347, Eq. 7) with
-  clip-higher (DAPO, arXiv 2503.14476 §3.1), dual-clip for negative advantages (Ye et al. 2020,
-  arXiv 1912.09729, Eq. 5) and GSPO's sequence-level ratio (arXiv 2507.18071: the objective of Eq. 5 and its s_i).
-- `aggregate_loss`: token-mean (DAPO), seq-mean-token-mean (GRPO), seq-mean-token-sum-norm (Dr.GRPO).
-- `kl_penalty`: k1 / k2 / k3 estimators of KL(pi || ref) (J. Schulman, "Approximating KL divergence").
-- `entropy_from_logits`: per-position entropy of the categorical distribution.
+Three registries (mmreason.core.registry; a config value may also name "package.module:function"):
+- `POLICY_LOSSES` (`algorithm.loss`): `fn(logp, old_logp, A, mask, clip_low, clip_high) -> (loss [B, L],
+  ratio [B, L])`, each with its own default clip range `fn.clip_range = (low, high)` (high None: = low).
+  `clip` PPO (arXiv 1707.06347, Eq. 7), `clip_higher` DAPO (arXiv 2503.14476 §3.1), `gspo` GSPO's
+  sequence-level ratio (arXiv 2507.18071, Eq. 5 and its s_i). `policy_loss` adds dual-clip (Ye et al.
+  2020, arXiv 1912.09729, Eq. 5), aggregates and measures.
+- `LOSS_AGGREGATIONS` (`algorithm.loss_agg`): `fn(loss [B, L], mask, norm_len) -> scalar`; token-mean
+  (DAPO), seq-mean-token-mean (GRPO), seq-mean-token-sum-norm (Dr.GRPO). `fn.units(lengths)` counts the
+  batch's share of the normaliser (tokens or sequences), so micro-batches add up to the mini-batch's loss.
+- `KL_ESTIMATORS` (`algorithm.kl_type`): k1 / k2 / k3 (= low_var_kl) estimators of KL(pi || ref)
+  (J. Schulman, "Approximating KL divergence").
+`entropy_from_logits`: per-position entropy of the categorical distribution.
 """
 
 from __future__ import annotations
 
 import torch
 
-LOSS_KINDS = ("clip", "clip_higher", "gspo")
-AGG_MODES = ("token-mean", "seq-mean-token-mean", "seq-mean-token-sum-norm")
-# Default clip ranges per kind: PPO 0.2 symmetric; DAPO clip-higher 0.2/0.28; GSPO 3e-4/4e-4 (the ranges the GSPO paper sets for its Eq. 5).
-DEFAULT_CLIP = {"clip": (0.2, 0.2), "clip_higher": (0.2, 0.28), "gspo": (3e-4, 4e-4)}
+from mmreason.core.registry import Registry
+
+POLICY_LOSSES = Registry("policy loss", key="algorithm.loss")
+LOSS_AGGREGATIONS = Registry("loss aggregation", key="algorithm.loss_agg")
+KL_ESTIMATORS = Registry("KL estimator", key="algorithm.kl_type")
+register_policy_loss = POLICY_LOSSES.register
+register_loss_agg = LOSS_AGGREGATIONS.register
+register_kl = KL_ESTIMATORS.register
 LOG_RATIO_CLAMP = 20.0  # clamp log-ratios before exp so that exp never overflows (verl/EasyR1 do the same)
 
 
@@ -45,34 +55,94 @@ def _check_shapes(where: str, mask: torch.Tensor, **tensors: torch.Tensor) -> No
             )
 
 
+# ---------------------------------------------------------------------------------------------- aggregation
+
+
+@register_loss_agg("token-mean", units=sum)
+def token_mean(loss_mat: torch.Tensor, mask: torch.Tensor, norm_len: int | None = None) -> torch.Tensor:
+    """Sum over all valid tokens / number of valid tokens (DAPO Eq. 8: long answers weigh per token)."""
+    return masked_mean(loss_mat, mask)
+
+
+@register_loss_agg("seq-mean-token-mean", units=lambda lengths: sum(1 for n in lengths if n > 0))
+def seq_mean_token_mean(loss_mat: torch.Tensor, mask: torch.Tensor, norm_len: int | None = None) -> torch.Tensor:
+    """Mean over tokens within each sequence, then over the sequences that have a valid token (GRPO Eq. 3)."""
+    seq = masked_mean(loss_mat, mask, dim=-1)
+    has = mask.bool().any(-1)
+    return masked_sum(seq, has) / has.sum().clamp(min=1).to(seq.dtype)
+
+
+@register_loss_agg("seq-mean-token-sum-norm", units=len)
+def seq_mean_token_sum_norm(loss_mat: torch.Tensor, mask: torch.Tensor, norm_len: int | None = None) -> torch.Tensor:
+    """Sum over each sequence's tokens / `norm_len`, then mean over all B sequences (Dr.GRPO arXiv 2503.20783 §3.2:
+    divide by a constant, the generation budget; default L = mask.shape[-1], so pass the configured response
+    budget when batches are padded to less). verl sums over sequences instead: the same up to the factor B."""
+    norm = mask.shape[-1] if norm_len is None else norm_len
+    if norm <= 0:
+        raise ValueError(f"losses.py:aggregate_loss: norm_len must be positive, got {norm}")
+    return (masked_sum(loss_mat, mask, dim=-1) / norm).mean() if mask.shape[0] else loss_mat.sum() * 0
+
+
 def aggregate_loss(
     loss_mat: torch.Tensor, mask: torch.Tensor, mode: str = "token-mean", *, norm_len: int | None = None
 ) -> torch.Tensor:
-    """Reduce a per-token loss `[B, L]` to a scalar.
-
-    - `token-mean`: sum over all valid tokens / number of valid tokens (DAPO Eq. 8: long answers
-      weigh per token, not per sequence).
-    - `seq-mean-token-mean`: mean over tokens within each sequence, then mean over the sequences that
-      have at least one valid token (GRPO, arXiv 2402.03300 Eq. 3).
-    - `seq-mean-token-sum-norm`: sum over tokens of each sequence / `norm_len`, then mean over all B
-      sequences (Dr.GRPO arXiv 2503.20783 §3.2: divide by a constant, not the length).
-      `norm_len` is that constant, the generation budget; default `L = mask.shape[-1]`, so pass
-      the configured max response length when batches are padded to less than that. (verl's
-      version sums over sequences instead of averaging: the same up to the constant factor B.)
-    """
+    """Reduce a per-token loss `[B, L]` to a scalar with the aggregation `mode` (LOSS_AGGREGATIONS)."""
     _check_shapes("aggregate_loss", mask, loss_mat=loss_mat)
-    if mode == "token-mean":
-        return masked_mean(loss_mat, mask)
-    if mode == "seq-mean-token-mean":
-        seq = masked_mean(loss_mat, mask, dim=-1)
-        has = mask.bool().any(-1)
-        return masked_sum(seq, has) / has.sum().clamp(min=1).to(seq.dtype)
-    if mode == "seq-mean-token-sum-norm":
-        norm = mask.shape[-1] if norm_len is None else norm_len
-        if norm <= 0:
-            raise ValueError(f"losses.py:aggregate_loss: norm_len must be positive, got {norm}")
-        return (masked_sum(loss_mat, mask, dim=-1) / norm).mean() if mask.shape[0] else loss_mat.sum() * 0
-    raise ValueError(f"losses.py:aggregate_loss: unknown mode {mode!r}; known: {AGG_MODES}")
+    return LOSS_AGGREGATIONS.get(mode)(loss_mat, mask, norm_len)
+
+
+# ---------------------------------------------------------------------------------------------- policy losses
+
+
+def token_log_ratio(logp: torch.Tensor, old_logp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """log r_t = logp - old_logp on valid tokens, 0 at padding (old_logp detached)."""
+    return torch.where(mask.bool(), logp - old_logp.detach(), torch.zeros_like(logp))
+
+
+def clipped_surrogate(
+    log_ratio: torch.Tensor, advantages: torch.Tensor, clip_low: float, clip_high: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """PPO Eq. 7 as a loss: max(-A·r, -A·clip(r, 1 - clip_low, 1 + clip_high)); returns (loss, r)."""
+    ratio = torch.exp(log_ratio.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP))
+    clipped = ratio.clamp(1.0 - clip_low, 1.0 + clip_high)
+    return torch.maximum(-advantages * ratio, -advantages * clipped), ratio
+
+
+@register_policy_loss("clip", clip_range=(0.2, None))
+def ppo_clip(logp, old_logp, advantages, mask, clip_low, clip_high):
+    """PPO clipped surrogate, symmetric range (clip_high is clip_low)."""
+    return clipped_surrogate(token_log_ratio(logp, old_logp, mask), advantages, clip_low, clip_high)
+
+
+@register_policy_loss("clip_higher", clip_range=(0.2, 0.28))
+def dapo_clip_higher(logp, old_logp, advantages, mask, clip_low, clip_high):
+    """DAPO's decoupled range [1 - clip_low, 1 + clip_high] (arXiv 2503.14476 Eq. 10)."""
+    return clipped_surrogate(token_log_ratio(logp, old_logp, mask), advantages, clip_low, clip_high)
+
+
+@register_policy_loss("gspo", clip_range=(3e-4, 4e-4))
+def gspo(logp, old_logp, advantages, mask, clip_low, clip_high):
+    """GSPO: r is the sequence ratio s_i = (pi/pi_old)(y_i)^(1/|y_i|) = exp(mean_t log r_t) (arXiv 2507.18071
+    Eq. 5), broadcast to the sequence's tokens; the gradient flows through the mean. Meant for
+    `loss_agg=seq-mean-token-mean` (each sequence counts once); clip range 3e-4 / 4e-4 as the paper."""
+    seq = masked_mean(token_log_ratio(logp, old_logp, mask), mask, dim=-1)[:, None].expand_as(logp)
+    return clipped_surrogate(seq, advantages, clip_low, clip_high)
+
+
+def clip_range(kind: str, clip_low: float | None = None, clip_high: float | None = None) -> tuple[float, float]:
+    """The (low, high) clip range a loss uses: the given values, else the loss's own `clip_range`
+    (a symmetric loss, high None, ignores `clip_high`). Checked: 0 <= low < 1, high >= 0."""
+    lo_default, hi_default = getattr(POLICY_LOSSES.get(kind), "clip_range", (0.2, 0.2))
+    low = lo_default if clip_low is None else clip_low
+    high = low if hi_default is None else (hi_default if clip_high is None else clip_high)
+    if not (0 <= low < 1 and high >= 0):
+        raise ValueError(f"algorithm.clip_low/clip_high: need 0 <= clip_low < 1 and clip_high >= 0, got {low}, {high}")
+    return low, high
+
+
+def check_dual_clip(dual_clip: float | None) -> None:
+    if dual_clip is not None and dual_clip <= 1:
+        raise ValueError(f"algorithm.dual_clip must be > 1 (Ye et al. 2020) or null, got {dual_clip}")
 
 
 def policy_loss(
@@ -88,20 +158,13 @@ def policy_loss(
     agg: str = "token-mean",
     norm_len: int | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Clipped policy-gradient loss and its metrics.
+    """The loss `kind` (POLICY_LOSSES), dual-clipped, aggregated with `agg`, and its metrics.
 
-    Per token, with ratio r = exp(logp - old_logp) and advantage A (`[B, L]`, or `[B]` broadcast):
-        L_clip = max(-A·r, -A·clip(r, 1 - clip_low, 1 + clip_high))     PPO Eq. 7 (as a loss)
-        L      = min(L_clip, -A·dual_clip)  if A < 0 and dual_clip set   dual-clip PPO Eq. 5
-    kinds:
-    - `clip`: vanilla PPO, symmetric range; `clip_high` is ignored (= clip_low). Default 0.2.
-    - `clip_higher`: DAPO's decoupled range, defaults clip_low 0.2, clip_high 0.28.
-    - `gspo`: r is the per-sequence ratio exp(mean_t(logp - old_logp)) (GSPO s_i, used in its Eq. 5), broadcast to the
-      sequence's tokens; gradient flows through the mean. Defaults 3e-4 / 4e-4 (the GSPO paper). GSPO is
-      meant to be used with `agg="seq-mean-token-mean"`, which makes each sequence count once.
-    `clip_low`/`clip_high` None take the kind's default above. Dual-clip (c = 3 by default, must be
-    > 1) applies to every kind; pass `dual_clip=None` to disable it.
-    Log-ratios are clamped to ±20 before exp (as verl/EasyR1) so r never overflows.
+    Per token, with ratio r and advantage A (`[B, L]`, or `[B]` broadcast):
+        L_kind = the registered loss, e.g. max(-A·r, -A·clip(r, 1 - clip_low, 1 + clip_high))   PPO Eq. 7
+        L      = min(L_kind, -A·dual_clip)  if A < 0 and dual_clip set                        dual-clip PPO Eq. 5
+    `clip_low`/`clip_high` None take the loss's own default (`clip_range`). Dual-clip (c = 3 by default,
+    must be > 1) applies to every kind; pass `dual_clip=None` to disable it.
 
     Metrics (floats, over valid tokens): `pg_loss`; `clipfrac_high` (A > 0 and r > 1 + clip_high:
     the upper clip is active), `clipfrac_low` (A < 0 and r < 1 - clip_low), `clipfrac` (their sum);
@@ -112,29 +175,13 @@ def policy_loss(
     if advantages.dim() == 1:
         advantages = advantages[:, None].expand_as(logp)
     _check_shapes("policy_loss", mask, logp=logp, old_logp=old_logp, advantages=advantages)
-    if kind not in LOSS_KINDS:
-        raise ValueError(f"losses.py:policy_loss: unknown kind {kind!r}; known: {LOSS_KINDS}")
-    lo_default, hi_default = DEFAULT_CLIP[kind]
-    eps_low = lo_default if clip_low is None else clip_low
-    eps_high = eps_low if kind == "clip" else (hi_default if clip_high is None else clip_high)
-    if not (0 <= eps_low < 1 and eps_high >= 0):
-        raise ValueError(
-            f"losses.py:policy_loss: need 0 <= clip_low < 1 and clip_high >= 0, got {eps_low}, {eps_high}"
-        )
-    if dual_clip is not None and dual_clip <= 1:
-        raise ValueError(f"losses.py:policy_loss: dual_clip must be > 1 (Ye et al. 2020), got {dual_clip}")
+    fn = POLICY_LOSSES.get(kind)
+    eps_low, eps_high = clip_range(kind, clip_low, clip_high)
+    check_dual_clip(dual_clip)
 
     valid = mask.bool()
     A = advantages.detach().to(logp.dtype)
-    token_log_ratio = torch.where(valid, logp - old_logp.detach(), torch.zeros_like(logp))
-    if kind == "gspo":
-        # GSPO s_i = (pi/pi_old)(y_i)^(1/|y_i|) = exp(mean_t log r_t)
-        log_ratio = masked_mean(token_log_ratio, mask, dim=-1)[:, None].expand_as(logp)
-    else:
-        log_ratio = token_log_ratio
-    ratio = torch.exp(log_ratio.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP))
-    clipped = ratio.clamp(1.0 - eps_low, 1.0 + eps_high)
-    loss_clip = torch.maximum(-A * ratio, -A * clipped)  # PPO Eq. 7 negated
+    loss_clip, ratio = fn(logp, old_logp, A, mask, eps_low, eps_high)
     if dual_clip is not None:
         loss_dual = torch.minimum(loss_clip, -A * dual_clip)  # dual-clip Eq. 5: bound the loss for A < 0
         loss_mat = torch.where(A < 0, loss_dual, loss_clip)
@@ -148,7 +195,7 @@ def policy_loss(
         high = (pos & (r > 1.0 + eps_high)).to(r.dtype)
         low = (neg & (r < 1.0 - eps_low)).to(r.dtype)
         dual = (neg & (r > dual_clip)).to(r.dtype) if dual_clip is not None else torch.zeros_like(r)
-        d = token_log_ratio.detach().clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
+        d = token_log_ratio(logp, old_logp, mask).detach().clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
         k3 = torch.expm1(d) - d
         stats = torch.stack(
             [
@@ -177,24 +224,34 @@ def policy_loss(
     return loss, dict(zip(names, stats))
 
 
-def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, kind: str = "low_var_kl") -> torch.Tensor:
-    """Per-token estimate of KL(pi || ref) from samples of pi (Schulman, "Approximating KL divergence").
+# ---------------------------------------------------------------------------------------------- KL
 
-    - `k1`: logp - ref_logp                        (unbiased, high variance, can be negative)
-    - `k2`: 0.5·(logp - ref_logp)²                 (biased, low variance)
-    - `k3` / `low_var_kl`: exp(ref - logp) - (ref - logp) - 1, with ref - logp clamped to ±20 before
-      exp and the result clamped to [-10, 10], as verl's `low_var_kl` (unbiased, non-negative).
-    Returns `[B, L]`; reduce it with `aggregate_loss`.
-    """
-    diff = logp.float() - ref_logp.float()
-    if kind == "k1":
-        return diff
-    if kind == "k2":
-        return 0.5 * diff.square()
-    if kind in ("k3", "low_var_kl"):
-        x = (-diff).clamp(-20.0, 20.0)
-        return (torch.expm1(x) - x).clamp(-10.0, 10.0)
-    raise ValueError(f"losses.py:kl_penalty: unknown kind {kind!r}; known: k1, k2, k3, low_var_kl")
+
+@register_kl("k1")
+def kl_k1(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """logp - ref_logp (unbiased, high variance, can be negative)."""
+    return logp - ref_logp
+
+
+@register_kl("k2")
+def kl_k2(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """0.5·(logp - ref_logp)² (biased, low variance)."""
+    return 0.5 * (logp - ref_logp).square()
+
+
+@register_kl("k3")
+@register_kl("low_var_kl")
+def kl_k3(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """exp(ref - logp) - (ref - logp) - 1 with ref - logp clamped to ±20 before exp and the result to
+    [-10, 10], as verl's `low_var_kl` (unbiased, non-negative)."""
+    x = (-(logp - ref_logp)).clamp(-20.0, 20.0)
+    return (torch.expm1(x) - x).clamp(-10.0, 10.0)
+
+
+def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, kind: str = "low_var_kl") -> torch.Tensor:
+    """Per-token estimate `[B, L]` of KL(pi || ref) from samples of pi with the estimator `kind`
+    (KL_ESTIMATORS), in float32; reduce it with `aggregate_loss`."""
+    return KL_ESTIMATORS.get(kind)(logp.float(), ref_logp.float())
 
 
 def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
@@ -205,10 +262,11 @@ def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
 
 
 __all__ = [
-    "AGG_MODES",
-    "DEFAULT_CLIP",
-    "LOSS_KINDS",
+    "KL_ESTIMATORS",
+    "LOSS_AGGREGATIONS",
+    "POLICY_LOSSES",
     "aggregate_loss",
+    "clip_range",
     "entropy_from_logits",
     "kl_penalty",
     "masked_mean",

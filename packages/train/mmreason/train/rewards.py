@@ -1,34 +1,45 @@
 """Outcome rewards for rollouts: one scalar per response.
 
-    reward = accuracy·grade(response, record) + format·format_ok(response) + Σ_k w_k·fn_k(response, record)
+    reward = accuracy·grade(response, record) + format·REWARDS[format_pattern](response, record)
+             + Σ_k w_k·fn_k(response, record)
              - overlong_penalty (DAPO's soft overlong punishment, when algorithm.overlong_buffer > 0)
 
 `grade` is `mmreason.core.grading.grade` on the record's `answer_type` (it extracts the answer itself,
-e.g. from `\\boxed{}`). User reward functions are named `"package.module:function"` in
-`reward.functions` and are called as `fn(response: str, record: dict) -> float`.
+e.g. from `\\boxed{}`), strict unless `reward.lenient`. Reward functions `fn(response: str, record: dict) -> float`
+come from the registry `REWARDS` (`@register_reward("name")`; built in: the format checks `boxed` and
+`think_boxed`) or are named `"package.module:function"` (user code) in `reward.format_pattern` and
+`reward.functions`.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable
 
-from .config import RewardConfig
+from mmreason.core.registry import Registry, load_object
 
-FORMAT_PATTERNS = {
-    # a \boxed{...} answer anywhere
-    "boxed": re.compile(r"\\boxed\{.+\}", re.DOTALL),
-    # the VGPO / EasyR1 prompt format: <think>…</think> first, then a \boxed{} answer
-    "think_boxed": re.compile(r"^\s*<think>.*?</think>.*\\boxed\{.+\}.*$", re.DOTALL),
-}
+REWARDS = Registry("reward function", key="reward.functions")
+register_reward = REWARDS.register
+
+
+def _pattern_reward(pattern: str):
+    rx = re.compile(pattern, re.DOTALL)
+    return lambda response, record=None: float(bool(rx.search(response)))
+
+
+# a \boxed{...} answer anywhere
+register_reward("boxed")(_pattern_reward(r"\\boxed\{.+\}"))
+# the VGPO / EasyR1 prompt format: <think>…</think> first, then a \boxed{} answer
+register_reward("think_boxed")(_pattern_reward(r"^\s*<think>.*?</think>.*\\boxed\{.+\}.*$"))
 
 
 def format_ok(response: str, pattern: str = "boxed") -> bool:
-    """Whether the response has the requested shape (FORMAT_PATTERNS)."""
-    if pattern not in FORMAT_PATTERNS:
-        raise ValueError(f"reward.format_pattern={pattern!r}: expected one of {sorted(FORMAT_PATTERNS)}")
-    return bool(FORMAT_PATTERNS[pattern].search(response))
+    """Whether the response has the shape the reward `pattern` checks (`boxed`, `think_boxed`, ...)."""
+    return bool(REWARDS.get(pattern, "reward.format_pattern")(response, {}))
+
+
+def load_function(spec: str):
+    """`"package.module:function"` -> the function (errors say what is wrong with the spec)."""
+    return load_object(spec, "reward function")
 
 
 def overlong_penalty(length: int, max_len: int, buffer: int, penalty: float = 1.0) -> float:
@@ -39,42 +50,25 @@ def overlong_penalty(length: int, max_len: int, buffer: int, penalty: float = 1.
     return -penalty * min(max(over, 0) / buffer, 1.0)
 
 
-def load_function(spec: str) -> Callable[[str, dict], float]:
-    """`"package.module:function"` -> the function (errors say what is wrong with the spec)."""
-    if ":" not in spec:
-        raise ValueError(f"reward function {spec!r}: expected 'package.module:function'")
-    mod_name, fn_name = spec.split(":", 1)
-    try:
-        mod = importlib.import_module(mod_name)
-    except ImportError as e:
-        raise ValueError(f"reward function {spec!r}: cannot import {mod_name!r} ({e})") from e
-    fn = getattr(mod, fn_name, None)
-    if not callable(fn):
-        raise ValueError(f"reward function {spec!r}: {mod_name} has no function {fn_name!r}")
-    return fn
-
-
 class RewardFn:
     """Scores responses; `__call__` returns (total, parts) where parts holds each term per response."""
 
-    def __init__(self, cfg: RewardConfig, max_new_tokens: int = 0, overlong_buffer: int = 0, overlong_penalty: float = 1.0):
+    def __init__(self, cfg, max_new_tokens: int = 0, overlong_buffer: int = 0, overlong_penalty: float = 1.0):
+        """`cfg` is the `reward` config (train/config.py RewardConfig)."""
         from mmreason.core.grading import grade
 
         self.cfg = cfg
         self._grade = grade
         self.max_new_tokens, self.buffer, self.penalty = max_new_tokens, overlong_buffer, overlong_penalty
+        self._format = REWARDS.get(cfg.format_pattern, "reward.format_pattern")
         self.functions = []
-        for item in cfg.functions:
-            if isinstance(item, str):
-                item = {"fn": item}
-            if "fn" not in item:
-                raise ValueError(f"reward.functions entry {item!r}: needs 'fn: package.module:function'")
-            self.functions.append((str(item["fn"]), load_function(str(item["fn"])), float(item.get("weight", 1.0))))
-        format_ok("", cfg.format_pattern)  # validate the pattern name early
+        for term in cfg.functions:  # RewardTerm(fn, weight)
+            self.functions.append((term.fn, REWARDS.get(term.fn), float(term.weight)))
 
     def accuracy(self, response: str, record: dict) -> float:
         return float(
-            self._grade(response, record["answer"], record["answer_type"], tuple(record.get("choices") or ()), timeout=self.cfg.timeout)
+            self._grade(response, record["answer"], record["answer_type"], tuple(record.get("choices") or ()),
+                        timeout=self.cfg.timeout, lenient=self.cfg.lenient)
         )
 
     def __call__(self, responses: list[str], records: list[dict], lengths: list[int] | None = None):
@@ -86,7 +80,7 @@ class RewardFn:
         total = []
         for i, (resp, rec) in enumerate(zip(responses, records)):
             acc = self.accuracy(resp, rec)
-            fmt = float(format_ok(resp, self.cfg.format_pattern))
+            fmt = float(self._format(resp, rec))
             r = self.cfg.accuracy * acc + self.cfg.format * fmt
             parts["accuracy"].append(acc)
             parts["format"].append(fmt)

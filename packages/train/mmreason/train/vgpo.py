@@ -2,7 +2,8 @@
 
 For response token t of rollout i (T_i valid tokens) and h = its last-layer hidden state:
     ρ_{i,t}  = cos(h_{i,t}, μ_v), μ_v = mean last-layer hidden state over the sample's image tokens,
-               detached, then min-max normalised over the valid tokens of the sequence (before Eq. 5)
+               detached, then min-max normalised over the valid tokens of the sequence (before Eq. 5):
+               `mmreason.core.focus.visual_focus(..., normalise=True)`, the function eval's diagnostics use raw
     C_{i,t}  = β·s(x_t), x_t = t / (T_i - 1), s = linear x | exponential x^p | step [x ≥ 0.5]  (Eq. 5)
     G_{i,t}  = 1 for the top-κ tokens by ρ among those with index ≥ ⌊γ·T_i⌋, at least one  (Eq. 6)
     ρ'_{i,t} = ρ_{i,t}·(1 + G_{i,t}·C_{i,t})                                               (Eq. 6)
@@ -46,46 +47,36 @@ from dataclasses import dataclass
 
 import torch
 
-from mmreason.train.advantages import group_index
+from mmreason.core.focus import masked_minmax
+
+from .advantages import group_index
 
 SCHEDULES = ("linear", "exponential", "step")
 
 
 @dataclass
 class VGPOConfig:
-    """Every VGPO switch, defaults from the paper / official `train_vgpo_7B.sh`.
+    """Every VGPO switch (`algorithm.vgpo`, used by `algorithm.token_weights=vgpo`); defaults from the paper
+    and the official `train_vgpo_7B.sh`. The switches are independent: φ is always Σ ŵ with ŵ built from ρ'
+    under the compensation/gating switches (the official code, with intra off, uses the min-max of the
+    raw ρ; set `compensation=false` to get that)."""
 
-    - `intra`: token weights ψ (Eq. 7-8); off → ψ = 1.
-    - `inter`: trajectory weights α (Eq. 9-11); off → α = 1. φ is always Σ ŵ with ŵ built from ρ'
-      under the compensation/gating switches, so switches are independent (the official code,
-      with intra off, uses the min-max of the raw ρ; set `compensation=False` to get that).
-    - `compensation`: C (Eq. 5); off → C = 0, so ρ' = ρ (gating then has no effect).
-    - `gating`: G (Eq. 6); off → G = 1 on every valid token, i.e. compensation everywhere (the
-      official "VAC without gate" ablation, `use_gated_visual_compensation=False`).
-    - `schedule`: s(x) = x (`linear`), x^`exponent` (`exponential`), β·[x ≥ `step_at`] (`step`).
-    - `start_ratio`: tokens with x < start_ratio get C = 0; for linear/exponential the rest use the
-      rescaled position (x - start_ratio)/(1 - start_ratio), as the official code.
-    - `beta` β, `gamma` γ, `kappa` κ, clamp ranges `psi_min/max`, `alpha_min/max`.
-    - `diag_top`: share of a sequence's tokens counted as "visual" (top by ρ) in the diagnostics;
-      0.4 as the official logging (`visual_token_percentage_*`).
-    """
-
-    intra: bool = True
-    inter: bool = True
-    compensation: bool = True
-    gating: bool = True
-    schedule: str = "linear"
-    beta: float = 0.3
-    gamma: float = 0.5
-    kappa: float = 0.2
-    start_ratio: float = 0.0
-    exponent: float = 2.0
-    step_at: float = 0.5
-    psi_min: float = 0.1
+    intra: bool = True  # token weights ψ (Eq. 7-8); false: ψ = 1
+    inter: bool = True  # trajectory weights α (Eq. 9-11); false: α = 1
+    compensation: bool = True  # late-token compensation C = β·s(x) (Eq. 5); false: C = 0, so ρ' = ρ
+    gating: bool = True  # C only on the top-κ late tokens by ρ (Eq. 6); false: on every token (ablation "VAC without gate")
+    schedule: str = "linear"  # s(x): linear x | exponential x^exponent | step [x >= step_at]
+    beta: float = 0.3  # compensation strength β
+    gamma: float = 0.5  # the "late" part starts at token ⌊γ·T⌋
+    kappa: float = 0.2  # share κ of late tokens that pass the gate (at least one)
+    start_ratio: float = 0.0  # C = 0 before this fraction of the response; linear/exponential rescale the rest
+    exponent: float = 2.0  # the exponential schedule's power
+    step_at: float = 0.5  # the step schedule's threshold
+    psi_min: float = 0.1  # ψ clamp (paper: [0.1, 2])
     psi_max: float = 2.0
-    alpha_min: float = 0.9
+    alpha_min: float = 0.9  # α clamp (paper: [0.9, 2])
     alpha_max: float = 2.0
-    diag_top: float = 0.4
+    diag_top: float = 0.4  # share of tokens counted as "visual" (top by ρ) in the diagnostics (official logging)
 
     def __post_init__(self) -> None:
         problems = []
@@ -102,7 +93,7 @@ class VGPOConfig:
         if self.psi_min > self.psi_max or self.alpha_min > self.alpha_max:
             problems.append("clamp ranges need min <= max")
         if problems:
-            raise ValueError("vgpo.py:VGPOConfig: " + "; ".join(problems))
+            raise ValueError("algorithm.vgpo: " + "; ".join(problems))
 
 
 # ---------------------------------------------------------------- masked helpers
@@ -112,17 +103,6 @@ def _valid_rank(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Index t of each valid token among its sequence's valid tokens `[B, L]` and T `[B]` (long)."""
     m = mask.bool()
     return m.long().cumsum(-1) - 1, m.sum(-1)
-
-
-def masked_minmax(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """(x - min) / (max - min) over each row's valid entries; 0 where max == min and at padding."""
-    m = mask.bool()
-    hi = torch.where(m, x, torch.full_like(x, -math.inf)).amax(-1, keepdim=True)
-    lo = torch.where(m, x, torch.full_like(x, math.inf)).amin(-1, keepdim=True)
-    rng = hi - lo
-    ok = torch.isfinite(rng) & (rng > 0)
-    out = (x - torch.where(ok, lo, torch.zeros_like(lo))) / torch.where(ok, rng, torch.ones_like(rng))
-    return torch.where(m & ok, out, torch.zeros_like(out))
 
 
 def _row_topk_threshold(x: torch.Tensor, eligible: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -141,36 +121,6 @@ def _check(where: str, mask: torch.Tensor, **tensors: torch.Tensor) -> None:
             raise ValueError(
                 f"vgpo.py:{where}: {name} shape {tuple(t.shape)} does not start with {tuple(mask.shape)}"
             )
-
-
-# ---------------------------------------------------------------- visual focus
-
-
-def image_token_mean(hidden: torch.Tensor, image_mask: torch.Tensor) -> torch.Tensor:
-    """μ_v: mean last-layer hidden state over image-token positions, `[B, S, H], [B, S] -> [B, H]`.
-
-    A sample without image tokens gets the zero vector, hence ρ = 0 on all its tokens.
-    """
-    _check("image_token_mean", image_mask, hidden=hidden)
-    m = image_mask.to(torch.float32)[..., None]
-    total = (hidden.float() * m).sum(1)
-    return total / m.sum(1).clamp(min=1.0)
-
-
-@torch.no_grad()
-def visual_focus(hidden: torch.Tensor, image_mean: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """ρ `[B, L]`: cos(h_t, μ_v) (the visual focus that Eq. 5-11 build on), detached, min-max normalised per sequence, 0 at padding.
-
-    `hidden` `[B, L, H]` holds the response tokens' last-layer hidden states, `image_mean` `[B, H]`.
-    Computed in float32; the cosine uses eps 1e-8 so a zero vector gives 0, not NaN.
-    """
-    _check("visual_focus", mask, hidden=hidden)
-    if image_mean.shape != (hidden.shape[0], hidden.shape[-1]):
-        raise ValueError(f"vgpo.py:visual_focus: image_mean shape {tuple(image_mean.shape)} != [B, H]")
-    h, mu = hidden.detach().float(), image_mean.detach().float()
-    dot = torch.bmm(h, mu[:, :, None]).squeeze(-1)  # same value as F.cosine_similarity, 4x faster on CPU
-    cos = dot / (h.norm(dim=-1).clamp(min=1e-8) * mu.norm(dim=-1, keepdim=True).clamp(min=1e-8))
-    return masked_minmax(cos, mask)
 
 
 # ---------------------------------------------------------------- compensation and gate
@@ -234,7 +184,7 @@ def vgpo_weights(
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
     """Token weights ψ `[B, L]` (1 at padding), trajectory weights α `[B]` and diagnostics.
 
-    `rho` is the normalised visual focus from `visual_focus` (`[B, L]`), `group_ids` `[B]` the
+    `rho` is the normalised visual focus (`mmreason.core.focus.visual_focus(..., normalise=True)`, `[B, L]`), `group_ids` `[B]` the
     prompt id of each rollout. Diagnostics (floats, one host sync; `diagnostics=False` skips them
     and returns an empty dict) over valid tokens / non-empty rows:
     - `visual_pct_first_half` / `visual_pct_second_half`: per sequence, the top `diag_top` share of
@@ -372,10 +322,7 @@ __all__ = [
     "SCHEDULES",
     "VGPOConfig",
     "compensation",
-    "image_token_mean",
     "late_gate",
-    "masked_minmax",
     "vgpo_advantages",
     "vgpo_weights",
-    "visual_focus",
 ]

@@ -3,138 +3,135 @@
 math-verify's own timeouts use `signal.alarm`, which only works in the main thread, so they are switched
 off (`parsing_timeout=None`, `timeout_seconds=None`) and the budget is enforced here instead: each check
 runs in a long-lived worker process; a worker that does not answer within the budget is killed (SIGKILL)
-and replaced. Workers come from a `forkserver` that has already imported and warmed math-verify
-(`_mvwarm`), so a replacement is ready in tens of milliseconds, not the seconds a fresh interpreter needs.
+and replaced.
 
-The pool is created on first use (or by `warmup()`), is safe to use from several threads, and is shut
-down at interpreter exit (or by `shutdown()`). Worker start-up is not charged to the per-answer budget.
+The workers are never started by `multiprocessing`: a forkserver or spawn child re-imports the caller's
+`__main__`, which re-runs a script without a main guard (`python -`, `python -c`, exec'd code). Instead
+one server process is started as a module, `python -m mmreason.core.grading._worker`, over a socket
+(`_worker.py`); it imports and warms math-verify once (`_mvwarm`) and forks warm workers on request, so a
+replacement after a timeout is ready in milliseconds, not the seconds a fresh interpreter needs.
+
+The pool is created on first use (or by `warmup()`), is safe to use from several threads and from forked
+children (each process gets its own server), works inside daemonic processes, and is shut down at
+interpreter exit (or by `shutdown()`). Server start-up is not charged to the per-answer budget. POSIX only.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing as mp
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT = 60.0  # seconds a new worker may take to import math-verify (first start on a busy machine)
+START_TIMEOUT = 60.0  # seconds the server may take to import math-verify (first start on a busy machine)
 CACHE_SIZE = 8192  # (gold, pred) -> verdict, so repeated rollouts of one answer are checked once
-WORKER_MEMORY_BYTES = 4 << 30  # address-space cap inside a worker: 10^(10^10) dies of MemoryError there
 DEFAULT_WORKERS = int(os.environ.get("MMREASON_GRADING_WORKERS", "2"))
 
 
-# ----------------------------------------------------------------------------------------- worker side
-def _limit_worker() -> None:
-    """Best effort: die with the parent (Linux), and cap memory so a huge power cannot eat the machine."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-    try:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
-    except Exception:
-        pass
+def _server_command() -> tuple[list[str], dict[str, str]]:
+    """`python -m ..._worker`, importable from where this package was imported (even when the caller put it
+    on sys.path by hand); `-P` keeps the current directory off the server's path (Python >= 3.11)."""
+    env = dict(os.environ)
+    root = Path(__file__).resolve().parents[3]  # the directory holding mmreason/core/
+    if root.name not in ("site-packages", "dist-packages"):  # never put site-packages before the stdlib
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    flags = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *flags, "-m", f"{__package__}._worker"], env
 
 
-def check(gold: str, pred: str) -> bool:
-    """math-verify's verdict with its own (signal-based) timeouts off; run this only in a worker.
+class _Server:
+    """The `_worker` process: forks warm workers and kills them on request (one request at a time)."""
 
-    Only the LaTeX parser is used: math-verify's plain-expression target goes through sympy's
-    `parse_expr` (an `eval` underneath, though on regex-filtered text); LaTeX parsing never evaluates code.
-    """
-    from math_verify import LatexExtractionConfig, parse, verify
+    def __init__(self) -> None:
+        from . import _worker
 
-    latex_only = [LatexExtractionConfig()]
-    gold, pred = gold.replace("**", "^"), pred.replace("**", "^")  # Python powers, LaTeX's way
-    g = parse(f"\\boxed{{{gold}}}", extraction_config=latex_only, parsing_timeout=None)
-    p = parse(f"\\boxed{{{pred}}}", extraction_config=latex_only, parsing_timeout=None)
-    if not g or not p:
-        return False
-    return bool(verify(g, p, timeout_seconds=None))
-
-
-def _serve(conn) -> None:
-    _limit_worker()
-    logging.getLogger("math_verify").setLevel(logging.CRITICAL)  # "timeout is disabled" warnings
-    from . import _mvwarm  # noqa: F401  (warm already when the forkserver preloaded it; else warms now)
-
-    conn.send("ready")
-    while True:
+        self._proto = _worker
+        if not sys.executable or not hasattr(socket, "send_fds"):
+            raise RuntimeError("grading expression answers needs a POSIX Python (fork, SCM_RIGHTS) with sys.executable")
+        ours, theirs = socket.socketpair()
+        cmd, env = _server_command()
+        self.cmd = cmd
         try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        try:
-            verdict = check(*job)
-        except BaseException:  # RecursionError, MemoryError, sympy internals: all mean "not verified"
-            verdict = False
-        conn.send(verdict)
-
-
-# ----------------------------------------------------------------------------------------- parent side
-def _context():
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        try:  # only effective if no forkserver runs yet; workers import math-verify themselves otherwise
-            ctx.set_forkserver_preload(["math_verify", __name__, f"{__package__}._mvwarm"])
-        except Exception:
-            pass
-        return ctx
-    return mp.get_context("spawn")
-
-
-class _Worker:
-    def __init__(self, ctx) -> None:
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="mmreason-mathverify")
-        self.proc.start()
-        child.close()
+            self.proc = subprocess.Popen(
+                [*cmd, str(theirs.fileno())], pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, start_new_session=True,  # no terminal signals, nothing on stdout
+            )
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.lock = threading.Lock()
         self.ready = False
 
     def wait_ready(self, timeout: float) -> bool:
-        if not self.ready and self.conn.poll(timeout):
-            try:
-                self.ready = self.conn.recv() == "ready"
-            except (EOFError, OSError):
-                return False
-        return self.ready
+        with self.lock:
+            if not self.ready:
+                self.sock.settimeout(timeout)
+                try:
+                    self.ready = self.sock.recv(1) == b"R"
+                except OSError:
+                    pass
+                finally:
+                    self.sock.settimeout(None)
+            return self.ready
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def fork(self) -> tuple[int, Connection]:
+        p = self._proto
+        with self.lock:
+            self.sock.sendall(p.REQUEST.pack(b"F", 0))
+            msg, fds, _, _ = socket.recv_fds(self.sock, p.REPLY.size, 1)
+            if len(msg) < p.REPLY.size:
+                msg += p.recv_exact(self.sock, p.REPLY.size - len(msg))
+            if len(msg) < p.REPLY.size or len(fds) != 1:
+                raise OSError("math-verify server closed the connection")
+        return p.REPLY.unpack(msg)[0], Connection(fds[0])
+
+    def kill(self, pid: int) -> None:
+        try:
+            with self.lock:
+                self.sock.sendall(self._proto.REQUEST.pack(b"K", pid))
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """EOF on the socket: the server kills its workers and exits."""
+        self.sock.close()
+        try:
+            self.proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class _Worker:
+    def __init__(self, server: _Server) -> None:
+        self.server = server
+        self.pid, self.conn = server.fork()
 
     def run(self, gold: str, pred: str, timeout: float) -> bool | None:
-        """The verdict, or None when the budget ran out (the caller then kills this worker)."""
-        try:
-            self.conn.send((gold, pred))
-            if self.conn.poll(max(timeout, 0.0)):
-                return bool(self.conn.recv())
-        except (EOFError, OSError, BrokenPipeError):
-            pass
+        """The verdict, or None when the budget ran out (the caller then kills this worker).
+        Raises EOFError / OSError when the worker died (it is replaced too)."""
+        self.conn.send((gold, pred))
+        if self.conn.poll(max(timeout, 0.0)):
+            return bool(self.conn.recv())
         return None
 
     def kill(self) -> None:
-        try:
-            self.proc.kill()
-            self.proc.join(1.0)
-        except Exception:
-            pass
+        self.server.kill(self.pid)
         self.conn.close()
 
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except Exception:
-            pass
-        self.kill()
+    stop = kill  # an idle worker: the same SIGKILL, it holds no state
 
 
 class MathVerifyPool:
@@ -142,8 +139,7 @@ class MathVerifyPool:
 
     def __init__(self, size: int = DEFAULT_WORKERS) -> None:
         self.size = max(1, size)
-        self._pid = os.getpid()
-        self._ctx = None
+        self._server: _Server | None = None
         self._idle: list[_Worker] = []
         self._count = 0
         self._cond = threading.Condition()
@@ -151,33 +147,35 @@ class MathVerifyPool:
         self.timeouts = 0  # how many checks ran out of budget (for logs and tests)
 
     def _spawn(self) -> _Worker:
-        if self._ctx is None:
-            self._ctx = _context()
-        try:
-            return _Worker(self._ctx)
-        except Exception as e:
-            if self._ctx.get_start_method() == "forkserver":
-                # a process forked from one that runs a forkserver cannot use it ("No child processes"):
-                # fall back to spawn (workers then import math-verify themselves, about a second)
-                log.info("forkserver unusable here (%s); math-verify workers use spawn", e)
-                self._ctx = mp.get_context("spawn")
-                return self._spawn()
-            raise RuntimeError(  # e.g. "daemonic processes are not allowed to have children"
-                f"mmreason.core.grading: cannot start a math-verify worker process ({e}); grading "
-                "expression answers needs one (run grading in a non-daemonic process)"
-            ) from e
+        with self._cond:
+            server = self._server
+            if server is None or not server.alive():
+                if server is not None:
+                    log.warning("math-verify server exited (code %s); starting a new one", server.proc.returncode)
+                server = self._server = _Server()
+        if not server.wait_ready(START_TIMEOUT):
+            try:
+                state = f"exited with code {server.proc.wait(2.0)}"
+            except subprocess.TimeoutExpired:
+                state = f"did not start in {START_TIMEOUT:.0f} s"
+            raise RuntimeError(f"mmreason.core.grading: the math-verify server ({' '.join(server.cmd)}) {state}; "
+                               "its error, if any, is on stderr above")
+        return _Worker(server)
 
     def warmup(self, n: int | None = None) -> None:
         """Start `n` (default: all) workers and wait until they are ready."""
         with self._cond:
-            new = [self._spawn() for _ in range(max(0, (n or self.size) - self._count))]
-            self._count += len(new)
-        for w in new:
-            if not w.wait_ready(START_TIMEOUT):
-                log.warning("math-verify worker did not start within %.0f s", START_TIMEOUT)
-        with self._cond:
-            self._idle.extend(new)
-            self._cond.notify_all()
+            k = max(0, (n or self.size) - self._count)
+            self._count += k
+        new = []
+        try:
+            for _ in range(k):
+                new.append(self._spawn())
+        finally:
+            with self._cond:
+                self._count -= k - len(new)
+                self._idle.extend(new)
+                self._cond.notify_all()
 
     def _acquire(self) -> _Worker:
         with self._cond:
@@ -197,6 +195,12 @@ class MathVerifyPool:
             raise
 
     def _release(self, w: _Worker, healthy: bool) -> None:
+        if w.server is not self._server:  # the pool was shut down while this worker was busy
+            w.conn.close()
+            with self._cond:
+                self._count -= 1
+                self._cond.notify()
+            return
         if not healthy:
             w.kill()
             try:
@@ -220,11 +224,12 @@ class MathVerifyPool:
         w = self._acquire()
         healthy = False
         try:
-            if not w.wait_ready(START_TIMEOUT):
-                log.warning("math-verify worker not ready after %.0f s; grading as wrong", START_TIMEOUT)
-                return None
             t0 = time.monotonic()
-            verdict = w.run(gold, pred, timeout)
+            try:
+                verdict = w.run(gold, pred, timeout)
+            except (EOFError, OSError):  # the worker died (a crash inside sympy): not verified
+                log.warning("a math-verify worker died on %r; replacing it", pred[:80])
+                return False
             healthy = verdict is not None
             if verdict is None:
                 self.timeouts += 1
@@ -238,30 +243,52 @@ class MathVerifyPool:
             self._release(w, healthy)
 
     def shutdown(self) -> None:
-        if self._pid != os.getpid():  # a forked child must not stop its parent's workers
-            return
+        """Stop the idle workers and the server (busy workers die with it); the next check starts anew."""
         with self._cond:
             idle, self._idle = self._idle, []
             self._count -= len(idle)
+            server, self._server = self._server, None
         for w in idle:
             w.stop()
+        if server is not None:
+            server.close()
+
+    def abandon(self) -> None:
+        """In a forked child: close the inherited sockets without a word to the parent's server."""
+        for w in self._idle:
+            w.conn.close()
+        if self._server is not None:
+            self._server.sock.close()
 
 
 _POOL: MathVerifyPool | None = None
 _POOL_LOCK = threading.Lock()
 
 
-_POOL_PID = 0
-
-
 def pool() -> MathVerifyPool:
-    """This process's pool (a forked child gets its own, never its parent's pipes)."""
-    global _POOL, _POOL_PID
+    """This process's pool (created on first use)."""
+    global _POOL
     with _POOL_LOCK:
-        if _POOL is None or _POOL_PID != os.getpid():
-            _POOL, _POOL_PID = MathVerifyPool(), os.getpid()
-            atexit.register(_POOL.shutdown)
+        if _POOL is None:
+            _POOL = MathVerifyPool()
         return _POOL
+
+
+def _after_fork_in_child() -> None:
+    """A forked child gets its own pool and server, never its parent's sockets (nor a lock held at fork)."""
+    global _POOL, _POOL_LOCK
+    old, _POOL, _POOL_LOCK = _POOL, None, threading.Lock()
+    if old is not None:
+        old.abandon()
+
+
+def _at_exit() -> None:
+    if _POOL is not None:
+        _POOL.shutdown()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
 
 
 def warmup() -> None:
@@ -270,7 +297,7 @@ def warmup() -> None:
 
 
 def shutdown() -> None:
-    """Stop the idle math-verify workers (they restart on the next `expression` grade)."""
+    """Stop the math-verify workers and their server (they restart on the next `expression` grade)."""
     with _POOL_LOCK:
         p = _POOL
     if p is not None:

@@ -1,16 +1,33 @@
-"""Importing this module warms math-verify up: it exists to be preloaded by the forkserver.
+"""The worker side of math-verify: `check`, and importing this module warms it up.
 
 sympy and latex2sympy import much of themselves lazily, on the first comparison of each kind (a first
-symbolic check costs ~0.5-1.5 s, the next one milliseconds). Running one check of each common kind here,
-in the forkserver, means every worker forked from it starts warm, and a worker replaced after a timeout
-is ready at once. A worker started with `spawn` imports this module itself before it says it is ready.
+symbolic check costs ~0.5-1.5 s, the next one milliseconds). The `_worker` server imports this module
+once, running one check of each common kind, so every worker it forks starts warm and a worker replaced
+after a timeout is ready at once. `check` lives here, not in `_mathverify` (which starts the server), so
+the worker side never imports the parent side.
 """
 
 from __future__ import annotations
 
 import logging
 
-from ._mathverify import check
+
+def check(gold: str, pred: str) -> bool:
+    """math-verify's verdict with its own (signal-based) timeouts off; run this only in a worker.
+
+    Only the LaTeX parser is used: math-verify's plain-expression target goes through sympy's
+    `parse_expr` (an `eval` underneath, though on regex-filtered text); LaTeX parsing never evaluates code.
+    """
+    from math_verify import LatexExtractionConfig, parse, verify
+
+    latex_only = [LatexExtractionConfig()]
+    gold, pred = gold.replace("**", "^"), pred.replace("**", "^")  # Python powers, LaTeX's way
+    g = parse(f"\\boxed{{{gold}}}", extraction_config=latex_only, parsing_timeout=None)
+    p = parse(f"\\boxed{{{pred}}}", extraction_config=latex_only, parsing_timeout=None)
+    if not g or not p:
+        return False
+    return bool(verify(g, p, timeout_seconds=None))
+
 
 WARM_PAIRS = (  # (gold, prediction): numbers, polynomials, sets, intervals, equations, trig, roots, matrices
     ("1", "1"),

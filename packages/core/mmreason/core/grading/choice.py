@@ -1,9 +1,14 @@
 """Multiple-choice answers: which option (0-based index) does an extracted answer pick?
 
-Accepted: a letter ("B", "(b)", "B.", "Option B", "\\text{B}"), a letter with its option text ("B) 12 cm";
-the text must not name another option), or an option's text alone ("12 cm" when choices[1] == "12 cm",
-numbers compared numerically). Naming several different options ("A, B, C, D", "A or B", "12 cm or 15 cm")
-picks nothing, so it grades wrong.
+Strict (the default, RL rewards): the whole answer is
+- a letter ("B", "(b)", "B.", "Option B", "\\text{B}"), or
+- a letter with its own option text ("B) 12 cm"; any other text after the letter picks nothing), or
+- exactly one option's text ("12 cm" when choices[1] == "12 cm"; numbers compare numerically, so "12"
+  picks "12 cm"; text compares case-, space- and punctuation-insensitively, LaTeX exactly).
+Lenient adds: a letter followed by any text that names no other option ("B, since it is the longest"),
+and a sentence naming exactly one option letter ("Option B is the right one").
+Never: an option's text found *inside* a longer answer, or a letter or digit inside a LaTeX command
+(`\\sqrt[3]{74}` does not pick option "3"); naming several options ("A, B, C, D", "A or B") picks nothing.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .expression import canonical
 from .numbers import parse_number, parsed_match
-from .text import normalize_text, unwrap_latex_text
+from .text import latex_prose, normalize_text, unwrap_latex_text
 
 MAX_CHOICE_ANSWER_CHARS = 500  # an extracted "choice" longer than this picks nothing
 
@@ -20,6 +26,7 @@ _LETTER_PREFIX = re.compile(r"^\s*\(?([A-Z])\s*[).:]\s*")  # "A. 12 cm", "(A) 12
 _LONE = re.compile(r"^(?:(?:the\s+)?(?:option|choice|answer)\s*)?\(?\s*([A-Za-z])\s*\)?\s*[.:]?$", re.I)
 _LEAD = re.compile(r"^(?:(?:option|choice)\s*)?(?:\(\s*([A-Z])\s*\)|([A-Z])\s*[).:,])\s*(.*)$", re.S)
 _TOKEN = re.compile(r"(?<![A-Za-z0-9\\])\(?([A-Z])\)?(?![A-Za-z0-9'’])")
+_MATH_CHARS = re.compile(r"[\\^_+\-*/=<>{}\[\]|]|\d[.,:]\d")  # "3.5" is not the prose "3 5"
 _NOT_ARTICLE = frozenset(
     {"and", "or", "nor", "is", "was", "seems", "appears", "would", "should", "must", "fits", "matches", "only"}
 )
@@ -31,29 +38,37 @@ def letter_index(s: str) -> int | None:
     return ord(m.group(1).upper()) - ord("A") if m else None
 
 
-def _option_key(c: str) -> str:
-    return normalize_text(_LETTER_PREFIX.sub("", c, count=1)).replace(" ", "")
+def text_key(s: str) -> str:
+    """Equality key of an answer or option text: prose ignores case, spaces, punctuation and articles
+    ("The Eiffel Tower." = "eiffel tower"); math symbols, LaTeX and decimals are kept ("x+1" != "x-1")."""
+    s = unwrap_latex_text(s).strip(" \t\n*_`\"'")
+    if _MATH_CHARS.search(s):
+        return canonical(s)
+    return normalize_text(s).replace(" ", "")
+
+
+def _option_text(c: str) -> str:
+    return _LETTER_PREFIX.sub("", c, count=1)
 
 
 def _match_option_text(s: str, choices: Sequence[str]) -> set[int]:
-    """Options whose normalised text equals `s` (or whose number equals `s`'s number)."""
-    key = normalize_text(s).replace(" ", "")
-    hits = {i for i, c in enumerate(choices) if key and _option_key(c) == key}
-    if not hits:
-        p = parse_number(s)
-        if p is not None:
-            for i, c in enumerate(choices):
-                q = parse_number(_LETTER_PREFIX.sub("", c, count=1))
-                if q is not None and parsed_match(p, q):
-                    hits.add(i)
+    """Options that the whole of `s` equals: the same text (`text_key`), else the same number."""
+    key = text_key(s)
+    hits = {i for i, c in enumerate(choices) if key and text_key(_option_text(c)) == key}
+    if not hits and (p := parse_number(s)) is not None:
+        for i, c in enumerate(choices):
+            q = parse_number(_option_text(c))
+            if q is not None and parsed_match(p, q):
+                hits.add(i)
     return hits
 
 
 def _letters_in(s: str, n_options: int) -> set[int]:
-    """Standalone option letters mentioned in `s` ("A, B or D" -> {0, 1, 3}); the article "A" and the
-    pronoun "I" followed by an ordinary word are not letters."""
+    """Standalone option letters in the prose of `s` ("A, B or D" -> {0, 1, 3}); the article "A" and the
+    pronoun "I" followed by an ordinary word are not letters; a LaTeX answer has no letters."""
+    s = latex_prose(s)
     found: set[int] = set()
-    for m in _TOKEN.finditer(s):
+    for m in _TOKEN.finditer(s or ""):
         idx = ord(m.group(1)) - ord("A")
         if idx >= n_options:
             continue
@@ -65,16 +80,8 @@ def _letters_in(s: str, n_options: int) -> set[int]:
     return found
 
 
-def _contained_options(s: str, choices: Sequence[str]) -> set[int]:
-    """Options whose text appears as whole words in `s`, minus those inside a longer matching option."""
-    text = f" {normalize_text(s)} "
-    keys = {i: normalize_text(_LETTER_PREFIX.sub("", c, count=1)) for i, c in enumerate(choices)}
-    hits = {i for i, k in keys.items() if k and f" {k} " in text}
-    return {i for i in hits if not any(j != i and keys[i] in keys[j] and keys[i] != keys[j] for j in hits)}
-
-
-def pick_option(pred: str, choices: Sequence[str], n_options: int) -> int | None:
-    """The option index `pred` picks, or None when it picks none or several."""
+def pick_option(pred: str, choices: Sequence[str], n_options: int, lenient: bool = False) -> int | None:
+    """The option index `pred` picks, or None when it picks none or several (rules: module docstring)."""
     s = unwrap_latex_text(pred).strip(" \t\n*_`\"'")
     if not s or len(s) > MAX_CHOICE_ANSWER_CHARS:
         return None
@@ -82,20 +89,22 @@ def pick_option(pred: str, choices: Sequence[str], n_options: int) -> int | None
     if idx is not None:
         return idx if idx < max(n_options, 1) or not choices else None
     m = _LEAD.match(s)
-    if m is not None:  # "B) 12 cm": the letter decides unless the rest names another option
+    if m is not None:  # "B) 12 cm": the letter, and its own text or (lenient) text naming no other option
         idx = ord(m.group(1) or m.group(2)) - ord("A")
-        rest = m.group(3)
-        if idx < n_options and not (_letters_in(rest, n_options) - {idx}):
-            named = _match_option_text(rest, choices) if rest.strip() else set()
-            return idx if not named or named == {idx} else None
+        rest = m.group(3).strip()
+        named = _match_option_text(rest, choices) if rest else set()
+        if idx < n_options and (not rest or named == {idx}):
+            return idx
+        if idx < n_options and lenient and not named and not (_letters_in(rest, n_options) - {idx}):
+            return idx
+        return None
     hits = _match_option_text(s, choices)
     if hits:
         return hits.pop() if len(hits) == 1 else None
-    letters = _letters_in(s, n_options)
-    if letters:
-        return letters.pop() if len(letters) == 1 and not _contained_options(s, choices) - letters else None
-    hits = _contained_options(s, choices)
-    return hits.pop() if len(hits) == 1 else None
+    if lenient:
+        letters = _letters_in(s, n_options)
+        return letters.pop() if len(letters) == 1 else None
+    return None
 
 
 def gold_index(answer: str, choices: Sequence[str]) -> int:

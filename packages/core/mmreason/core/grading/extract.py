@@ -7,8 +7,9 @@ the same as a page):
 3. An "Answer: ..." / "The (final) answer is ..." / "The correct option is ..." line (the last one).
 4. A last line that is a lone choice letter: "B", "(B)", "B.", "**B**".
 
-Reward-hacking guards live here too: several boxes (or answer tags) with different contents, an empty box
-or an empty tag make the extraction *rejected*, and `grade` then says wrong.
+Reward-hacking guards live here too: several boxes (or answer tags) with different contents, an empty box,
+an empty tag or an unclosed box (`\\boxed{42`: a truncated answer is no answer) make the extraction
+*rejected*, and `grade` then says wrong. An unclosed `<answer>` tag is rejected too unless `lenient`.
 """
 
 from __future__ import annotations
@@ -71,17 +72,17 @@ def _unwrap_box(inner: str) -> str:
     return inner
 
 
-def _boxes(s: str) -> list[str]:
-    """Contents of top-level boxes, in order; a truncated (unclosed) box ends the scan."""
+def _boxes(s: str) -> tuple[list[str], bool]:
+    """Contents of top-level boxes, in order, and whether a box was left unclosed (which ends the scan)."""
     out: list[str] = []
     pos = 0
     while (m := _BOX_OPEN.search(s, pos)) is not None:
         end = _close_brace(s, m.end())
         if end < 0:
-            break
+            return out, True
         out.append(_unwrap_box(s[m.end() : end - 1]))
         pos = end
-    return out
+    return out, False
 
 
 def _key(s: str) -> str:
@@ -145,7 +146,9 @@ def _lone_letter(s: str) -> str | None:
 
 def _inner(s: str, allow_plain: bool) -> Extraction:
     """Steps 2-4 on `s`; with allow_plain the whole cleaned `s` is the answer when nothing else is."""
-    boxes = _boxes(s)
+    boxes, unclosed = _boxes(s)
+    if unclosed:
+        return Extraction(None, "box", "unclosed box")
     if boxes:
         ans, why = _one_of(boxes, "box")
         return Extraction(ans and ans[:MAX_ANSWER_CHARS], "box", why)
@@ -161,7 +164,7 @@ def _inner(s: str, allow_plain: bool) -> Extraction:
     return Extraction(None, "none")
 
 
-def extract(text: str) -> Extraction:
+def extract(text: str, lenient: bool = False) -> Extraction:
     """The final answer of a response with where it came from and why it was rejected (if so)."""
     if not isinstance(text, str) or not text:
         return Extraction(None, "none")
@@ -174,6 +177,8 @@ def extract(text: str) -> Extraction:
             tags.append(tail[open_at : m.start()])
             open_at = None
     if not tags and open_at is not None:  # truncated generation: "<answer> 42" with no closing tag
+        if not lenient:
+            return Extraction(None, "tag", "unclosed answer tag")
         tags = [tail[open_at:]]
     if tags:
         ans, why = _one_of(tags, "answer tag")
@@ -183,7 +188,7 @@ def extract(text: str) -> Extraction:
     return _inner(tail, allow_plain=False)
 
 
-def extract_answer(text: str) -> str | None:
+def extract_answer(text: str, lenient: bool = False) -> str | None:
     """The final answer in `text` (see the module docstring), or None when there is none or it is rejected
-    (several different boxes, an empty box or tag)."""
-    return extract(text).answer
+    (several different boxes, an empty or unclosed box, an empty tag)."""
+    return extract(text, lenient).answer

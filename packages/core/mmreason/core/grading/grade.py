@@ -1,15 +1,27 @@
 """`grade(prediction, answer, answer_type, choices)`: is the model's whole response right?
 
 The response's answer is extracted first (`extract.py`); a rejected extraction (several different boxes,
-an empty box) is wrong; when nothing is extracted and the response is short (`FALLBACK_CHARS`), the whole
-stripped response is the answer. Then one rule per `answer_type` (the record schema's five types):
+an empty or unclosed box) is wrong; when nothing is extracted and the response is short (`FALLBACK_CHARS`),
+the whole stripped response is the answer. Then one rule per `answer_type` (the record schema's five types):
 
-- choice:     the option the answer picks (letter, "B) text" or the option's text; several -> none).
+- choice:     the option the whole answer picks (a letter, "B) <option B's text>" or exactly one option's
+              text; several -> none; see `choice.py`).
 - number:     `numbers.py`: relative tolerance `rel_tol` (1e-4), absolute 1e-8, units/currency/thousands
               separators stripped, percent read both ways; a LaTeX-looking answer goes to math-verify.
 - expression: exact text after canonicalisation, then numbers, then math-verify in a worker (budget).
 - text:       normalised text equality (case, punctuation, articles, whitespace, \\text{}), or equal numbers.
-- boolean:    yes/true/correct vs no/false/incorrect; an answer voting both ways is wrong.
+- boolean:    the answer is one yes/true/correct or no/false/incorrect word.
+
+Strictness (`lenient`, config `reward.lenient` / eval `benchmark_args.<name>.lenient`, default False):
+strict is the RL reward's rule, made so that a policy cannot learn to game it. `lenient=True` relaxes
+exactly three things, for scoring free-form replies of models not trained on the format:
+- choice:  a letter followed by text naming no other option ("B, since it is longest"), and a sentence
+           naming one option letter ("Option B is the right one");
+- boolean: a short phrase votes ("No, it is not true" -> no; "yes or no" -> none);
+- an unclosed `<answer>` tag (truncated reply) is read.
+Never relaxed: LaTeX is parsed before any word or letter is read (`\\left(x\\right)` says no "right",
+`\\sqrt[3]{74}` picks no option "3"), an option's text counts only as the whole answer, an unclosed
+`\\boxed{` is no answer, and conflicting boxes are wrong.
 
 Nothing here calls `eval`; the only unbounded computation (sympy) runs in a killable worker.
 """
@@ -21,12 +33,13 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ..schema import ANSWER_TYPES
 from .choice import gold_index, pick_option
 from .expression import grade_expression
 from .extract import extract
 from .numbers import REL_TOL, parse_number, parsed_match
-from .text import normalize_text, read_boolean
+from .text import normalize_text, read_boolean, unwrap_latex_text
+
+ANSWER_TYPES = ("choice", "number", "expression", "text", "boolean")  # the record schema's types, one rule each
 
 FALLBACK_CHARS = 128  # a response with no extractable answer is its own answer only if this short
 MAX_TEXT_ANSWER_CHARS = 1000
@@ -48,8 +61,7 @@ def _gold_number(answer: str):
     return p
 
 
-def _grade_number(pred: str, answer: str, deadline: float, rel_tol: float) -> tuple[bool, str]:
-    g = _gold_number(answer)
+def _grade_number(pred: str, answer: str, g, deadline: float, rel_tol: float) -> tuple[bool, str]:
     if g is None:  # gold like "\sqrt{2}" typed as a number: compare as expressions
         return grade_expression(pred, answer, deadline, rel_tol)
     p = parse_number(pred)
@@ -76,11 +88,38 @@ def _grade_text(pred: str, answer: str, rel_tol: float) -> bool:
     return pn is not None and gn is not None and parsed_match(pn, gn, rel_tol)
 
 
-def _gold_boolean(answer: str) -> bool:
-    gold = read_boolean(answer)
-    if gold is None:
-        raise ValueError(f"boolean answer {answer!r} is not yes/no/true/false/correct/incorrect")
-    return gold
+def _read_gold(answer, answer_type: str, choices: list[str]):
+    """The gold as its type reads it (choice: option index; boolean: bool; number: ParsedNumber, or None for
+    a math expression such as "\\sqrt{2}"; else the text); ValueError when it cannot be read."""
+    if answer_type not in ANSWER_TYPES:
+        raise ValueError(f"answer_type {answer_type!r} is not one of {ANSWER_TYPES}")
+    if not isinstance(answer, str):
+        raise ValueError(f"gold answer must be a string, got {type(answer).__name__}: {answer!r}")
+    if not answer.strip():
+        raise ValueError("gold answer is empty")
+    if answer_type == "choice":
+        return gold_index(answer, choices)
+    if answer_type == "boolean":
+        gold = read_boolean(answer, lenient=True)
+        if gold is None:
+            raise ValueError(f"boolean answer {answer!r} is not yes/no/true/false/correct/incorrect")
+        return gold
+    if answer_type == "number":
+        gold = _gold_number(answer)
+        if gold is None and not _MATHY.search(unwrap_latex_text(answer)):
+            raise ValueError(f"number answer {answer!r} is neither a number nor a math expression")
+        return gold
+    return answer
+
+
+def gold_error(answer, answer_type: str, choices: Sequence[str] = ()) -> str | None:
+    """Why `grade` cannot read gold `answer` as an `answer_type` (None: it can). Used at load time by
+    `core.schema.validate_record`, so that bad data stops before training instead of scoring 0 forever."""
+    try:
+        _read_gold(answer, answer_type, [str(c) for c in choices or ()])
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 def grade_detailed(
@@ -91,20 +130,15 @@ def grade_detailed(
     timeout: float = 1.0,
     *,
     rel_tol: float = REL_TOL,
+    lenient: bool = False,
 ) -> GradeResult:
     """`grade` with the extracted answer and the reason (for reports and debugging)."""
-    if answer_type not in ANSWER_TYPES:
-        raise ValueError(f"answer_type {answer_type!r} is not one of {ANSWER_TYPES}")
-    if not isinstance(answer, str):
-        raise ValueError(f"gold answer must be a string, got {type(answer).__name__}: {answer!r}")
     deadline = time.monotonic() + timeout
     choices = [] if choices is None else [str(c) for c in choices]  # lists, tuples, arrays
-    # a gold answer its type cannot read is a data error: raise before looking at the prediction
-    gidx = gold_index(answer, choices) if answer_type == "choice" else None
-    gbool = _gold_boolean(answer) if answer_type == "boolean" else None
+    gold = _read_gold(answer, answer_type, choices)  # unreadable gold is a data error: raise before the prediction
     if not isinstance(prediction, str):
         return GradeResult(False, None, "no answer")
-    ex = extract(prediction)
+    ex = extract(prediction, lenient)
     if ex.rejected:
         return GradeResult(False, None, ex.rejected)
     pred = ex.answer
@@ -117,16 +151,16 @@ def grade_detailed(
 
     how = None
     if answer_type == "choice":
-        n_options = len(choices) if choices else max(4, gidx + 1)
-        ok = pick_option(pred, choices, n_options) == gidx
+        n_options = len(choices) if choices else max(4, gold + 1)
+        ok = pick_option(pred, choices, n_options, lenient) == gold
     elif answer_type == "number":
-        ok, how = _grade_number(pred, answer, deadline, rel_tol)
+        ok, how = _grade_number(pred, answer, gold, deadline, rel_tol)
     elif answer_type == "expression":
         ok, how = grade_expression(pred, answer.strip(), deadline, rel_tol)
     elif answer_type == "text":
         ok = _grade_text(pred, answer, rel_tol)
     else:
-        ok = len(pred) <= MAX_TEXT_ANSWER_CHARS and read_boolean(pred) is gbool
+        ok = len(pred) <= MAX_TEXT_ANSWER_CHARS and read_boolean(pred, lenient) is gold
     reason = "correct" if ok else ("timeout" if how == "timeout" else "wrong")
     return GradeResult(bool(ok), pred, reason)
 
@@ -139,12 +173,14 @@ def grade(
     timeout: float = 1.0,
     *,
     rel_tol: float = REL_TOL,
+    lenient: bool = False,
 ) -> bool:
     """True when the response `prediction` answers gold `answer` of `answer_type` correctly.
 
     `timeout` is the wall-clock budget (seconds) for the one step that can be slow, math-verify on an
     `expression` (or LaTeX `number`) answer; running out grades False. Works from any thread.
-    Raises ValueError for an unknown `answer_type` or a gold answer its type cannot read.
+    `lenient` relaxes the three rules listed in the module docstring (default False: the RL reward's rule).
+    Raises ValueError for an unknown `answer_type` or a gold answer its type cannot read (`gold_error`).
     """
-    return grade_detailed(prediction, answer, answer_type, choices, timeout, rel_tol=rel_tol).correct
+    return grade_detailed(prediction, answer, answer_type, choices, timeout, rel_tol=rel_tol, lenient=lenient).correct
 

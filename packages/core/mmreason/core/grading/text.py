@@ -1,6 +1,7 @@
 """Short-text normalisation (SQuAD-style: case, punctuation, articles, whitespace) plus LaTeX wrappers.
 
-Also the yes/no reading used for `boolean` answers.
+Also the yes/no reading used for `boolean` answers, and `latex_prose`: the words of an answer once its
+LaTeX is parsed, so that `\\right` is never read as the word "right" nor `\\sqrt[3]{..}` as the digit 3.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ TEXT_WRAP = re.compile(  # \text{...} and friends: group 1 is the content
 )
 _MATH_DELIMS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
 _LATEX_SPACES = re.compile(r"\\[!,;: ]|~")
+_SIZING = re.compile(r"\\(?:left|right|[bB]igg?[lr]?|displaystyle|textstyle|q?quad)(?![A-Za-z])")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
 _PUNCT = re.compile(r"[^\w\s]|_")
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
 _WS = re.compile(r"\s+")
@@ -29,6 +32,14 @@ def unwrap_latex_text(s: str) -> str:
     return s
 
 
+def latex_prose(s: str) -> str | None:
+    """The plain words of an answer, LaTeX parsed: text wrappers unwrapped (`\\text{Yes}` -> `Yes`), math
+    delimiters, spacing and sizing commands (`\\left`, `\\quad`) dropped. None when any other command
+    remains: the answer is mathematics, and the letters and digits inside it are not words."""
+    s = _SIZING.sub(" ", unwrap_latex_text(s))
+    return None if _COMMAND.search(s) else s
+
+
 def normalize_text(s: str) -> str:
     """Lower case, LaTeX text wrappers removed, punctuation -> space, articles dropped, spaces collapsed."""
     s = unicodedata.normalize("NFKC", unwrap_latex_text(s)).lower()
@@ -43,15 +54,24 @@ _FALSE_WORDS = frozenset({"no", "false", "incorrect", "wrong", "n", "f"})
 _NEGATORS = frozenset({"not", "isn", "isnt", "aren", "wasn", "never"})  # "isn't" -> "isn t" after normalising
 
 
-def read_boolean(s: str) -> bool | None:
-    """True/False for a yes/no style answer; None when there is no vote or the votes disagree.
+def read_boolean(s: str, lenient: bool = True) -> bool | None:
+    """True/False for a yes/no answer; None when it is not one (or, lenient, when its votes disagree).
 
-    "Yes" -> True, "No, it is incorrect" -> False, "not true" -> False, "yes or no" -> None.
-    Single letters (y/n/t/f) count only when they are the whole answer.
+    Lenient (the default, e.g. for a judge's reply): each yes/no word of a short phrase votes and "not X"
+    votes for the other side ("No, it is not true" -> False, "yes or no" -> None). Strict (`grade`'s
+    default for answers): the whole answer is one yes/no word ("Yes", "\\text{False}", "**correct**.";
+    y/n/t/f alone). Either way LaTeX is parsed first (`latex_prose`): a word inside a math command
+    ("\\left(x\\right)") is no vote.
     """
-    words = normalize_text(s).split()
+    prose = latex_prose(s)
+    if prose is None:
+        return None
+    words = normalize_text(prose).split()
     if len(words) == 1 and words[0] in {"y", "t", "n", "f"}:
         return words[0] in {"y", "t"}
+    if not lenient:
+        w = words[0] if len(words) == 1 else ""
+        return True if w in _TRUE_WORDS else False if w in _FALSE_WORDS else None
     votes: set[bool] = set()
     negate = False
     for w in words:

@@ -9,33 +9,8 @@
 
 from __future__ import annotations
 
-from .base import BadRow, Benchmark, LoadResult, MissingDataError
-
-BENCHMARKS: dict[str, type[Benchmark]] = {}
-
-
-def register_benchmark(name: str):
-    """Class decorator: make a Benchmark subclass available as `get_benchmark(name)`."""
-
-    def deco(cls: type[Benchmark]) -> type[Benchmark]:
-        if name in BENCHMARKS and BENCHMARKS[name] is not cls:
-            raise ValueError(f"benchmark {name!r} is already registered by {BENCHMARKS[name].__name__}")
-        cls.name = name
-        BENCHMARKS[name] = cls
-        return cls
-
-    return deco
-
-
-def get_benchmark(name: str, **cfg) -> Benchmark:
-    """An instance of the benchmark registered as `name`; `cfg` goes to its constructor."""
-    if name not in BENCHMARKS:
-        raise KeyError(f"unknown benchmark {name!r}; registered: {sorted(BENCHMARKS)}")
-    return BENCHMARKS[name](**cfg)
-
-
 # importing the modules registers them
-from . import (  # noqa: E402, F401
+from . import (  # noqa: F401
     dynamath,
     geometry3k,
     hallusionbench,
@@ -49,6 +24,9 @@ from . import (  # noqa: E402, F401
     synth,
     wemath,
 )
+from .base import Benchmark, DataLoadError, LoadResult
+from .registry import BENCHMARKS, get_benchmark, register_benchmark
+from .release import BadRow, Layout, MissingDataError
 
-__all__ = ["BENCHMARKS", "BadRow", "Benchmark", "LoadResult", "MissingDataError", "get_benchmark",
+__all__ = ["BENCHMARKS", "BadRow", "Benchmark", "DataLoadError", "Layout", "LoadResult", "MissingDataError", "get_benchmark",
            "register_benchmark"]

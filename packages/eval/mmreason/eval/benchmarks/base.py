@@ -1,23 +1,21 @@
-"""The `Benchmark` base class and the readers every benchmark module shares.
+"""The `Benchmark` base class: load a release, build prompts, score responses.
 
-A benchmark reads its public release from a local path (`load`), maps each row onto the record schema
+A benchmark reads its public release from a local path (`load`): it finds which published layout is
+there (`layouts`, see `release.find_layout`), maps each row onto the record schema
 (`mmreason.core.schema`) plus a JSON-serialisable `meta` dict of its own fields, builds the prompt its
 own evaluation uses (`build_prompt`), and scores responses by its official rule (`score`).
 
 Bad rows (missing or unreadable image, answer in an unexpected form, choices that do not match the
 answer) raise `BadRow` inside `to_record`; `load` reports them with the row id and reason in
-`LoadResult.skipped` and goes on.
+`LoadResult.skipped` and goes on. Any other exception is a bug in the loader and propagates (with a note
+naming the benchmark, file and row). A load that yields no record, or skips more than
+`max_skipped_fraction` of the rows (default 5 %), raises `DataLoadError` naming the first skipped rows.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import json
 import logging
-import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,69 +24,140 @@ from typing import Any
 from mmreason.core.schema import RecordError, validate_record
 
 from .. import metrics
+from .release import (
+    BadRow,
+    ImageResolver,
+    Layout,
+    MissingDataError,
+    find_layout,
+    load_image,
+    read_table,
+    snapshot_root,
+)
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_SKIPPED = 0.05  # eval.max_skipped_fraction: above this share of skipped rows a load fails
+N_SHOWN = 10  # skipped rows named in a DataLoadError
 
-class BadRow(ValueError):
-    """A row that cannot be turned into a record; the message is the reason."""
 
-
-class MissingDataError(FileNotFoundError):
-    """The benchmark's data is not at the configured path (nothing is ever downloaded)."""
+class DataLoadError(RuntimeError):
+    """A release was found but (almost) nothing could be read from it; the message names the rows."""
 
 
 @dataclass
 class LoadResult:
     records: list[dict]
     skipped: list[dict] = field(default_factory=list)  # [{"row_id": str, "reason": str}]
+    layout: str = ""  # Layout.name that was read
+    source: str = ""  # Layout.source (where that layout comes from)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.records) + len(self.skipped)
+
+    @property
+    def skipped_share(self) -> float:
+        return len(self.skipped) / self.n_rows if self.n_rows else 0.0
+
+    def problem(self, name: str, max_skipped: float | None) -> str | None:
+        """Why this load is unusable (no record, or too many rows skipped), else None."""
+        head = f"{name}: layout {self.layout!r} ({', '.join(self.files[:3])}{' …' if len(self.files) > 3 else ''})"
+        if not self.records:
+            why = f"{head}: none of the {self.n_rows} rows could be read"
+        elif max_skipped is not None and self.skipped_share > max_skipped:
+            why = (f"{head}: {len(self.skipped)} of {self.n_rows} rows ({self.skipped_share:.1%}) were skipped, "
+                   f"more than eval.max_skipped_fraction={max_skipped:g}")
+        else:
+            return None
+        shown = "\n".join(f"  row {s['row_id']}: {s['reason']}" for s in self.skipped[:N_SHOWN])
+        more = f"\n  … and {len(self.skipped) - N_SHOWN} more" if len(self.skipped) > N_SHOWN else ""
+        return f"{why}. First skipped rows:\n{shown}{more}" if shown else why
 
 
 class Benchmark:
-    """Base class: subclasses set `name`, `release` (what to put where) and implement `rows` + `to_record`
-    (+ `judge_one` / `aggregate` where the official rule differs from plain grading)."""
+    """Base class: subclasses set `name`, `release` (what to put where), `layouts` and implement
+    `to_record` (+ `rows`/`row_id` for their files, `judge_one` / `aggregate` where the official rule
+    differs from plain grading)."""
 
     name: str = ""
     release: str = ""  # human description of the expected files and where to get them
+    layouts: tuple[Layout, ...] = ()  # accepted layouts, in order of preference
     breakdown_fields: tuple[str, ...] = ()  # meta fields to break accuracy down by
 
-    def __init__(self, prompt_suffix: str | None = None, **options: Any):
+    def __init__(self, prompt_suffix: str | None = None, max_skipped_fraction: float | None = DEFAULT_MAX_SKIPPED,
+                 image_cache: str | Path | None = None, **options: Any):
         self.prompt_suffix = prompt_suffix or ""
+        self.max_skipped_fraction = max_skipped_fraction
+        self.image_cache = Path(image_cache) if image_cache else None
         self.options = options
         self.root = Path(".")
+        self.layout: Layout | None = None
+        self.current_file: Path | None = None
+        self.images = ImageResolver([self.root])
 
     # ---------------------------------------------------------------- loading
-    def load(self, path: str | Path) -> LoadResult:
-        path = Path(path).expanduser()
+    def load(self, path: str | Path, enforce: bool = True) -> LoadResult:
+        """Read the release at `path` (a folder or one data file). With `enforce`, an unusable load (no
+        record, or more than `max_skipped_fraction` skipped) raises DataLoadError."""
+        path = snapshot_root(Path(path).expanduser())
         if not path.exists():
             raise MissingDataError(
                 f"{self.name}: no data at {path}. Nothing is downloaded; put {self.release} there "
                 f"(or point eval.data.{self.name} at it)."
             )
         self.root = path if path.is_dir() else path.parent
+        self.layout, files = find_layout(path, self.layouts, self.name)
         records, skipped, seen = [], [], set()
-        for row_id, row in self.rows(path):
+        for row_id, row in self.rows(files):
             try:
                 rec = self.to_record(str(row_id), row)
                 if rec["id"] in seen:
                     raise BadRow(f"duplicate id {rec['id']!r}")
                 rec.setdefault("quality", "")
                 validate_record(rec, where=self.name)
-                json.dumps(rec.get("meta", {}))  # meta must stay JSON-serialisable
-            except (BadRow, RecordError, KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-                reason = f"missing field {e}" if isinstance(e, KeyError) else str(e)
-                skipped.append({"row_id": str(row_id), "reason": reason})
-                log.warning("%s: skipping row %s: %s", self.name, row_id, reason)
+            except (BadRow, RecordError) as e:
+                skipped.append({"row_id": str(row_id), "reason": str(e)})
+                log.debug("%s: skipping row %s: %s", self.name, row_id, e)
                 continue
+            except Exception as e:  # a loader bug, not a bad row: name where it happened and raise
+                e.add_note(f"{self.name}: while reading row {row_id} of {self.current_file} "
+                           f"(layout {self.layout.name!r})")
+                raise
+            json.dumps(rec.get("meta", {}))  # meta must stay JSON-serialisable (TypeError = loader bug)
             seen.add(rec["id"])
             records.append(rec)
-        if not records and not skipped:
-            raise MissingDataError(f"{self.name}: {path} holds no rows; expected {self.release}")
-        return LoadResult(records, skipped)
+        result = LoadResult(records, skipped, self.layout.name, self.layout.source, [str(f) for f in files])
+        if skipped:
+            log.warning("%s: %d of %d rows skipped (first: row %s: %s)", self.name, len(skipped), result.n_rows,
+                        skipped[0]["row_id"], skipped[0]["reason"])
+        if enforce:
+            problem = result.problem(self.name, self.max_skipped_fraction)
+            if problem:
+                raise DataLoadError(problem)
+        return result
 
-    def rows(self, path: Path) -> Iterator[tuple[str, dict]]:
-        """(row id, raw row) pairs in the release's own format."""
-        raise NotImplementedError
+    def use_file(self, f: Path) -> None:
+        """Make `f` the current data file: images resolve relative to its folder, then the root, then the
+        zip archives in either."""
+        self.current_file = f
+        bases = [f.parent, self.root]
+        archives = sorted({z for b in bases for z in b.glob("*.zip")})
+        self.images = ImageResolver(bases, archives, self.image_cache)
+
+    def image(self, value: Any, what: str = "image") -> dict:
+        return load_image(value, self.images, what)
+
+    def rows(self, files: list[Path]) -> Iterator[tuple[str, dict]]:
+        """(row id, raw row) pairs in the release's own format (default: every row of every file)."""
+        for f in files:
+            self.use_file(f)
+            for i, row in enumerate(read_table(f)):
+                yield self.row_id(row, f, i), row
+
+    def row_id(self, row: dict, f: Path, i: int) -> str:
+        return f"{f.name}:{i}"
 
     def to_record(self, row_id: str, row: dict) -> dict:
         """Map one raw row onto the record schema (+ `meta`); raise BadRow on bad input."""
@@ -121,15 +190,40 @@ class Benchmark:
 
     # ---------------------------------------------------------------- scoring
     def judge_one(self, record: dict, response: str) -> dict:
-        """{'correct': bool, 'extracted': str | None} for one response (default: core.grading)."""
+        """{'correct': bool, 'extracted': str | None} for one response (default: core.grading, strict unless
+        the benchmark option `lenient: true`, e.g. eval.benchmark_args.synth.lenient=true)."""
         from ..rules import extract_answer, grade
 
-        ok = grade(response, record["answer"], record["answer_type"], record["choices"])
+        lenient = bool(self.options.get("lenient", False))
+        ok = grade(response, record["answer"], record["answer_type"], record["choices"], lenient=lenient)
         return {"correct": ok, "extracted": extract_answer(response)}
 
     def free_form(self, record: dict) -> bool:
-        """Whether an LLM judge may overrule the rule for this record (free-form answers only)."""
+        """Whether an LLM judge's verdict may overrule the rule for this record (free-form answers only)."""
         return record["answer_type"] in ("number", "expression", "text")
+
+    # ---------------------------------------------------------------- LLM judge hooks (eval.judge)
+    def judge_prompt(self, record: dict, response: str) -> str | None:
+        """The official judge's prompt for `protocol: verdict`; None = judge.PROMPT."""
+        return None
+
+    def parse_judgement(self, record: dict, reply: str) -> bool | None:
+        """The verdict in a judge's reply to `judge_prompt` (None: it names none)."""
+        from ..judge import parse_verdict
+
+        return parse_verdict(reply)
+
+    def extraction_prompt(self, record: dict, response: str) -> str:
+        """The prompt for `protocol: extract` (default judge.EXTRACT over the question and its options)."""
+        from ..judge import EXTRACT, question_text
+
+        return EXTRACT.format(question=question_text(record), response=response)
+
+    def judge_extracted(self, record: dict, extracted: str) -> bool:
+        """Score an answer the judge extracted by this benchmark's rule ("Z" = no option chosen)."""
+        if record.get("choices") and extracted.strip().upper() == "Z":
+            return False
+        return bool(self.judge_one(record, extracted)["correct"])
 
     def aggregate(self, records: list[dict], flags: list[bool]) -> dict:
         """Overall accuracy and accuracy per `breakdown_fields` (override for official extra metrics)."""
@@ -173,127 +267,3 @@ class Benchmark:
         return out
 
 
-# -------------------------------------------------------------------- readers
-def read_table(path: Path) -> list[dict]:
-    """Rows of a .parquet / .tsv / .csv / .json (list or {id: row}) / .jsonl file, as plain Python."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        import pandas as pd
-
-        return [plain(r) for r in pd.read_parquet(path).to_dict("records")]
-    if suffix in (".tsv", ".csv"):
-        import pandas as pd
-
-        df = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False)
-        return df.to_dict("records")
-    if suffix == ".jsonl":
-        from mmreason.core.io import read_jsonl
-
-        return read_jsonl(path, strict=True)
-    if suffix == ".json":
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        if isinstance(data, dict):
-            for key in ("questions", "data", "problems"):
-                if isinstance(data.get(key), list):
-                    return data[key]
-            return [dict(v, _key=k) if isinstance(v, dict) else {"_key": k, "value": v} for k, v in data.items()]
-        if isinstance(data, list):
-            return data
-        raise MissingDataError(f"{path}: expected a JSON list or object of rows, got {type(data).__name__}")
-    raise MissingDataError(f"{path}: unsupported file type {suffix!r} (parquet, tsv, json, jsonl)")
-
-
-def find_files(path: Path, patterns: tuple[str, ...]) -> list[Path]:
-    """`path` itself if it is a file, else the files under it matching the first pattern that matches."""
-    if path.is_file():
-        return [path]
-    for pat in patterns:
-        hits = sorted(p for p in path.glob(pat) if p.is_file())
-        if hits:
-            return hits
-    raise MissingDataError(f"no files matching {list(patterns)} under {path}")
-
-
-def plain(x: Any) -> Any:
-    """numpy / pandas values -> plain Python (lists, dicts, str, int, float, None)."""
-    if isinstance(x, dict):
-        return {k: plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [plain(v) for v in x]
-    if hasattr(x, "tolist") and not isinstance(x, (bytes, str)):
-        return plain(x.tolist())
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    return x
-
-
-def is_missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or (isinstance(x, str) and not x.strip())
-
-
-def text(row: dict, key: str, required: bool = True) -> str:
-    """A string field; BadRow when required and missing."""
-    val = row.get(key)
-    if is_missing(val):
-        if required:
-            raise BadRow(f"field {key!r} is missing or empty")
-        return ""
-    return str(val)
-
-
-_B64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
-
-
-def load_image(value: Any, root: Path, what: str = "image") -> dict:
-    """An image field -> {'bytes': ..., 'path': ...} that `chat.to_pil` opens; BadRow if it is missing or
-    unreadable. Accepts `datasets` image dicts, raw bytes, a path relative to `root`, or base64 (TSV)."""
-    data, path = None, None
-    if is_missing(value):
-        raise BadRow(f"{what} is missing")
-    if isinstance(value, dict):
-        if value.get("bytes"):
-            data = value["bytes"]
-        elif value.get("path"):
-            value = value["path"]
-        else:
-            raise BadRow(f"{what} is missing (empty image dict)")
-    if isinstance(value, (bytes, bytearray)):
-        data = bytes(value)
-    elif data is None and isinstance(value, str):
-        rel = value[2:] if value.startswith("./") else value
-        cand = Path(rel) if Path(rel).is_absolute() else root / rel
-        try:
-            is_file = len(rel) < 1024 and cand.is_file()
-        except OSError:  # e.g. a base64 string too long to be a file name
-            is_file = False
-        if is_file:
-            path = cand
-        elif len(value) > 64 and _B64.match(value[:256]):
-            try:
-                data = base64.b64decode(value, validate=False)
-            except (binascii.Error, ValueError) as e:
-                raise BadRow(f"{what}: bad base64 ({e})") from None
-        else:
-            raise BadRow(f"{what} file {cand if len(rel) < 1024 else rel[:64] + '…'} does not exist")
-    elif data is None:
-        raise BadRow(f"{what} has unexpected type {type(value).__name__}")
-    try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data) if data is not None else path) as im:
-            im.verify()
-    except Exception as e:  # PIL raises many types for broken files
-        raise BadRow(f"{what} is unreadable ({type(e).__name__}: {e})") from None
-    return {"bytes": data, "path": None} if data is not None else {"bytes": None, "path": str(path)}
-
-
-def letter_of(answer: str, choices: list[str]) -> str:
-    """The option letter of `answer` among `choices` (answer given as a letter or as the option text)."""
-    ans = answer.strip()
-    letters = [chr(ord("A") + i) for i in range(len(choices))]
-    if ans in choices:
-        return letters[choices.index(ans)]
-    if len(ans) == 1 and ans.upper() in letters:
-        return ans.upper()
-    raise BadRow(f"answer {answer!r} is not one of the {len(choices)} choices {choices}")

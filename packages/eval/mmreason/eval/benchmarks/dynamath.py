@@ -1,9 +1,14 @@
 """DynaMath (Zou et al., 2025): average-case and worst-case accuracy over generated variants.
 
-Release: HF `DynaMath/DynaMath_Sample` — one parquet per variant, `sample_variant{k}-*.parquet` (id,
-question, image, decoded_image, ground_truth, answer_type, subject, knowledge_level; `id` names the seed
-question, the file names the variant) — or the VLMEvalKit `DynaMath.tsv` (index, qid, varid, question,
-answer, answer_type, subject, knowledge_level, base64 image).
+Accepted layouts (checked 2026-12-03), tried in this order:
+- hf: the HF snapshot of `DynaMath/DynaMath_Sample`: data/sample1-00000-of-00001.parquet,
+  data/sample2-00000-of-00002.parquet, …, data/sample10-00000-of-00010.parquet (README configs: split
+  sample_variant{k} = data/sample{k}-*; the variant is in the file name only). Columns (README
+  dataset_info): id (the seed question), question, image (str), decoded_image (image), ground_truth,
+  answer_type (float | multiple choice | text), subject, knowledge_level.
+- hf-mirror: the same columns as data/sample_variant{k}-*.parquet (e.g. lscpku/DynaMath_Sample).
+- vlmevalkit: VLMEvalKit `DynaMath.tsv`: index, image (base64), question, answer, answer_type, subject,
+  knowledge_level, qid, varid — the columns vlmeval/dataset/dynamath.py (build_prompt, evaluate) reads.
 Prompt: DynaMath/DynaMath evaluation/opensource_json_eval.py ("## Question\\n…", "Please answer in a
 floating-point number." for floats, then the JSON answer guide and example).
 Scoring: the same script — the "short answer" of the JSON reply (else the last line); float: correct if
@@ -21,8 +26,9 @@ import re
 
 from .. import metrics
 from ..rules import extract_answer, to_float
-from . import register_benchmark
-from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+from .base import Benchmark
+from .registry import register_benchmark
+from .release import BadRow, Layout, MissingDataError, is_missing, read_table, text
 
 # opensource_json_eval.py `guide`, byte for byte (its lines end in a space)
 GUIDE = (
@@ -69,32 +75,47 @@ def dynamath_correct(answer: str, truth: str, answer_type: str) -> bool:
     return truth in answer
 
 
+VARIANT = re.compile(r"sample(?:_variant)?(\d+)-")
+
+
 @register_benchmark("dynamath")
 class DynaMath(Benchmark):
-    release = ("DynaMath_Sample parquet files sample_variant{1..10}-*.parquet, or DynaMath.tsv "
-               "(https://huggingface.co/datasets/DynaMath/DynaMath_Sample)")
+    release = ("DynaMath: the HF DynaMath/DynaMath_Sample snapshot (data/sample{1..10}-*.parquet) or VLMEvalKit's "
+               "DynaMath.tsv")
     breakdown_fields = ("subject", "level")
+    layouts = (
+        Layout("hf", "HF DynaMath/DynaMath_Sample data/sample{k}-0000x-of-0000k.parquet",
+               ("data/sample[0-9]*-*.parquet", "sample[0-9]*-*.parquet")),
+        Layout("hf-mirror", "data/sample_variant{k}-*.parquet", ("data/sample_variant*-*.parquet",
+                                                                  "sample_variant*-*.parquet")),
+        Layout("vlmevalkit", "VLMEvalKit DynaMath.tsv", ("DynaMath.tsv", "DynaMath*.tsv")),
+    )
 
-    def rows(self, path):
-        files = find_files(path, ("sample_variant*.parquet", "data/sample_variant*.parquet",
-                                  "**/sample_variant*.parquet", "*.tsv", "*.parquet"))
+    def rows(self, files):
         for f in files:
-            m = re.search(r"variant(\d+)", f.name)
+            self.use_file(f)
+            m = VARIANT.search(f.name)
+            if self.layout.name != "vlmevalkit" and m is None:
+                raise MissingDataError(f"dynamath: {f} does not name its variant (sample<k>-…)")
             for i, row in enumerate(read_table(f)):
-                if m and not row.get("varid"):
+                if m is not None:
                     row["varid"] = int(m.group(1))
-                qid, var = row.get("qid") or row.get("id"), row.get("varid")
-                yield (f"{qid}-v{var}" if qid is not None and var is not None else f"{f.stem}:{i}"), row
+                    row["qid"] = row.get("id")
+                qid, var = row.get("qid"), row.get("varid")
+                yield (f"{qid}-v{var}" if not is_missing(qid) and not is_missing(var) else f"{f.name}:{i}"), row
 
     def to_record(self, row_id, row):
-        qid, varid = row.get("qid") or row.get("id"), row.get("varid")
-        if qid is None or varid is None:
-            raise BadRow("row has no seed question id (qid/id) or variant id (varid / file name)")
-        qid, varid = str(qid), int(varid)
+        qid, varid = row.get("qid"), row.get("varid")
+        if is_missing(qid) or is_missing(varid):
+            raise BadRow("row has no seed question id (id / qid) or variant id (file name / varid)")
+        try:
+            qid, varid = str(qid), int(varid)
+        except ValueError:
+            raise BadRow(f"varid {varid!r} is not an integer") from None
         question = text(row, "question")
-        truth = (row.get("ground_truth") if row.get("ground_truth") not in (None, "") else row.get("answer"))
-        if truth in (None, ""):
-            raise BadRow("field 'ground_truth' is missing or empty")
+        truth = row.get("ground_truth") if not is_missing(row.get("ground_truth")) else row.get("answer")
+        if is_missing(truth):
+            raise BadRow("field 'ground_truth' (or 'answer') is missing or empty")
         truth = str(truth).strip()
         atype = text(row, "answer_type")
         if atype not in TYPES:
@@ -103,7 +124,7 @@ class DynaMath(Benchmark):
             raise BadRow(f"float ground truth {truth!r} is not a number")
         if atype == "multiple choice" and (len(truth) != 1 or not truth.isalpha()):
             raise BadRow(f"multiple-choice ground truth {truth!r} is not an option letter")
-        image = load_image(row.get("decoded_image") or row.get("image"), self.root)
+        image = self.image(row.get("decoded_image") or row.get("image"))
         level = row.get("knowledge_level") or row.get("level")
         meta = {"qid": qid, "varid": varid, "dynamath_type": atype, "subject": row.get("subject"), "level": level}
         return self.make_record(f"{qid}-v{varid}", images=[image], problem=question, answer=truth,
@@ -122,6 +143,18 @@ class DynaMath(Benchmark):
 
     def free_form(self, record):
         return record["meta"]["dynamath_type"] != "multiple choice"
+
+    def extraction_prompt(self, record, response):
+        """VLMEvalKit DynaMath_auxeval: format the free-form answer into the short answer its type needs."""
+        inst = {"multiple choice": "Output the corresponding choice option, such as 'A', 'B', 'C', 'D', in a single line.",
+                "float": "Output a three-digit floating-point number in a single line."}.get(
+            record["meta"]["dynamath_type"],
+            "Output a short answer in a single line. Any float numbers in the answer should be formatted as "
+            "three-digit floating-point numbers.")
+        return f"Free-form answer: {response}\nInstruction: {inst}"
+
+    def judge_extracted(self, record, extracted):
+        return dynamath_correct(extracted.strip(), record["answer"], record["meta"]["dynamath_type"])
 
     def aggregate(self, records, flags):
         out = super().aggregate(records, flags)

@@ -1,13 +1,18 @@
 """SuperCLEVR counting (Li et al., 2023; the R1-V counting test).
 
-Release: the R1-V test file `superclevr_test200_counting_problems.jsonl` (image_path, question,
-ground_truth) beside the Super-CLEVR images, or a Super-CLEVR questions JSON ({"questions": [{image_filename,
-question, answer, question_index}]}) beside `images/`.
+Accepted layouts (checked 2026-12-03), tried in this order:
+- r1v: Deep-Agent/R1-V src/eval/prompts/superclevr_test200_counting_problems.jsonl (image_path like
+  "./images/superCLEVR_new_025000.png", question, ground_truth (int)); the images are the Super-CLEVR
+  images the script reads relative to src/eval/ (the JSONL's parent folder), or next to the JSONL, or
+  under the folder given.
+- superclevr: a Super-CLEVR questions JSON ({"questions": [{image_filename, question, answer,
+  question_index}]}) beside `images/`.
 Prompt: R1-V src/eval/test_qwen2vl_counting_superclevr.py QUESTION_TEMPLATE
 ("{Question} First output the thinking process in <think> </think> and final answer (number) in
 <answer> </answer> tags.").
 Scoring: the same script — the integer inside <answer>…</answer> (`extract_number_answer`) equals
-ground_truth; when there is no such tag, the extracted final answer's number (`core.grading`) is used.
+ground_truth; when there is no such tag, the extracted final answer's number (`core.grading`) is used (the
+official script counts that response wrong).
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from __future__ import annotations
 import re
 
 from ..rules import extract_answer, last_number, to_float
-from . import register_benchmark
-from .base import BadRow, Benchmark, find_files, load_image, read_table, text
+from .base import Benchmark
+from .registry import register_benchmark
+from .release import BadRow, Layout, text
 
 TEMPLATE = ("{Question} First output the thinking process in <think> </think> and final answer (number) in "
             "<answer> </answer> tags.")
@@ -35,14 +41,21 @@ def count_answer(response: str) -> int | None:
 
 @register_benchmark("superclevr")
 class SuperCLEVR(Benchmark):
-    release = ("SuperCLEVR counting: superclevr_test200_counting_problems.jsonl + images "
-               "(https://github.com/Deep-Agent/R1-V)")
+    release = ("SuperCLEVR counting: R1-V superclevr_test200_counting_problems.jsonl + images, or a Super-CLEVR "
+               "questions JSON + images/")
     breakdown_fields = ()
+    layouts = (
+        Layout("r1v", "Deep-Agent/R1-V src/eval/prompts/superclevr_test200_counting_problems.jsonl",
+               ("*counting*.jsonl", "prompts/*counting*.jsonl", "src/eval/prompts/*counting*.jsonl")),
+        Layout("superclevr", "Super-CLEVR questions JSON + images/", ("*questions*.json", "*.json", "*.jsonl")),
+    )
 
-    def rows(self, path):
-        for f in find_files(path, ("*counting*.jsonl", "*counting*.json", "*.jsonl", "*questions*.json", "*.json")):
-            for i, row in enumerate(read_table(f)):
-                yield row.get("question_index", i), row
+    def use_file(self, f):
+        super().use_file(f)
+        self.images.bases.append(f.parent.parent)  # R1-V reads ./images/ relative to src/eval/
+
+    def row_id(self, row, f, i):
+        return str(row.get("question_index", i))
 
     def to_record(self, row_id, row):
         question = text(row, "question")
@@ -54,7 +67,7 @@ class SuperCLEVR(Benchmark):
         img = row.get("image_path")
         if not img and row.get("image_filename"):
             img = f"images/{row['image_filename']}"
-        image = load_image(img, self.root)
+        image = self.image(img)
         return self.make_record(str(row_id), images=[image], problem=question, answer=str(count),
                                 answer_type="number", task_type="counting", domain="superclevr", meta={})
 

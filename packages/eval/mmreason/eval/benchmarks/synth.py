@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 
-from . import register_benchmark
-from .base import BadRow, Benchmark, load_image, plain, read_table
+from .base import Benchmark
+from .registry import register_benchmark
+from .release import BadRow, Layout, plain, read_table
 
 INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
@@ -33,28 +34,35 @@ class Synth(Benchmark):
         self.template = template  # str.format template over the problem (overrides `instruction`)
         self.split = split  # split of a DatasetDict directory (synth writes train / validation / test)
 
-    def rows(self, path):
-        if path.is_dir() and any((path / f).exists() for f in ("state.json", "dataset_dict.json")):
-            import datasets
+    layouts = (
+        Layout("save_to_disk", "datasets.save_to_disk folder (dataset_dict.json or state.json)",
+               ("dataset_dict.json", "state.json")),
+        Layout("parquet", "parquet file(s) with the record schema columns", ("*.parquet", "**/*.parquet")),
+    )
 
-            ds = datasets.load_from_disk(str(path))
-            if isinstance(ds, datasets.DatasetDict):
-                if self.split is not None and self.split not in ds:
-                    raise ValueError(f"{path}: no split {self.split!r} (splits: {sorted(ds)}); "
-                                     f"set eval.benchmark_args.synth.split")
-                ds = ds[self.split if self.split is not None else next(iter(ds))]
-            if "images" in ds.column_names:
-                ds = ds.cast_column("images", datasets.Sequence(datasets.Image(decode=False)))
-            for i, row in enumerate(ds):
-                yield row.get("id") or i, plain(row)
+    def rows(self, files):
+        if self.layout.name == "parquet":
+            for f in files:
+                self.use_file(f)
+                yield from ((row.get("id") or f"{f.stem}:{i}", row) for i, row in enumerate(read_table(f)))
             return
-        files = [path] if path.is_file() else sorted(path.glob("*.parquet")) or sorted(path.glob("**/*.parquet"))
-        for f in files:
-            for i, row in enumerate(read_table(f)):
-                yield row.get("id") or f"{f.stem}:{i}", row
+        import datasets
+
+        path = files[0].parent
+        self.use_file(files[0])
+        ds = datasets.load_from_disk(str(path))
+        if isinstance(ds, datasets.DatasetDict):
+            if self.split is not None and self.split not in ds:
+                raise ValueError(f"{path}: no split {self.split!r} (splits: {sorted(ds)}); "
+                                 f"set eval.benchmark_args.synth.split")
+            ds = ds[self.split if self.split is not None else next(iter(ds))]
+        if "images" in ds.column_names:
+            ds = ds.cast_column("images", datasets.Sequence(datasets.Image(decode=False)))
+        for i, row in enumerate(ds):
+            yield row.get("id") or i, plain(row)
 
     def to_record(self, row_id, row):
-        images = [load_image(im, self.root, what=f"image {k}") for k, im in enumerate(row.get("images") or [])]
+        images = [self.image(im, f"image {k}") for k, im in enumerate(row.get("images") or [])]
         rec = {k: row.get(k) for k in ("id", "problem", "answer", "answer_type", "task_type", "domain",
                                        "provenance", "quality")}
         rec["choices"] = list(row.get("choices") or [])

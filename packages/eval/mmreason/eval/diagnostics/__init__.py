@@ -4,21 +4,16 @@
 
 For each response step: the share of attention paid to image tokens, to the question (the other
 prompt tokens) and to earlier generated text, split by correct / incorrect answers; the late/early
-visual accumulation ratio; the raw visual focus ρ per token. Writes `summary.json` and PNGs.
+visual accumulation ratio; the raw visual focus ρ per token (`mmreason.core.focus.visual_focus`, the
+function VGPO's weights use in its normalised form). Writes `summary.json` and PNGs.
 
 Modules: `attention` (pure math on tensors), `data` (records or synthetic shape images),
 `run` (generation + one teacher-forced eager forward per batch + summary), `plots`.
 """
 
-from .attention import (
-    KEY_SETS,
-    attention_shares,
-    key_masks,
-    late_early_ratio,
-    progress_bins,
-    uniform_shares,
-    visual_focus,
-)
+from mmreason.core.focus import visual_focus  # the one visual-focus function (raw here: normalise=False)
+
+from .attention import KEY_SETS, attention_shares, key_masks, late_early_ratio, progress_bins, uniform_shares
 from .data import load_records, synthetic_records
 from .run import DiagnosticsConfig, run_diagnostics, summarize, trace_batch
 

@@ -8,7 +8,9 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-from mmreason.core.config import conf_dir  # also registers the model schema
+from mmreason.core.config import conf_dir, validate
+
+from .. import config as _config  # noqa: F401  (registers diagnostics_schema)
 
 CONF_DIR = str(conf_dir())  # the repo's conf/, or env MMREASON_CONF_DIR
 
@@ -17,6 +19,7 @@ CONF_DIR = str(conf_dir())  # the repo's conf/, or env MMREASON_CONF_DIR
 def main(cfg: DictConfig) -> None:
     from .run import run_diagnostics
 
+    validate(cfg)
     s = run_diagnostics(cfg)
     keys = (
         "n",

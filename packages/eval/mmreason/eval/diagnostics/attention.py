@@ -23,7 +23,6 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 
 KEY_SETS = ("image", "question", "generated")
 
@@ -127,28 +126,6 @@ def late_early_ratio(shares_image: torch.Tensor, response_mask: torch.Tensor) ->
     )
 
 
-def visual_focus(hidden: torch.Tensor, image_mask: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
-    """Raw VGPO visual focus ρ `[B, R]` (Eq. 4 before its min-max): cos(h_t, μ_v), h_t the last-layer
-    hidden state of response token t, μ_v the mean last-layer hidden state over the image positions.
-
-    `hidden` `[B, S, D]`, `image_mask` `[B, S]`, `response_mask` `[B, R]` (last R positions).
-    Not min-max normalised (training's ρ is, per sequence): the raw cosine is comparable across
-    samples. 0 at padding and for a sample without image tokens. Float32.
-    """
-    B, S, _ = hidden.shape
-    R = response_mask.shape[1]
-    if image_mask.shape != (B, S) or response_mask.shape[0] != B or R > S:
-        raise ValueError(
-            f"diagnostics.visual_focus: hidden {tuple(hidden.shape)}, image_mask {tuple(image_mask.shape)}, "
-            f"response_mask {tuple(response_mask.shape)} do not line up"
-        )
-    h = hidden.detach().float()
-    im = image_mask.to(h.dtype)[..., None]
-    mu = (h * im).sum(1) / im.sum(1).clamp(min=1.0)  # [B, D]; zero vector without image tokens
-    cos = F.cosine_similarity(h[:, S - R :, :], mu[:, None, :], dim=-1, eps=1e-8)
-    return torch.where(response_mask.bool().to(cos.device), cos, torch.zeros_like(cos))
-
-
 def progress_bins(values: Sequence[float], n_bins: int) -> list[float]:
     """Mean of a per-step series in `n_bins` equal bins of normalised step x_t = (t + ½)/T ∈ (0, 1);
     NaN for an empty bin (T < n_bins). Lets responses of different lengths share one x axis."""
@@ -171,5 +148,4 @@ __all__ = [
     "late_early_ratio",
     "progress_bins",
     "uniform_shares",
-    "visual_focus",
 ]

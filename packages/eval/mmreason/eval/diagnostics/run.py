@@ -17,58 +17,19 @@ import dataclasses
 import logging
 import math
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .attention import (
-    KEY_SETS,
-    attention_shares,
-    key_masks,
-    late_early_ratio,
-    progress_bins,
-    uniform_shares,
-    visual_focus,
-)
+from mmreason.core.focus import visual_focus
+
+from ..config import DiagnosticsConfig
+from .attention import KEY_SETS, attention_shares, key_masks, late_early_ratio, progress_bins, uniform_shares
 
 log = logging.getLogger(__name__)
 
 PAPER_LATE_EARLY = {"correct": 0.68, "incorrect": 0.53}  # VGPO (arXiv 2604.09349) observation, RLVR 7B model
-DEFAULT_TEMPLATE = "{problem}\nPut the final answer (the option letter or the value) in \\boxed{{}}."
-
-
-@dataclass
-class DiagnosticsConfig:
-    """The `diagnostics:` block of conf/diagnostics.yaml."""
-
-    data: str = "synthetic"  # synthetic | records dataset: save_to_disk dir, .parquet, .jsonl
-    split: str | None = None  # for a DatasetDict directory
-    n: int | None = 8  # first n records (synthetic: how many to draw); null = all
-    seed: int = 0  # synthetic images; sampling when temperature > 0
-    batch_size: int = 2  # records per generate + teacher-forced forward
-    max_new_tokens: int = 64
-    temperature: float = 0.0  # 0 = greedy
-    top_p: float = 1.0
-    system: str | None = None
-    template: str = DEFAULT_TEMPLATE  # wraps record["problem"] (str.format, so braces doubled)
-    n_bins: int = 10  # normalised-step bins of the curves
-    out_dir: str = "outputs/diagnostics"
-    resume: bool = True
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.batch_size < 1:
-            problems.append(f"batch_size {self.batch_size} < 1")
-        if self.n_bins < 1:
-            problems.append(f"n_bins {self.n_bins} < 1")
-        if self.n is not None and self.n < 1:
-            problems.append(f"n {self.n} < 1")
-        if "{problem}" not in self.template:
-            problems.append("template has no {problem}")
-        if problems:
-            raise ValueError("diagnostics config: " + "; ".join(problems))
 
 
 # ---------------------------------------------------------------- one batch
@@ -123,7 +84,7 @@ def trace_batch(
     shares = attention_shares(attn, km, torch.arange(S - R, S, device=device))  # [B, R, 3]
     hidden = out.last_hidden_state
     del attn, out  # free the attention maps before the next batch
-    rho = visual_focus(hidden, image, rmask)
+    rho = visual_focus(hidden, image, rmask, normalise=False)  # raw cosine: comparable across samples
     ratio = late_early_ratio(shares[..., 0], rmask)
     uniform_image = uniform_shares(km, torch.arange(S - R, S, device=device))[..., 0]
     uniform_ratio = late_early_ratio(uniform_image, rmask)

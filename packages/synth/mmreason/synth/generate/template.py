@@ -7,16 +7,19 @@ import json
 import random
 import re
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING
 
 from mmreason.core.schema import IMAGE_MARKER, make_id
 
 from ..kg.graph import KG
 from ..kg.values import clean_text
 from ..sampling import Path
-from ..tasks import TaskType
 from .compute import fmt_num
 from .families import FAMILIES, entity_facts
 from .view import Draft, View
+
+if TYPE_CHECKING:  # (tasks.py reads generate/'s question families: no import back at run time)
+    from ..tasks import TaskType
 
 INSTRUCTION = {"choice": "Answer with the option letter in \\boxed{}.",
                "number": "Give the final number in \\boxed{}.",

@@ -1,5 +1,10 @@
 """Markdown reader: headings, paragraphs, pipe tables, HTML tables, `![caption](path)` images and
-display formulas (`$$…$$`, `\\[…\\]`), each block with its character span in the file."""
+display formulas (`$$…$$`, `\\[…\\]`), each block with its character span in the file.
+
+YAML front matter (`---` … `---` at the top) becomes `Document.meta` (not a block; its `title` is the
+document title when no `# heading` gives one). Links `[text](url)`, `[text][ref]` and `<url>` are
+reduced to their text, the URL kept in `Block.links`; emphasis (`**x**`, `*x*`, `_x_`, `~~x~~`) and
+code backticks are stripped from headings and table cells (inline `$math$` is left as it is)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,75 @@ from .text import attach_captions, finish_formula, split_formulas
 _IMAGE = re.compile(r"^\s*!\[(?P<alt>[^\]]*)\]\((?P<src><[^>]*>|[^)\s]+)(?:\s+\"(?P<title>[^\"]*)\")?\)\s*$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _PIPE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+_LINK = re.compile(r"(?<!!)\[((?:[^\[\]\n]|\[[^\]\n]*\])*)\]"
+                   r"(?:\(\s*<?([^)\s>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)|\[([^\]\n]*)\])")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
+_REF_DEF = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+.*)?$")
+_MATH_OR_CODE = re.compile(r"(\$[^$\n]+\$|`+[^`\n]*`+)")
+_EMPHASIS = [
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1"),
+    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"\1"),
+    (re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"), r"\1"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+]
+
+
+def reduce_links(text: str, links: list[dict], refs: dict[str, str] | None = None) -> str:
+    """`[text](url)` / `[text][ref]` / `<url>` -> text (the URL appended to `links`)."""
+    def link(m):
+        label = m.group(1)
+        url = m.group(2) if m.group(2) is not None else (refs or {}).get((m.group(3) or label).strip().lower())
+        if url is None and m.group(3) is not None and not (refs or {}):
+            return m.group(0)
+        links.append({"text": label, "url": url or ""})
+        return label
+
+    text = _LINK.sub(link, text)
+
+    def auto(m):
+        links.append({"text": m.group(1), "url": m.group(1)})
+        return m.group(1)
+
+    return _AUTOLINK.sub(auto, text)
+
+
+def strip_emphasis(text: str) -> str:
+    """Markdown emphasis and code backticks removed; `$math$` left untouched."""
+    out = []
+    for k, part in enumerate(_MATH_OR_CODE.split(text)):
+        if k % 2:
+            out.append(part.strip("`").strip() if part.startswith("`") else part)
+            continue
+        for pat, rep in _EMPHASIS:
+            part = pat.sub(rep, part)
+        out.append(part)
+    return "".join(out)
+
+
+def clean_inline(text: str, links: list[dict], refs: dict[str, str] | None = None) -> str:
+    return strip_emphasis(reduce_links(text, links, refs)).strip()
+
+
+def front_matter(text: str, doc: Document) -> int:
+    """Parse a YAML front matter block into doc.meta; returns the offset where the body starts."""
+    m = re.match(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", text, re.S)
+    if not m:
+        return 0
+    import yaml
+
+    try:
+        meta = yaml.safe_load(m.group(1))
+    except yaml.YAMLError as e:
+        doc.issue(f"front matter is not valid YAML ({type(e).__name__}); kept as raw text in meta")
+        meta = {"raw": m.group(1)}
+    except RecursionError:
+        doc.issue("front matter nests too deeply; kept as raw text in meta")
+        meta = {"raw": m.group(1)}
+    doc.meta = meta if isinstance(meta, dict) else {"value": meta}
+    return m.end()
 
 
 def _pipe_cells(line: str) -> list[str]:
@@ -34,7 +108,15 @@ def _lines_with_offsets(text: str) -> list[tuple[str, int]]:
 
 
 def parse_markdown(text: str, doc: Document, root: Path, base: Path) -> Document:
-    lines = _lines_with_offsets(text)
+    body_start = front_matter(text, doc)
+    lines = [(ln, off) for ln, off in _lines_with_offsets(text) if off >= body_start]
+    refs: dict[str, str] = {}
+    for ln, _ in lines:
+        m = _REF_DEF.match(ln)
+        if m:
+            refs[m.group(1).strip().lower()] = m.group(2)
+    if refs:
+        lines = [(ln, off) for ln, off in lines if not _REF_DEF.match(ln)]
     section: list[str] = []
     i, n = 0, len(lines)
     para: list[tuple[str, int]] = []
@@ -49,8 +131,12 @@ def parse_markdown(text: str, doc: Document, root: Path, base: Path) -> Document
         end = para[-1][1] + len(para[-1][0])
         body = text[start:end]
         for kind, piece, span in split_formulas(body, start):
-            b = Block(kind, piece if kind == "formula" else " ".join(piece.split()), span=span, section=sec())
-            doc.blocks.append(finish_formula(b) if kind == "formula" else b)
+            if kind == "formula":
+                doc.blocks.append(finish_formula(Block(kind, piece, span=span, section=sec())))
+                continue
+            links: list[dict] = []
+            piece = reduce_links(" ".join(piece.split()), links, refs)
+            doc.blocks.append(Block(kind, piece, span=span, section=sec(), links=links))
         para.clear()
 
     while i < n:
@@ -71,9 +157,11 @@ def parse_markdown(text: str, doc: Document, root: Path, base: Path) -> Document
             continue
         m = _HEADING.match(line)
         if m and not para:
-            level, title = len(m.group(1)), m.group(2)
+            links: list[dict] = []
+            level, title = len(m.group(1)), clean_inline(m.group(2), links, refs)
             section = section[: level - 1] + [title]
-            doc.blocks.append(Block("text", title, span=(off, off + len(line)), section=sec(), heading_level=level))
+            doc.blocks.append(Block("text", title, span=(off, off + len(line)), section=sec(), heading_level=level,
+                                    links=links))
             if level == 1 and not doc.title:
                 doc.title = title
             i += 1
@@ -110,7 +198,7 @@ def parse_markdown(text: str, doc: Document, root: Path, base: Path) -> Document
             j = min(j, n - 1)
             end = lines[j][1] + len(lines[j][0])
             for t in parse_html_tables(text[off:end]):
-                rows = normalize_rows(doc, t["rows"], f"table at line {i + 1}")
+                rows = normalize_rows(doc, t["rows"], f"table at line {text.count(chr(10), 0, off) + 1}")
                 doc.blocks.append(Block("table", t["caption"], span=(off, end), section=sec(),
                                         caption=t["caption"], rows=rows))
             i = j + 1
@@ -123,8 +211,10 @@ def parse_markdown(text: str, doc: Document, root: Path, base: Path) -> Document
                 rows.append(_pipe_cells(lines[j][0]))
                 j += 1
             end = lines[j - 1][1] + len(lines[j - 1][0])
-            rows = normalize_rows(doc, rows, f"table at line {i + 1}")
-            doc.blocks.append(Block("table", "", span=(off, end), section=sec(), rows=rows))
+            links = []
+            rows = [[clean_inline(c, links, refs) for c in r] for r in rows]
+            rows = normalize_rows(doc, rows, f"table at line {text.count(chr(10), 0, off) + 1}")
+            doc.blocks.append(Block("table", "", span=(off, end), section=sec(), rows=rows, links=links))
             i = j
             continue
         m = _IMAGE.match(line)
@@ -140,6 +230,8 @@ def parse_markdown(text: str, doc: Document, root: Path, base: Path) -> Document
         para.append((line, off))
         i += 1
     flush_para()
+    if not doc.title and isinstance(doc.meta.get("title"), str):
+        doc.title = doc.meta["title"].strip()
     attach_captions(doc)
     return assign_labels(doc.renumber())
 

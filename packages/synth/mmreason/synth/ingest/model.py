@@ -1,12 +1,30 @@
 """The document model every reader produces: ordered blocks of type text / table / image / formula.
 
 A `Block` keeps its caption, its label ("Table 2", "Figure 1", "Eq. (3)") and its source location
-(`span`: character offsets in the decoded source; `page` for PDF / MinerU). Readers never raise on
-bad content: they append an `IngestIssue` (file + reason) to `Document.issues` and go on.
+(`span`: character offsets in the decoded source; `page` for PDF / MinerU / slides; for PDF the offsets
+are in the page's text, blocks joined by blank lines). Readers never raise on bad content: they append
+an `IngestIssue` (file + reason) to `Document.issues` and go on.
+
+Block contract (what the graph builder and the question generators rely on):
+- text: `text` is the paragraph (links reduced to their text, emphasis stripped; `links` keeps
+  [{"text", "url"}]); a heading has `heading_level` > 0; `section` is the " / "-joined heading path.
+- table: `rows` with the header row first (multi-level headers flattened to one row, "Group / Sub";
+  merged / spanning cells repeated in each row they span), `caption` / `text` the caption, `label`
+  from the caption's number ("Table 10"), else the ordinal when no caption claims that number, else "".
+  A PDF table also carries a PNG crop of its region on the rendered page in `image_bytes`
+  (`image_status="embedded"`, `image_size`, `image_sha` = sha1 of the PNG bytes, `page`).
+- image: `caption`, `label`; `image_status` is ok (a file inside the input folder: `image_path`
+  relative to it) | embedded (the bytes travel in `image_bytes`: a PDF figure cropped from the rendered
+  page as PNG, an image inside an Office file or a `data:` URI; the kg build writes them under
+  OUT/kg/assets/) | remote (a URL, recorded in `image_path`, never fetched) | missing | corrupt |
+  outside_input. PDF figures have `page`; text inside a figure (axis labels, legends) is not a block.
+- formula: `text` is the LaTeX (or readable text), `label` "Eq. (N)".
+`Document.meta` holds document metadata (Markdown front matter, Office core properties).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +48,8 @@ class Block:
     image_status: str = ""  # image: ok | missing | corrupt | outside_input | embedded
     image_sha: str = ""
     image_size: tuple[int, int] = (0, 0)
-    image_bytes: bytes | None = field(default=None, repr=False)  # embedded images (PDF)
+    image_bytes: bytes | None = field(default=None, repr=False)  # embedded images and PDF crops (PNG)
+    links: list[dict] = field(default_factory=list)  # [{"text", "url"}] of the links in the block
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -57,6 +76,7 @@ class Document:
     title: str = ""
     sha: str = ""  # sha1 of the raw bytes
     issues: list[IngestIssue] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)  # front matter / core properties (title, author, date, ...)
 
     def issue(self, reason: str) -> None:
         self.issues.append(IngestIssue(self.path, reason))
@@ -102,8 +122,12 @@ def find_references(text: str) -> list[tuple[str, int, tuple[int, int]]]:
 
 
 def assign_labels(doc: Document) -> Document:
-    """Give each table / image / formula its label: its caption's number, else its ordinal."""
+    """Give each table / image / formula its label: its caption's number, else its ordinal unless a
+    caption of the document already claims that number (then no label: "Table 3" never names two)."""
     counters = {"table": 0, "image": 0, "formula": 0}
+    claimed = {(b.type, caption_number(b.type, b.caption)) for b in doc.blocks if b.type in counters}
+    claimed |= {(b.type, int(m.group(1))) for b in doc.blocks if b.type in counters and b.label
+                for m in [re.search(r"(\d+)", b.label)] if m}
     for b in doc.blocks:
         if b.type not in counters:
             continue
@@ -111,8 +135,15 @@ def assign_labels(doc: Document) -> Document:
         if b.label:
             continue
         n = caption_number(b.type, b.caption)
+        if n is None and (b.type, counters[b.type]) in claimed:
+            continue
         b.label = make_label(b.type, n if n is not None else counters[b.type])
     return doc
+
+
+REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)
+MAX_IMAGE_BYTES = 50_000_000
+MAX_IMAGE_PIXELS = 100_000_000
 
 
 def rel_inside(root: Path, base: Path, target: str) -> tuple[Path | None, str]:
@@ -120,9 +151,12 @@ def rel_inside(root: Path, base: Path, target: str) -> tuple[Path | None, str]:
 
     Returns (absolute path, "") when inside, else (None, reason). Nothing is read.
     """
-    if re.match(r"^[a-z][a-z0-9+.-]*://", target, re.I):
+    if REMOTE.match(target):
         return None, f"remote image {target!r} is not fetched"
-    p = (base / target).resolve()
+    try:
+        p = (base / target.split("#")[0].split("?")[0]).resolve()
+    except (OSError, RuntimeError, ValueError) as e:  # a link loop, a NUL byte
+        return None, f"image path {target!r} cannot be resolved ({type(e).__name__})"
     try:
         p.relative_to(root.resolve())
     except ValueError:
@@ -132,11 +166,21 @@ def rel_inside(root: Path, base: Path, target: str) -> tuple[Path | None, str]:
 
 def load_image_info(doc: Document, block: Block, root: Path, base: Path, target: str) -> None:
     """Fill image_path / status / sha / size for an image block, reporting problems on the document."""
-    import hashlib
-
-    from PIL import Image, UnidentifiedImageError
 
     block.image_path = target
+    if target.startswith("data:"):
+        block.image_path = ""
+        data = _data_uri(target)
+        if data is None:
+            block.image_status = "corrupt"
+            doc.issue("a data: image that is not valid base64 or over the size limit")
+            return
+        if image_info(doc, block, data, "a data: image"):
+            block.image_bytes, block.image_status = data, "embedded"
+        return
+    if REMOTE.match(target):
+        block.image_status = "remote"  # recorded, never fetched
+        return
     p, why = rel_inside(root, base, target)
     if p is None:
         block.image_status = "outside_input"
@@ -148,20 +192,53 @@ def load_image_info(doc: Document, block: Block, root: Path, base: Path, target:
         doc.issue(f"image {target!r} is missing")
         return
     try:
+        if p.stat().st_size > MAX_IMAGE_BYTES:
+            block.image_status = "corrupt"
+            doc.issue(f"image {target!r} is over {MAX_IMAGE_BYTES} bytes; not read")
+            return
         data = p.read_bytes()
-        import io
+    except OSError as e:
+        block.image_status = "corrupt"
+        doc.issue(f"image {target!r} is unreadable ({type(e).__name__}: {e})")
+        return
+    if image_info(doc, block, data, repr(target)):
+        block.image_status = "ok"
 
+
+def image_info(doc: Document, block: Block, data: bytes, name: str) -> bool:
+    """Check `data` is an image within the pixel limit (read from the header) and fill size / sha;
+    report and mark the block corrupt otherwise."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
         with Image.open(io.BytesIO(data)) as im:
+            if im.size[0] * im.size[1] > MAX_IMAGE_PIXELS:
+                raise ValueError(f"{im.size[0]}x{im.size[1]} pixels is over the limit of {MAX_IMAGE_PIXELS}")
             im.verify()
         with Image.open(io.BytesIO(data)) as im:
             im.load()
             block.image_size = im.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         block.image_status = "corrupt"
-        doc.issue(f"image {target!r} is corrupt or unreadable ({type(e).__name__}: {e})")
-        return
+        doc.issue(f"image {name} is corrupt or unreadable ({type(e).__name__}: {e})")
+        return False
     block.image_sha = hashlib.sha1(data).hexdigest()
-    block.image_status = "ok"
+    return True
+
+
+def _data_uri(uri: str) -> bytes | None:
+    import base64
+    import binascii
+
+    head, _, payload = uri.partition(",")
+    if ";base64" not in head or len(payload) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+        return None
+    try:
+        return base64.b64decode(payload, validate=False)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def normalize_rows(doc: Document, rows: list[list[str]], label: str = "table") -> list[list[str]]:
@@ -175,6 +252,17 @@ def normalize_rows(doc: Document, rows: list[list[str]], label: str = "table") -
             doc.issue(f"{label}: row {i} has {len(r)} cells, header has {width} (padded/cut)")
             rows[i] = (r + [""] * width)[:width]
     return rows
+
+
+def display_path(name: str) -> str:
+    """A file name safe for JSON and logs: invalid UTF-8 bytes (os.fsdecode's surrogates) as \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") \
+            if all(not ("\ud800" <= c <= "\udc7f" or "\udd00" <= c <= "\udfff") for c in name) \
+            else name.encode("utf-8", "backslashreplace").decode("ascii")
 
 
 def decode_text(raw: bytes, doc: Document) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any
 
 from mmreason.core.io import atomic_write_bytes, atomic_write_json, atomic_write_text, read_json
 from mmreason.core.schema import make_id
 
-from ..ingest import discover, read_document
+from ..config import synth_settings
+from ..ingest import INGEST_VERSION, discover, display_path, read_document
 from ..ingest.model import Block
 from .evaluate import evaluate, load_truth
 from .extractors import EXTRACTORS, LLMSchema, extract_llm, extract_structural
@@ -27,42 +27,11 @@ from .store import export_graphml, from_json, save_graph, to_json
 
 log = logging.getLogger("mmreason.synth.kg")
 
-DEFAULTS: dict[str, Any] = {
-    "extractors": ["structural"],
-    "resume": True,
-    "graphml": True,
-    "evaluate": True,
-    "schema": {"entity_types": None, "relation_types": None},
-    "llm": {"max_retries": 2, "max_new_tokens": 512, "describe_images": True, "cache_dir": None},
-    "resolution": {"enabled": True, "fuzzy_threshold": 95.0, "embeddings": False, "embed_threshold": 0.95},
-}
-
-
-def _plain(cfg) -> dict:
-    try:
-        from omegaconf import DictConfig, OmegaConf
-
-        if isinstance(cfg, DictConfig):
-            return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
-    except ImportError:
-        pass
-    return dict(cfg)
-
-
-def _merge(base: dict, over: dict | None) -> dict:
-    out = dict(base)
-    for k, v in (over or {}).items():
-        out[k] = _merge(base[k], v) if isinstance(base.get(k), dict) and isinstance(v, dict) else v
-    return out
-
 
 def kg_settings(cfg) -> tuple[Path, Path, dict, dict]:
-    """(input_dir, out_dir, kg settings, root config) from the root config or its `synth` node."""
-    root = _plain(cfg)
-    c = root["synth"] if isinstance(root.get("synth"), dict) else root
-    if not c.get("input_dir") or not c.get("out_dir"):
-        raise ValueError("synth.input_dir and synth.out_dir must be set (e.g. synth.input_dir=examples/corpus)")
-    return Path(c["input_dir"]), Path(c["out_dir"]), _merge(DEFAULTS, c.get("kg")), root
+    """(input_dir, out_dir, the `synth.kg` settings, root config) from the root config or its `synth` node."""
+    s, root = synth_settings(cfg)
+    return s["input_dir"], s["out_dir"], s["kg"], root
 
 
 def _image_loader(root: Path, assets: Path):
@@ -134,17 +103,17 @@ def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> 
         cached = backend if isinstance(backend, CachedBackend) else CachedBackend(backend, cache)
         sch = s["schema"]
         schema = LLMSchema(**{k: list(v) for k, v in sch.items() if v})
-    tag = make_id(sorted(s["extractors"]), s.get("schema"))
+    tag = make_id(sorted(s["extractors"]), s.get("schema"), s["ingest"], INGEST_VERSION)  # new readers redo partials
 
-    files = discover(root)
-    kg = KG()
     errors: list[dict] = []
+    files = discover(root, errors, max_bytes=float(s["ingest"]["max_file_mb"]) * 1e6)  # skipped inputs are errors
+    kg = KG()
     reused = 0
     cols = [TextColumn("[bold]kg[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*cols, disable=not progress, transient=False) as bar:
         task = bar.add_task("documents", total=len(files))
         for path in files:
-            rel = path.relative_to(root).as_posix()
+            rel = display_path(path.relative_to(root).as_posix())
             bar.update(task, description=rel[-40:])
             part_path = parts_dir / f"{make_id(rel)}.json"
             try:
@@ -206,7 +175,7 @@ def _json_line(obj) -> str:
 
 
 def _build_one(path: Path, root: Path, out_dir: Path, assets: Path, s: dict, cached, schema, tag: str, sha: str) -> dict:
-    doc = read_document(path, root)
+    doc = read_document(path, root, s["ingest"])
     issues = [i.to_dict() for i in doc.issues]
     sub = KG()
     complete = True

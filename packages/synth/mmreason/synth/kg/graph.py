@@ -20,8 +20,8 @@ content-derived). Ids are content-derived (`mmreason.core.schema.make_id`), stab
                                          data a VLM read off a chart (hidden, never shown)
     Image     image:<id(doc, block)>     label ("Figure 1"), number, caption, path, path_root ("input":
                                          relative to graph["input_dir"]; "out": to graph["out_dir"], for
-                                         images taken out of PDFs), sha, width, height, status
-                                         (ok|missing|corrupt|outside_input|embedded), vlm ({kind, table:
+                                         PDF crops and embedded images), sha, width, height, status
+                                         (ok|missing|corrupt|outside_input|embedded|remote), vlm ({kind, table:
                                          {header, rows}, parts} from the VLM pass, else None)
     Formula   formula:<id(doc, block)>   label ("Eq. (1)"), number, latex, sympy (str or None), srepr,
                                          variables [sympy symbol names], quantities {symbol: quantity

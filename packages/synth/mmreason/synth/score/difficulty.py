@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mmreason.core.chat import record_to_chat
+from mmreason.core.config import check_choice
 from mmreason.core.generation.base import SamplingParams
 from mmreason.core.grading import grade
 from mmreason.core.schema import IMAGE_MARKER
+
+from ..config import OVERLONG
 
 PROMPT = "{problem}"
 CHAT_OVERHEAD = 32  # tokens a chat template adds around one user turn (role markers, system default)
@@ -64,8 +67,7 @@ def solver_pass_rates(records: list[dict], backend, k: int = 2, max_new_tokens: 
     """[{"pass_rate", "k", "correct"}] per record, in order ({"skipped": reason} for a prompt that does not
     fit). Batches group records of similar length (less padding); the grouping depends only on the records
     and the limits, so it is the same on every run."""
-    if overlong not in ("skip", "truncate"):
-        raise ValueError(f"synth.score.difficulty.overlong={overlong!r}: expected skip or truncate")
+    check_choice("synth.score.difficulty.overlong", overlong, OVERLONG, "overlong mode")
     ctx, count, per_image = solver_context(backend)
     limit = max_prompt_tokens if max_prompt_tokens is not None else (ctx - max_new_tokens if ctx else None)
     res: dict[int, dict] = {}

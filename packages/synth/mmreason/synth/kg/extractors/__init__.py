@@ -4,9 +4,8 @@
     llm         entities/relations per chunk through a GenerationBackend; VLM image descriptions
 """
 
+from ...config import EXTRACTORS  # the names synth.kg.extractors accepts
 from .llm import LLMSchema, extract_llm
 from .structural import block_node_id, doc_node_id, extract_structural
-
-EXTRACTORS = ("structural", "llm")
 
 __all__ = ["EXTRACTORS", "LLMSchema", "block_node_id", "doc_node_id", "extract_llm", "extract_structural"]

@@ -230,8 +230,8 @@ def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: 
             if cols or (named and t == named[0]):
                 best = (t, cols)
                 break
-        if best is None:
-            continue
+        if best is None or not best[1]:
+            continue  # no plotted column named: not a chart source
         t, cols = best
         kind = (kg.g.nodes[img].get("vlm") or {}).get("kind") or "chart"
         kg.add_edge(img, t, "plots", prov(doc_id, b.index, b.span), columns=[tables[t]["columns"][c] for c in cols],
