@@ -315,3 +315,12 @@ def test_llm_generator_with_the_tiny_model_counts_fallbacks(tmp_path):
     assert st["asked"] == 2 and st["accepted"] + st["fallback"] == 2 and be.calls == 2
     out2, st2 = rephrase(kg, recs, be, max_new_tokens=8)
     assert be.calls == 2 and be.hits == 2 and out2 == out  # the second pass is served from the cache
+
+
+def test_small_results_are_rounded_to_two_significant_digits():
+    # the realdocs audit: "total $USD / 1K Input Tokens" over 0.00015 and 0.0025 was "Round to 2 decimal
+    # places" with gold 0
+    from mmreason.synth.generate.families import places
+
+    assert [places(x) for x in (0, 123.4, 0.1, -0.5, 0.0999, 0.00265, -0.00265, 1e-12)] == [2, 2, 2, 2, 3, 4, 4, 8]
+    assert fmt_num(0.00015 + 0.0025, places(0.00015 + 0.0025)) == "0.0027"

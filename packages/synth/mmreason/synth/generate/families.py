@@ -7,6 +7,7 @@ your own with `@family("name")`; a task type YAML lists the families it asks.
 from __future__ import annotations
 
 import functools
+import math
 import random
 import re
 from collections.abc import Callable
@@ -135,16 +136,23 @@ def table_diff(v: View, rng, t, col, a, b, unit):
     return _finish("table_diff", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
+def places(x: float) -> int:
+    """Decimal places to round a result to: 2, or enough for two significant digits of a small one
+    (0.00265 -> 4: "0.0027", not "0")."""
+    return 2 if not x or abs(x) >= 0.1 else min(8, 1 - math.floor(math.log10(abs(x))))
+
+
 @family("table_ratio", pick=_two_cells)
 def table_ratio(v: View, rng, t, col, a, b, _unit):
     if not b["value"]:
         return None
+    d = places(a["value"] / b["value"])
     q = (f"Using {v.label(t)}, divide the {cn(col)} of {a['entity']} by that of {b['entity']}. "
-         "Round the result to 2 decimal places.")
-    spec = {"op": "div", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 2}
+         f"Round the result to {d} decimal places.")
+    spec = {"op": "div", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": d}
     cot = [f"{a['entity']}: {a['raw']}; {b['entity']}: {b['raw']}.",
-           f"{fmt_num(a['value'])} / {fmt_num(b['value'])} = {fmt_num(a['value'] / b['value'], 4)} ≈ "
-           f"{fmt_num(a['value'] / b['value'], 2)}."]
+           f"{fmt_num(a['value'])} / {fmt_num(b['value'])} = {fmt_num(a['value'] / b['value'], d + 2)} ≈ "
+           f"{fmt_num(a['value'] / b['value'], d)}."]
     return _finish("table_ratio", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
@@ -153,14 +161,16 @@ def table_sum(v: View, rng, t, col):
     cells = v.num_cells(t, col)
     op = rng.choice(["sum", "mean"])
     word = "total" if op == "sum" else "average"
-    q = (f"What is the {word} {cn(col)} over all {v.key_type(t)} rows of {v.label(t)}{_u(v.unit(t, col))}? "
-         "Round to 2 decimal places.")
-    spec = {"op": op, "args": [{"cell": c["key"]} for c in cells], "round": 2}
     vals = [c["value"] for c in cells]
     res = sum(vals) if op == "sum" else sum(vals) / len(vals)
+    d = places(res)
+    q = (f"What is the {word} {cn(col)} over all {v.key_type(t)} rows of {v.label(t)}{_u(v.unit(t, col))}? "
+         f"Round to {d} decimal places.")
+    spec = {"op": op, "args": [{"cell": c["key"]} for c in cells], "round": d}
     cot = [f"The {cn(col)} values are {', '.join(c['raw'] for c in cells)}.",
-           f"Their sum is {fmt_num(sum(vals), 4)}" + ("." if op == "sum" else f"; divided by {len(vals)} gives {fmt_num(res, 4)}."),
-           f"Rounded: {fmt_num(res, 2)}."]
+           f"Their sum is {fmt_num(sum(vals), d + 2)}" + ("." if op == "sum" else f"; divided by {len(vals)} gives "
+                                                          f"{fmt_num(res, d + 2)}."),
+           f"Rounded: {fmt_num(res, d)}."]
     return _finish("table_sum", q, spec, cot, [c["key"] for c in cells], v, rng)
 
 
