@@ -21,7 +21,7 @@ from mmreason.core.schema import make_id
 from ...ingest.model import Block, Document, find_references, make_label
 from ..formulas import formula_srepr, parse_formula, where_quantities
 from ..graph import KG, norm_name, prov
-from ..tables import entity_name, is_note, read_table, singular
+from ..tables import as_written, entity_name, is_note, read_table, singular
 
 
 def doc_node_id(doc: Document) -> str:
@@ -163,6 +163,13 @@ def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict,
     kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=t.header,
                 columns=t.columns, units=t.units, rows=[list(r) for r in t.body], values=values, key_column=t.key,
                 kinds=t.kinds, roles=t.roles, summary=summary, header_rows=t.header_rows, **crop, **common)
+    if len(t.cells) < 2 and not any(c.kind == "number" for c in t.cells[0]):
+        # one row of words under a first row of words: nothing says that first row is a header, not data
+        issue(f"block {b.index}: {b.label or 'table'}: one row of words under another (the first may be data, "
+              "not a header); no facts")
+        tables[nid] = {"columns": t.columns, "kinds": t.kinds, "entities": [None] * len(t.cells), "block": b.index,
+                       "key": t.key, "names": [None] * len(t.cells)}
+        return
     etype = t.columns[t.key] or "Entity"
     ents: list[str | None] = []
     for i, r in enumerate(t.cells):
@@ -181,7 +188,7 @@ def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict,
                 if is_note(cell):
                     continue
                 oid = kg.add_entity(entity_name(cell.text), t.columns[j], p)
-                kg.add_edge(eid, oid, "relation", p, extractor, name=t.columns[j].lower(), table=nid, row=i, col=j)
+                kg.add_edge(eid, oid, "relation", p, extractor, name=as_written(t.columns[j]), table=nid, row=i, col=j)
                 continue
             if kind == "number" and cell.kind == "number":
                 val, unit = cell.value, t.units[j] or cell.unit
