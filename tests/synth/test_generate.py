@@ -148,12 +148,13 @@ EXPECTED = {
                    "Alpha?", "2"),  # Gamma 80 > Alpha 30 > Beta 20
     "table_category_count": ("table", "How many compound rows of Table 1 have class Alcohol?", "2"),
     "table_relation": ("table", "According to Table 1, what is the class entry for Beta?", "Ketone"),
-    "passage_lookup": ("passage", "Take the first compound named in Passage 1. What is its molar mass according to "
-                       "Table 1 (in g/mol)?", "30"),
+    "passage_lookup": ("passage", "Of the compound rows of Table 1, take the first one Passage 1 names. What is its "
+                       "molar mass according to Table 1 (in g/mol)?", "30"),
     "passage_rank": ("passage", "Rank the compound rows of Table 1 by molar mass, largest first. At which position is "
-                     "the first compound named in Passage 1?", "2"),
+                     "the first of them that Passage 1 names?", "2"),
     "passage_fact": ("passages", "According to the passages, what is the density of Alpha (in g/cm³)?", "1.5"),
-    "passage_count": ("passages", "How many different compound entities are named across the passages?", "3"),
+    "passage_count": ("passages", "How many of these compound entries are named in the passages: Gamma, Alpha, Beta?",
+                      "3"),
     "passage_relation": ("passages", "According to the passages, what is the class entry for Alpha?", "Alcohol"),
     "entity_relation": ("entity", "What is the class entry for Alpha?", "Alcohol"),
     "entity_count": ("entity", "How many of the listed facts have Alcohol as their class entry?", "2"),

@@ -301,15 +301,27 @@ def table_relation(v: View, rng):
 
 
 # =============================================================== passages + tables
+def _first_words(names) -> set[str]:
+    return {w for n in names for w in re.findall(r"\w+", n.casefold())[:1] if len(w) >= 3 and not w.isdigit()}
+
+
 def _passage_entity(v: View, rng):
-    """(chunk, table, first mentioned row entity, mention edge key) for a chunk that names a row entity."""
+    """(chunk, table, first mentioned row entity, mention edge key) for a chunk that names a row entity, when
+    that row is the first the chunk names unambiguously: no other row's first word ("Aya" of "Aya Expanse
+    32B", "Llama" of "Llama 3.1 70B") comes before it, which a reader could take for a mention of that row."""
     opts = []
     for ch in v.chunks:
+        text = v.node(ch)["text"].casefold()
         for t in v.tables or [v.chart(i)[0] for i in v.charts]:
-            rows = {c["entity_id"] for c in v.cells(t)}
-            ms = [(e, k) for _, e, k in v.mentions(ch) if e in rows]
-            if ms:
-                opts.append((ch, t, ms[0][0], ms[0][1]))
+            rows = {c["entity_id"]: c["entity"] for c in v.cells(t)}
+            ms = [(s, e, k) for s, e, k in v.mentions(ch) if e in rows]
+            if not ms:
+                continue
+            start, e, k = ms[0]
+            before = text[: max(0, start - v.node(ch)["span"][0])]  # mention spans are document offsets
+            others = _first_words(n for x, n in rows.items() if x != e)
+            if not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", before) for w in others):
+                opts.append((ch, t, e, k))
     return rng.choice(opts) if opts else None
 
 
@@ -323,8 +335,8 @@ def passage_lookup(v: View, rng, ch, t, ent, mk):
     if not cell:
         return None
     n = v.passage_no(ch)
-    q = (f"Take the first {v.key_type(t)} named in Passage {n}. What is its {cn(col)} according to "
-         f"{v.label(t)}{_u(v.unit(t, col))}?")
+    q = (f"Of the {v.key_type(t)} rows of {v.label(t)}, take the first one Passage {n} names. What is its {cn(col)} "
+         f"according to {v.label(t)}{_u(v.unit(t, col))}?")
     cot = [f"Passage {n} first names {cell['entity']}.", f"{v.label(t)} gives its {cn(col)} as {cell['raw']}."]
     return _finish("passage_lookup", q, {"op": "value", "args": [{"cell": cell["key"]}]}, cot, [mk, cell["key"]], v, rng)
 
@@ -341,7 +353,7 @@ def passage_rank(v: View, rng, ch, t, ent, mk):
         return None
     n = v.passage_no(ch)
     q = (f"Rank the {v.key_type(t)} rows of {v.label(t)} by {cn(col)}, largest first. At which position is the "
-         f"first {v.key_type(t)} named in Passage {n}?")
+         f"first of them that Passage {n} names?")
     others = [c for c in cells if c is not me]
     spec = {"op": "rank_desc", "args": [{"cell": me["key"]}] + [{"cell": c["key"]} for c in others]}
     order = sorted(cells, key=lambda c: -c["value"])
@@ -390,10 +402,16 @@ def passage_count(v: View, rng):
         return None
     et = rng.choice(sorted(types))
     es = types[et]
-    q = f"How many different {cn(et)} entities are named across the passages?"
     names = sorted(v.node(e)["name"] for e in es)
+    # a closed list: the named ones and others of the same kind the passages never name (what else the
+    # passages name, e.g. "English" when no table lists it, does not count)
+    absent = sorted({v.node(e)["name"] for e in v.kg.nodes_of("Entity") if v.node(e)["entity_type"] == et
+                     and e not in es and not re.search(rf"(?<!\w){re.escape(v.node(e)['name'].casefold())}(?!\w)", text)})
+    listed = names + rng.sample(absent, min(len(absent), max(2, len(names) // 2)))
+    rng.shuffle(listed)
+    q = f"How many of these {cn(et)} entries are named in the passages: {', '.join(listed)}?"
     spec = {"op": "count_gt", "args": [{"num": 1}] * len(es), "threshold": 0}
-    cot = [f"The passages name these {cn(et)} entities: {', '.join(names)}.", f"That is {len(es)}."]
+    cot = [f"Of those, the passages name {', '.join(names)}.", f"That is {len(es)}."]
     return _finish("passage_count", q, spec, cot, sorted(es.values()), v, rng)
 
 

@@ -305,6 +305,10 @@ def _link_formulas(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: s
                     break
 
 
+_REFERENCES = re.compile(r"(?:^|/)\s*(?:[\dA-Z]+\.?\s+)?(?:references|bibliography|works cited|citations|"
+                         r"literature cited|sources|further reading|external links)\s*$", re.I)
+
+
 def _mentions(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -> None:
     names: dict[str, str] = {}
     for info in tables.values():
@@ -319,8 +323,8 @@ def _mentions(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -
         return
     pat = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b")
     for b in doc.blocks:
-        if b.type != "text" or b.heading_level or b.index not in node_of:
-            continue
+        if b.type != "text" or b.heading_level or b.index not in node_of or _REFERENCES.search(b.section or ""):
+            continue  # a bibliography entry names titles ("Scripts in memory for text"), not the table's rows
         for m in pat.finditer(b.text):
             kg.add_edge(node_of[b.index], names[m.group(1)], "mentions",
                         prov(doc_id, b.index, (b.span[0] + m.start(), b.span[0] + m.end())))
