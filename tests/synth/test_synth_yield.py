@@ -318,7 +318,14 @@ def test_first_row_a_passage_names_must_be_unambiguous(tmp_path):
 
 
 def test_passage_count_asks_about_a_closed_list(tmp_path):
+    from mmreason.synth.ingest import read_document
+    from mmreason.synth.kg.extractors import extract_structural
+
     kg, chunks, tabs = _paper_kg(tmp_path)
+    # another document's "Language" column (2305.03393's Table 1: OTSL / HTML) lends no distractor
+    (tmp_path / "o.md").write_text("| Layers | Language | mAP |\n|---|---|---|\n| 6 | OTSL | 0.88 |\n| 4 | HTML | 0.85 |\n",
+                                   encoding="utf-8")
+    extract_structural(read_document(tmp_path / "o.md", tmp_path), kg, [])
     passages = [c for c in chunks if "Hindi" in kg.g.nodes[c]["text"]]
     for seed in range(5):
         d = FAMILIES["passage_count"](View(kg, passages, {"Chunk"}), random.Random(seed))

@@ -403,10 +403,14 @@ def passage_count(v: View, rng):
     et = rng.choice(sorted(types))
     es = types[et]
     names = sorted(v.node(e)["name"] for e in es)
-    # a closed list: the named ones and others of the same kind the passages never name (what else the
-    # passages name, e.g. "English" when no table lists it, does not count)
+    # a closed list: the named ones and others of the same kind from the same documents that the passages
+    # plainly never name (not even their first word: "GPT-4 Turbo (gpt-4-turbo-…)" beside "GPT-4 Turbo");
+    # what else the passages name ("English" when no table lists it) does not count
+    docs = {v.node(ch)["doc"] for ch in v.chunks}
     absent = sorted({v.node(e)["name"] for e in v.kg.nodes_of("Entity") if v.node(e)["entity_type"] == et
-                     and e not in es and not re.search(rf"(?<!\w){re.escape(v.node(e)['name'].casefold())}(?!\w)", text)})
+                     and e not in es and docs & set(v.node(e).get("docs") or [])
+                     and not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)
+                                 for w in _first_words([v.node(e)["name"]]) | {v.node(e)["name"].casefold()})})
     listed = names + rng.sample(absent, min(len(absent), max(2, len(names) // 2)))
     rng.shuffle(listed)
     q = f"How many of these {cn(et)} entries are named in the passages: {', '.join(listed)}?"
