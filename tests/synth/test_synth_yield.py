@@ -154,14 +154,17 @@ def _crop_png(w=60, h=30) -> bytes:
 
 
 def _pdf_like_doc(path: str) -> Document:
-    """What the PDF reader hands over for a page with one table: rows (header first) and the table's crop."""
-    crop = _crop_png()
+    """What the PDF reader hands over for a page with two tables: rows (header first) and each table's crop."""
     rows = [["Model", "Accuracy (%)", "F1"], ["Alpha-7B", "71.2", "68.0"], ["Beta-13B", "75.9", "70.4"],
             ["Gamma-70B", "81.3", "77.7"]]
+    cost = [["Model", "Price (USD)"], ["Alpha-7B", "0.25"], ["Beta-13B", "0.5"], ["Gamma-70B", "2.5"]]
     return Document(path, [Block("text", "Results of the three models.", index=0, page=1),
                            Block("table", "Table 1: Results.", index=1, rows=rows, caption="Table 1: Results.",
-                                 label="Table 1", page=1, image_bytes=crop, image_status="embedded",
-                                 image_size=(60, 30))], sha="abc")
+                                 label="Table 1", page=1, image_bytes=_crop_png(), image_status="embedded",
+                                 image_size=(60, 30)),
+                           Block("table", "Table 2: Prices.", index=2, rows=cost, caption="Table 2: Prices.",
+                                 label="Table 2", page=1, image_bytes=_crop_png(50, 30), image_status="embedded",
+                                 image_size=(50, 30))], sha="abc")
 
 
 def test_a_table_crop_is_the_only_evidence_of_sti_questions(tmp_path, monkeypatch):
@@ -183,7 +186,15 @@ def test_a_table_crop_is_the_only_evidence_of_sti_questions(tmp_path, monkeypatc
         stem = r["problem"].split("\nOptions:\n")[0]
         assert "| Alpha-7B |" not in stem and not any(re.search(rf"(?<![\w.]){re.escape(x)}(?![\w])", stem) for x in values)
     st = [r for r in _recs(tmp_path / "out") if r["task_type"] == "ST"]
-    assert st and "| Alpha-7B | 71.2 | 68.0 |" in st[0]["problem"]  # the text version exists as its own task
+    assert st and any("| Alpha-7B | 71.2 | 68.0 |" in r["problem"] for r in st)  # the text version: its own task
+    # MTI: two tables of the page, both only as their crops
+    mti = [r for r in _recs(tmp_path / "out") if r["task_type"] == "MTI"]
+    assert mti
+    for r in mti:
+        assert len(set(r["images"])) == 2 and r["problem"].count("<image>") == 2
+        stem = r["problem"].split("\nOptions:\n")[0]
+        assert "|" not in stem and not any(re.search(rf"(?<![\w.]){re.escape(x)}(?![\w])", stem)
+                                           for x in values + ["0.25", "0.5", "2.5"])
 
 
 def test_vlm_read_chart_becomes_a_chart_source(tmp_path):
