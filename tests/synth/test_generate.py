@@ -325,3 +325,12 @@ def test_small_results_are_rounded_to_two_significant_digits():
 
     assert [places(x) for x in (0, 123.4, 0.1, -0.5, 0.0999, 0.00265, -0.00265, 1e-12)] == [2, 2, 2, 2, 3, 4, 4, 8]
     assert fmt_num(0.00015 + 0.0025, places(0.00015 + 0.0025)) == "0.0027"
+
+
+def test_sums_and_differences_stay_exact():
+    # the realdocs audit: 65.78 (NDCG) + 0.00015 (USD per 1K tokens) was answered "65.7802" with no rounding asked
+    from mmreason.synth.generate.families import exact_places
+
+    assert exact_places(65.78, 0.00015) == 5 and exact_places(3.5, 2) == 4
+    assert fmt_num(65.78 + 0.00015, exact_places(65.78, 0.00015)) == "65.78015"
+    assert fmt_num(0.00015 - 0.0025, exact_places(0.00015, 0.0025)) == "-0.00235"

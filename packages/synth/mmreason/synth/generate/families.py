@@ -130,10 +130,17 @@ def _two_cells(v: View, rng):
 @family("table_diff", pick=_two_cells)
 def table_diff(v: View, rng, t, col, a, b, unit):
     q = f"Using {v.label(t)}, what is the {cn(col)} of {a['entity']} minus the {cn(col)} of {b['entity']}{_u(unit)}?"
-    spec = {"op": "sub", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 4}
+    d = exact_places(a["value"], b["value"])
+    spec = {"op": "sub", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": d}
     cot = [f"{a['entity']}: {cn(col)} = {a['raw']}.", f"{b['entity']}: {cn(col)} = {b['raw']}.",
-           f"{fmt_num(a['value'])} - {fmt_num(b['value'])} = {fmt_num(a['value'] - b['value'], 4)}."]
+           f"{fmt_num(a['value'])} - {fmt_num(b['value'])} = {fmt_num(a['value'] - b['value'], d)}."]
     return _finish("table_diff", q, spec, cot, [a["key"], b["key"]], v, rng)
+
+
+def exact_places(*values: float) -> int:
+    """Decimal places that keep a sum or difference of `values` exact: the most any of them has (at least 4,
+    the old fixed rounding; 65.78 + 0.00015 = 65.78015, not "65.7802")."""
+    return max([4] + [len(fmt_num(v).partition(".")[2]) for v in values])
 
 
 def places(x: float) -> int:
@@ -569,9 +576,10 @@ def multi_table_sum(v: View, rng, t1, c1, t2, c2):
     a, b = rng.choice(v.num_cells(t1, c1)), rng.choice(v.num_cells(t2, c2))
     q = (f"Add the {cn(c1)} of {a['entity']} in {v.label(t1)} to the {cn(c2)} of {b['entity']} in "
          f"{v.label(t2)} (ignore units). What is the sum?")
-    spec = {"op": "add", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 4}
+    d = exact_places(a["value"], b["value"])
+    spec = {"op": "add", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": d}
     cot = [f"{v.label(t1)}: {a['entity']} {cn(c1)} = {a['raw']}.", f"{v.label(t2)}: {b['entity']} {cn(c2)} = {b['raw']}.",
-           f"{fmt_num(a['value'])} + {fmt_num(b['value'])} = {fmt_num(a['value'] + b['value'], 4)}."]
+           f"{fmt_num(a['value'])} + {fmt_num(b['value'])} = {fmt_num(a['value'] + b['value'], d)}."]
     return _finish("multi_table_sum", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
@@ -659,12 +667,13 @@ def chart_count_gt(v: View, rng, i, t, col):
 def chart_diff(v: View, rng, i, t, col):
     cells = v.num_cells(t, col)
     refs = [{"cell": c["key"]} for c in cells]
-    spec = {"op": "sub", "args": [{"op": "max", "args": refs}, {"op": "min", "args": refs}], "round": 4}
     vals = [c["value"] for c in cells]
-    pool = [fmt_num(a - b, 4) for a in vals for b in vals if a > b]
+    d = exact_places(*vals)
+    spec = {"op": "sub", "args": [{"op": "max", "args": refs}, {"op": "min", "args": refs}], "round": d}
+    pool = [fmt_num(a - b, d) for a in vals for b in vals if a > b]
     q = f"In {v.label(i)}, what is the difference between the tallest and the shortest bar{_u(v.unit(t, col))}?"
     cot = [f"Tallest bar: {fmt_num(max(vals))}; shortest: {fmt_num(min(vals))}.",
-           f"{fmt_num(max(vals))} - {fmt_num(min(vals))} = {fmt_num(max(vals) - min(vals), 4)}."]
+           f"{fmt_num(max(vals))} - {fmt_num(min(vals))} = {fmt_num(max(vals) - min(vals), d)}."]
     return _finish("chart_diff", q, spec, cot, [c["key"] for c in cells], v, rng, pool=pool, extra_nodes=[t])
 
 
