@@ -161,8 +161,8 @@ EXPECTED = {
     "entity_shared": ("entity3", "Which other compound has the same class entry as Alpha?", "Gamma"),
     "multi_table_argmax": ("mt", "Give the compound with the smallest price in Table 2 and the compound with the "
                            "smallest density in Table 1, as 'first; second'.", "Gamma; Beta"),
-    "multi_table_count": ("mt", "Count the rows with price above 20 USD in Table 2, plus the rows with density above "
-                          "1.8 g/cm³ in Table 1. What is the total?", "2"),  # Beta; Gamma
+    "multi_table_count": ("mt", "Count the compound rows with price above 20 USD in Table 2, plus the compound rows "
+                          "with density above 1.8 g/cm³ in Table 1. What is the total?", "2"),  # Beta; Gamma
     "multi_table_sum": ("mt", "Add the price of Beta in Table 2 to the density of Gamma in Table 1 (ignore units). "
                         "What is the sum?", "32"),  # 30 + 2
     "join_lookup": ("join", "Find the compound with the smallest price in Table 2. What is its density in Table 1 "
@@ -178,7 +178,7 @@ EXPECTED = {
                            "largest boiling point in Figure 2, as 'first; second'.", "Gamma; Gamma"),
     "multi_chart_argmin": ("charts", "Give the compound with the smallest mass in Figure 1 and the compound with the "
                            "smallest boiling point in Figure 2, as 'first; second'.", "Beta; Beta"),
-    "multi_chart_count": ("charts", "Count the rows with mass above 30 g in Figure 1, plus the rows with boiling point "
+    "multi_chart_count": ("charts", "Count the bars with mass above 30 g in Figure 1, plus the bars with boiling point "
                           "above 70 °C in Figure 2. What is the total?", "3"),  # Gamma; Alpha, Gamma
     "chart_join": ("chartjoin", "Find the compound with the tallest bar in Figure 2. What is its price according to "
                    "Table 2 (in USD)?", "9"),

@@ -345,3 +345,34 @@ def test_passage_count_asks_about_a_closed_list(tmp_path):
         named = [n for n in listed if n in ("Hindi", "Chinese", "Indonesian")]
         assert len(named) == 3 and set(listed) - set(named) <= {"Arabic", "Turkish"} and len(listed) > 3
         assert d.value == "3" == render(evaluate(kg, d.compute), d.compute)
+
+
+def test_row_counts_name_the_kind_of_row_so_a_total_row_is_not_one():
+    # ../shared/realdocs/docs/pdf/acl2025-long-3.pdf Table 1 (with its "Total | 66,787 instances" row) and Table 5;
+    # the audit found "Count the rows with # Instances above 1000 in Table 1" answered 1 (Reasoning): a reader
+    # may count the Total row too
+    from mmreason.synth.kg.extractors import extract_structural
+
+    t1 = [["Category", "# Instances", "# Languages"], ["Chat", "296", "23"], ["Chat-Hard", "407", "23"],
+          ["Safety", "736", "23"], ["Reasoning", "1430", "23"], ["Translation", "400", "2"], ["Total", "66,787", ""]]
+    t5 = [["Lang.", "Before refinement", "After refinement"], ["hi", "84.1", "94.2"], ["id", "86.7", "95.3"],
+          ["es", "80.0", "98.0"]]
+    kg = KG()
+    blocks = [Block("table", index=i, rows=r, label=f"Table {n}") for i, (n, r) in enumerate([(1, t1), (5, t5)])]
+    extract_structural(Document("p.md", blocks, sha="x"), kg, [])
+    doc = kg.nodes_of("Document")[0]
+    tabs = sorted(kg.nodes_of("Table"), key=lambda n: kg.g.nodes[n]["label"])
+    seen = 0
+    for seed in range(20):
+        d = FAMILIES["multi_table_count"](View(kg, [tabs[0], doc, tabs[1]], {"Table"}), random.Random(seed))
+        if d is None or "# Instances above" not in d.question:
+            continue
+        seen += 1
+        assert "category rows with # Instances above" in d.question and "Lang. rows with" in d.question
+        thr = float(re.search(r"# Instances above ([\d.]+)", d.question).group(1))
+        col, thr5 = re.search(r"Lang\. rows with (\w+) refinement above ([\d.]+)", d.question).groups()
+        five = {"before": (84.1, 86.7, 80.0), "after": (94.2, 95.3, 98.0)}[col]
+        # the Total row's 66,787 is never counted
+        expected = sum(v > thr for v in (296, 407, 736, 1430, 400)) + sum(v > float(thr5) for v in five)
+        assert d.value == str(expected) == render(evaluate(kg, d.compute), d.compute)
+    assert seen

@@ -548,7 +548,9 @@ def multi_table_argmax(v: View, rng, t1, c1, t2, c2):
     return _multi_arg("multi_table_argmax", op, v, rng, [(t1, c1, f"in {v.label(t1)}"), (t2, c2, f"in {v.label(t2)}")])
 
 
-def _multi_count(fam, v, rng, pairs):
+def _multi_count(fam, v, rng, pairs, bars: bool = False):
+    """Rows (or bars) above a threshold in each of two tables (charts), added. Rows are named by their kind
+    ("the category rows"): a summary row ("Total 66,787") is not one of them."""
     args, facts, cot, parts = [], [], [], []
     for t, col, where in pairs:
         cells = v.num_cells(t, col)
@@ -558,9 +560,10 @@ def _multi_count(fam, v, rng, pairs):
         args.append({"op": "count_gt", "args": [{"cell": c["key"]} for c in cells], "threshold": thr})
         facts += [c["key"] for c in cells]
         n = sum(c["value"] > thr for c in cells)
-        parts.append(f"{cn(col)} above {fmt_num(thr)}{_us(v.unit(t, col))} {where}")
-        cot.append(f"{where[0].upper() + where[1:]}: {n} {v.key_type(t)} rows have {cn(col)} above {fmt_num(thr)}.")
-    q = f"Count the rows with {parts[0]}, plus the rows with {parts[1]}. What is the total?"
+        noun = "bars" if bars else f"{v.key_type(t)} rows"
+        parts.append(f"{noun} with {cn(col)} above {fmt_num(thr)}{_us(v.unit(t, col))} {where}")
+        cot.append(f"{where[0].upper() + where[1:]}: {n} {noun} have {cn(col)} above {fmt_num(thr)}.")
+    q = f"Count the {parts[0]}, plus the {parts[1]}. What is the total?"
     spec = {"op": "add", "args": args}
     cot.append(f"Total: {evaluate(v.kg, args[0])} + {evaluate(v.kg, args[1])}.")
     return _finish(fam, q, spec, cot, facts, v, rng)
@@ -698,7 +701,7 @@ def multi_chart_argmin(v: View, rng, *pairs):
 
 @family("multi_chart_count", pick=_two_charts)
 def multi_chart_count(v: View, rng, *pairs):
-    return _multi_count("multi_chart_count", v, rng, pairs)
+    return _multi_count("multi_chart_count", v, rng, pairs, bars=True)
 
 
 @family("chart_join", pick=_pick_chart)
