@@ -178,3 +178,13 @@ def test_the_shared_mime_info_spec_is_spaced_and_its_empty_boxes_are_no_tables()
     assert len(tokens) > 3000 and glued(tokens) == []
     assert "Each match element has a number of attributes:" in text
     assert not [b for b in d.blocks if b.type == "table"]
+
+
+def test_a_code_listing_in_a_drawn_frame_is_text_in_line_order():
+    # docling's code_and_formula.pdf: "Listing 1" is four lines of JavaScript inside a drawn frame (line segments
+    # along its border, nothing drawn inside): text in top-to-bottom order, not an uncaptioned figure
+    d = doc("code_and_formula.pdf")
+    assert not [b for b in d.blocks if b.type == "image"]
+    code = next(b.text for b in d.blocks if "function add" in b.text)
+    words = code.split()
+    assert words.index("function") < words.index("return") < words.index("}") < words.index("console")
