@@ -12,6 +12,8 @@ One YAML file per task type::
     per_path: 4                     # questions asked of one path at most
     multi_hop: false
     table_image: false              # true: tables are shown only as their page crop (an image), never as text
+    needs: {Image: 1, Chunk: 1}     # kinds every question must need (checked on the graph, necessity.py);
+                                    # default: `nodes` ("2+" -> at least 2 needed nodes of that kind)
 
 A new task type is a new YAML file in one of the folders `synth.tasks.dirs` lists (null = conf/synth/tasks;
 list that folder too to keep the shipped types) — no code, as long as it uses registered samplers and
@@ -47,6 +49,14 @@ class TaskType:
     multi_hop: bool = False
     table_image: bool = False  # tables shown as their page crop only (the answer needs the pixels)
     source: str = ""
+    needs: dict[str, Any] | None = None  # kinds (and least counts) a question must need; null = `nodes`
+
+    @property
+    def required(self) -> dict[str, int]:
+        """Node kinds a question must need (generate/necessity.py), with the least number of needed nodes of
+        each: `needs` when the YAML gives it, else every kind of `nodes` ("2+" -> 2)."""
+        src = self.needs if self.needs is not None else self.nodes
+        return {k: int(str(n).rstrip("+")) for k, n in src.items()}
 
     @property
     def image_grounded(self) -> bool:
@@ -59,7 +69,8 @@ def _task_from(data: dict, where: str) -> TaskType:
     for k in ("name", "nodes", "sampler", "questions"):
         if k not in data:
             raise ValueError(f"{where}: task type needs {k!r}")
-    bad = [t for t in list(data["nodes"]) + list(data.get("hidden") or []) if t not in MODALITY_TYPES]
+    bad = [t for t in list(data["nodes"]) + list(data.get("hidden") or []) + list(data.get("needs") or [])
+           if t not in MODALITY_TYPES]
     if bad:
         raise ValueError(f"{where}: unknown node types {bad}; use {MODALITY_TYPES}")
     unknown = [q for q in data["questions"] if q not in FAMILIES]
@@ -75,7 +86,7 @@ def _task_from(data: dict, where: str) -> TaskType:
                     hidden=list(data.get("hidden") or []), description=data.get("description", ""),
                     max_records=int(data.get("max_records", 90)), per_path=int(data.get("per_path", 4)),
                     multi_hop=bool(data.get("multi_hop", False)), table_image=bool(data.get("table_image", False)),
-                    source=where)
+                    source=where, needs=dict(data["needs"]) if data.get("needs") is not None else None)
 
 
 def load_task_types(dirs: list[str | Path] | None = None, include: list[str] | None = None,

@@ -7,6 +7,9 @@ A spec is `{"op": name, "args": [...], ...}`; an argument is a spec or a referen
     {"head": edge_key}      the head entity's name of a relation / has_attribute edge
     {"num": 3.5}            a literal (a number stated in the question)
 
+Ops that read a passage: `first_named` (the first row of `table` that `chunk` names, from its mention
+edges in reading order) and `count_named` (how many of the listed entity ids some of `chunks` mention).
+
 `evaluate(kg, spec)` recomputes the answer from the graph alone, so a test (or a reader) can check
 every template answer; `render(value, spec)` gives the canonical answer string.
 """
@@ -138,6 +141,10 @@ def evaluate(kg: KG, spec: dict):
             if c["entity"] == name and c["column"] == spec["column"] and isinstance(c["value"], (int, float)):
                 return float(c["value"])
         raise ComputeError(f"no {spec['column']!r} cell for {name!r} in {spec['table']}")
+    if op == "first_named":
+        return kg.g.nodes[first_named(kg, spec["chunk"], spec["table"])]["name"]
+    if op == "count_named":
+        return sum(1 for e in spec["entities"] if any(named_by(kg, ch, e) for ch in spec["chunks"]))
     if op == "entity":  # the entity name of a cell
         return _cell_entity(kg, args[0])
     if op == "relation":
@@ -166,6 +173,21 @@ def evaluate(kg: KG, spec: dict):
     if op == "concat":
         return "; ".join(str(render(_ref(kg, x), x if isinstance(x, dict) else {})) for x in args)
     raise ComputeError(f"unknown op {op!r}")
+
+
+def named_by(kg: KG, chunk: str, entity: str) -> str | None:
+    """The key of the mention edge chunk -> entity, or None."""
+    return next((k for k, d in kg.g.get_edge_data(chunk, entity, default={}).items() if d["type"] == "mentions"), None)
+
+
+def first_named(kg: KG, chunk: str, table: str) -> str:
+    """The row entity of `table` that `chunk` mentions first (mention spans in reading order)."""
+    rows = {u for u, _, d in kg.g.in_edges(table, data=True) if d["type"] == "row_of"}
+    ms = sorted((d["provenance"]["span"][0], v) for _, v, d in kg.g.out_edges(chunk, data=True)
+                if d["type"] == "mentions" and v in rows)
+    if not ms:
+        raise ComputeError(f"{chunk} names no row of {table}")
+    return ms[0][1]
 
 
 def spec_refs(spec) -> list[str]:

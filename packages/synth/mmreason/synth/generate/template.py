@@ -100,18 +100,40 @@ def stem_of(problem: str) -> str:
     return problem.split(OPTIONS_HEADER)[0]
 
 
+def shown_chunks(kg: KG, view: View) -> list[str]:
+    """The path's passages a record shows: one that states a value its figures show is withheld."""
+    leak = plotted_values(kg, view) if view.charts else []
+    return [ch for ch in view.chunks if not any(contains_value(kg.g.nodes[ch]["text"], x) for x in leak)]
+
+
+def shown_facts(kg: KG, view: View) -> list[tuple[str, str, str, dict]]:
+    """The facts list of an Entity task: the relations of the path's first relation's name and table."""
+    rel = next((d for a, b in zip(view.nodes, view.nodes[1:]) for _, w, d in kg.g.out_edges(a, data=True)
+                if w == b and d["type"] == "relation"), None)
+    return entity_facts(view, rel["name"], rel.get("table")) if rel is not None else []
+
+
+def evidence_nodes(kg: KG, view: View, task: TaskType) -> list[str]:
+    """The node ids whose content a record shows (open book): passages not withheld, tables, charts,
+    formulas, and the entities of the facts list; what the necessity check removes one at a time."""
+    shown = set(task.nodes)
+    out = (shown_chunks(kg, view) if "Chunk" in shown else []) + (view.tables if "Table" in shown else [])
+    out += (view.charts if "Image" in shown else []) + (view.formulas if "Formula" in shown else [])
+    if "Entity" in shown:
+        out += sorted({x for u, w, _, _ in shown_facts(kg, view) for x in (u, w)})
+    return list(dict.fromkeys(out))
+
+
 def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
            max_table_columns: int | None = None) -> tuple[str, list[str]]:
     """(problem text with <image> markers, image node ids in marker order)."""
     parts, images = [], []
     shown = set(task.nodes)
-    leak = plotted_values(kg, view) if view.charts else []
     if not closed_book:
         if "Chunk" in shown:
+            kept = shown_chunks(kg, view)
             for ch in view.chunks:
-                text = kg.g.nodes[ch]["text"]
-                if any(contains_value(text, x) for x in leak):
-                    text = "[passage withheld: it states values shown in a figure]"
+                text = kg.g.nodes[ch]["text"] if ch in kept else "[passage withheld: it states values shown in a figure]"
                 parts.append(f"Passage {view.passage_no(ch)}: {text}")
         if "Table" in shown and not view.table_images:
             for t in view.tables:
@@ -121,10 +143,8 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
             for f in view.formulas:
                 parts.append(f"{view.label(f)}: $${kg.g.nodes[f]['latex']}$$")
         if "Entity" in shown:
-            rel = next((d for a, b in zip(view.nodes, view.nodes[1:]) for _, w, d in kg.g.out_edges(a, data=True)
-                        if w == b and d["type"] == "relation"), None)
-            if rel is not None:
-                facts = entity_facts(view, rel["name"], rel.get("table"))
+            facts = shown_facts(kg, view)
+            if facts:
                 parts.append("Facts:\n" + "\n".join(f"- ({kg.g.nodes[u]['name']}, {d['name']}, {kg.g.nodes[w]['name']})"
                                                     for u, w, _, d in facts))
     if "Image" in shown:
@@ -153,8 +173,14 @@ def leaks(kg: KG, view: View, draft: Draft, problem: str) -> bool:
 
 def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: FsPath, closed_book: bool,
                 view: View, max_table_columns: int | None = None) -> dict | None:
+    from .necessity import check
+
     problem, image_ids = render(kg, view, task, draft, closed_book, max_table_columns)
     if task.image_grounded and (not image_ids or leaks(kg, view, draft, problem)):
+        return None
+    evidence = evidence_nodes(kg, view, task)
+    needed, why = check(kg, task.required, draft.compute, evidence, draft.question, draft.hide_columns)
+    if why is not None:
         return None
     g = kg.g
     support_nodes = [kg.plotted_table(i)[0] for i in view.charts]  # the tables behind the figures
@@ -175,7 +201,8 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
             "question": draft.question, "hops": len(path.nodes) - 1, "modalities": mods,
             "image_grounded": bool(image_ids), "image_ids": image_ids, "closed_book": closed_book,
             "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns,
-            "answer_in_text_ok": draft.answer_in_text_ok}
+            "answer_in_text_ok": draft.answer_in_text_ok, "evidence_node_ids": evidence, "needed_node_ids": needed,
+            "required": task.required}
     rid = make_id(task.name, draft.question, draft.answer, draft.choices, node_ids, closed_book, prefix="synth-")
     # an image taken out of a PDF lives under OUT (path_root "out"), the others under the input folder
     images = [str(kg.image_file(i) if g.nodes[i].get("path_root") == "out" else input_root / g.nodes[i]["path"])

@@ -1,0 +1,169 @@
+"""Which evidence nodes a question needs, checked on the graph (MMKG-RDS: every listed modality is needed).
+
+A question's computation (compute.py spec) reads graph facts: table cells, relations, the rows a passage
+names, formulas. Each fact can be read from some of the shown evidence nodes, decided on the graph:
+
+    cell (Entity -has_attribute-> Table)   the table, when shown with that column; a chart that plots that
+                                           column of the table; a passage that names the row and states
+                                           the value. A value the question itself states needs no node.
+    relation (Entity -relation-> Entity)   its table, when shown; a passage that names both entities; the
+                                           facts list of an Entity task, while it lists both entities
+    first_named(chunk, table)              that passage only
+    count_named(chunks, entities)          per entity, the listed passages that mention it
+    formula / symbol                       the formula node; a symbol also needs a passage that defines it
+
+So the evidence a question needs is a conjunction of alternatives (one clause per fact). The gold answer is
+derivable from an evidence set when every clause has a node in it (and the spec evaluates); a node is
+*needed* when it is the only source of some clause, i.e. removing it makes the answer not derivable.
+A task type requires at least n needed nodes of each kind it lists (`TaskType.required`).
+"""
+
+from __future__ import annotations
+
+from ..kg.graph import KG
+from .compute import ComputeError, edge_index, evaluate, first_named, fmt_num, named_by
+
+Clause = frozenset[str]
+
+
+def _contains(text: str, value: str) -> bool:
+    from .template import contains_value
+
+    return bool(value) and contains_value(text, value)
+
+
+def _names(kg: KG, chunk: str, entity: str) -> bool:
+    """Whether a passage names an entity (a mention edge, or its name or an alias in the text)."""
+    if named_by(kg, chunk, entity):
+        return True
+    text = kg.g.nodes[chunk]["text"].casefold()
+    d = kg.g.nodes[entity]
+    return any(_contains(text, n.casefold()) for n in {d["name"], *d.get("aliases", [])} if n)
+
+
+def _by_type(kg: KG, evidence, ntype: str) -> list[str]:
+    return [n for n in evidence if kg.g.nodes[n]["type"] == ntype]
+
+
+def cell_sources(kg: KG, key: str, evidence, hide: dict | None = None) -> set[str]:
+    """Evidence nodes a table cell (a has_attribute edge) can be read from."""
+    u, t, d = edge_index(kg)[key]
+    out = set()
+    if t in evidence and d["name"] not in (hide or {}).get(t, ()):
+        out.add(t)
+    for i in _by_type(kg, evidence, "Image"):
+        if any(e["type"] == "plots" and w == t and d["name"] in (e.get("columns") or [])
+               for _, w, e in kg.g.out_edges(i, data=True)):
+            out.add(i)
+    vals = {str(d["raw"]), fmt_num(d["value"]) if isinstance(d["value"], (int, float)) else str(d["value"])}
+    for ch in _by_type(kg, evidence, "Chunk"):
+        text = kg.g.nodes[ch]["text"]
+        if any(_contains(text, x) for x in vals) and _names(kg, ch, u):
+            out.add(ch)
+    return out
+
+
+def relation_sources(kg: KG, key: str, evidence, hide: dict | None = None) -> list[set[str]]:
+    """Clauses for a relation edge: its table (when shown) or a passage naming both entities, or else the
+    facts list, which shows it only while both entities are listed ((u and w) or x = (u or x) and (w or x))."""
+    u, w, d = edge_index(kg)[key]
+    other = set()
+    t = d.get("table")
+    if t and t in evidence and d["name"] not in (hide or {}).get(t, ()):
+        other.add(t)
+    for ch in _by_type(kg, evidence, "Chunk"):
+        if _names(kg, ch, u) and _names(kg, ch, w):
+            other.add(ch)
+    if u in evidence and w in evidence:
+        return [other | {u}, other | {w}]
+    return [other]
+
+
+def _given(kg: KG, key: str, question: str) -> bool:
+    """A cell whose value the question states ("when P = 55") needs no evidence node."""
+    d = edge_index(kg)[key][2]
+    if not isinstance(d["value"], (int, float)):
+        return False
+    return any(_contains(question, x) for x in {str(d["raw"]), fmt_num(d["value"])})
+
+
+def _attr_cell(kg: KG, spec: dict) -> str:
+    name = evaluate(kg, spec["args"][0]) if "op" in spec["args"][0] else None
+    if name is None:
+        u, _, _ = edge_index(kg)[spec["args"][0]["cell"]]
+        name = kg.g.nodes[u]["name"]
+    for u, _, k, d in kg.g.in_edges(spec["table"], keys=True, data=True):
+        if d["type"] == "has_attribute" and d["name"] == spec["column"] and kg.g.nodes[u]["name"] == name:
+            return k
+    raise ComputeError(f"no {spec['column']!r} cell for {name!r}")
+
+
+def clauses(kg: KG, spec, evidence, question: str = "", hide: dict | None = None) -> list[Clause]:
+    """One clause (the evidence nodes that can supply it) per fact the spec reads; an empty clause means
+    the evidence cannot supply that fact."""
+    ev = set(evidence)
+    out: list[Clause] = []
+    if isinstance(spec, list):
+        for x in spec:
+            out += clauses(kg, x, ev, question, hide)
+        return out
+    if not isinstance(spec, dict):
+        return out
+    if "cell" in spec:
+        return [] if _given(kg, spec["cell"], question) else [frozenset(cell_sources(kg, spec["cell"], ev, hide))]
+    if "rel" in spec or "head" in spec:
+        return [frozenset(c) for c in relation_sources(kg, spec.get("rel") or spec["head"], ev, hide)]
+    op = spec.get("op")
+    if op == "first_named":
+        out.append(frozenset({spec["chunk"]} & ev))
+    elif op == "count_named":
+        for e in spec["entities"]:
+            out.append(frozenset(ch for ch in spec["chunks"] if ch in ev and named_by(kg, ch, e)))
+    elif op in ("formula", "symbol"):
+        out.append(frozenset({spec["formula"]} & ev))
+        if op == "symbol":
+            q = spec["quantity"].casefold()
+            out.append(frozenset(ch for ch in _by_type(kg, ev, "Chunk") if q in kg.g.nodes[ch]["text"].casefold()))
+    elif op == "attr":
+        out.append(frozenset(cell_sources(kg, _attr_cell(kg, spec), ev, hide)))
+    for k in ("args", "bind"):
+        v = spec.get(k)
+        out += clauses(kg, list(v.values()) if isinstance(v, dict) else (v or []), ev, question, hide)
+    return out
+
+
+def needed(cl: list[Clause]) -> set[str]:
+    """Nodes that are the only source of some clause: removing any one of them breaks the derivation."""
+    return {next(iter(c)) for c in cl if len(c) == 1}
+
+
+def derivable(kg: KG, spec: dict, evidence, answer: str | None = None, question: str = "",
+              hide: dict | None = None) -> bool:
+    """Whether `evidence` (node ids) supplies every fact the spec reads, and the spec evaluates (to
+    `answer`, when given)."""
+    from .compute import render
+
+    try:
+        cl = clauses(kg, spec, evidence, question, hide)
+        value = render(evaluate(kg, spec), spec)
+    except (ComputeError, KeyError, ZeroDivisionError, ValueError, TypeError):
+        return False
+    return all(cl) and (answer is None or value == answer)
+
+
+def check(kg: KG, required: dict[str, int], spec: dict, evidence, question: str = "",
+          hide: dict | None = None) -> tuple[list[str], str | None]:
+    """(needed node ids, None) when the question needs at least `required[kind]` nodes of each kind, else
+    (needed, the reason it fails)."""
+    try:
+        cl = clauses(kg, spec, evidence, question, hide)
+    except (ComputeError, KeyError) as e:
+        return [], f"not derivable ({e})"
+    if not all(cl):
+        return [], "not derivable from the evidence"
+    need = sorted(needed(cl))
+    for kind, n in required.items():
+        got = sum(1 for x in need if kg.g.nodes[x]["type"] == kind)
+        if got < n:
+            return need, f"needs {got} {kind} node(s), the task requires {n}"
+    return need, None
