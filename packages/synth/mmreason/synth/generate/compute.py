@@ -7,8 +7,10 @@ A spec is `{"op": name, "args": [...], ...}`; an argument is a spec or a referen
     {"head": edge_key}      the head entity's name of a relation / has_attribute edge
     {"num": 3.5}            a literal (a number stated in the question)
 
-Ops that read a passage: `first_named` (the first row of `table` that `chunk` names, from its mention
-edges in reading order) and `count_named` (how many of the listed entity ids some of `chunks` mention).
+Ops that read a passage: `named` (the n-th distinct row of `table` that `chunk` names, from its mention
+edges in reading order; n = 0 the first) and `count_named` (how many of the listed entity ids some of
+`chunks` mention). `attr` reads a column of the row an inner op names; `related` the tail of the row's
+relation `name` in `table`.
 
 `evaluate(kg, spec)` recomputes the answer from the graph alone, so a test (or a reader) can check
 every template answer; `render(value, spec)` gives the canonical answer string.
@@ -66,6 +68,8 @@ def _ref(kg: KG, a):
 
 
 def _cell_entity(kg: KG, a) -> str:
+    if isinstance(a, dict) and a.get("op") == "attr":  # the row the inner op names
+        return evaluate(kg, a["args"][0]) if "op" in a["args"][0] else _cell_entity(kg, a["args"][0])
     if not (isinstance(a, dict) and "cell" in a):
         raise ComputeError("argmax/argmin take cell references")
     u, _, _ = _edge(kg, a["cell"])
@@ -141,8 +145,13 @@ def evaluate(kg: KG, spec: dict):
             if c["entity"] == name and c["column"] == spec["column"] and isinstance(c["value"], (int, float)):
                 return float(c["value"])
         raise ComputeError(f"no {spec['column']!r} cell for {name!r} in {spec['table']}")
-    if op == "first_named":
-        return kg.g.nodes[first_named(kg, spec["chunk"], spec["table"])]["name"]
+    if op == "named":
+        rows = named_rows(kg, spec["chunk"], spec["table"])
+        if spec.get("n", 0) >= len(rows):
+            raise ComputeError(f"{spec['chunk']} names {len(rows)} rows of {spec['table']}")
+        return kg.g.nodes[rows[spec.get("n", 0)]]["name"]
+    if op == "related":
+        return kg.g.nodes[related_edge(kg, spec)[1]]["name"]
     if op == "count_named":
         return sum(1 for e in spec["entities"] if any(named_by(kg, ch, e) for ch in spec["chunks"]))
     if op == "entity":  # the entity name of a cell
@@ -180,14 +189,22 @@ def named_by(kg: KG, chunk: str, entity: str) -> str | None:
     return next((k for k, d in kg.g.get_edge_data(chunk, entity, default={}).items() if d["type"] == "mentions"), None)
 
 
-def first_named(kg: KG, chunk: str, table: str) -> str:
-    """The row entity of `table` that `chunk` mentions first (mention spans in reading order)."""
+def named_rows(kg: KG, chunk: str, table: str) -> list[str]:
+    """The distinct row entities of `table` that `chunk` mentions, in reading order (mention spans)."""
     rows = {u for u, _, d in kg.g.in_edges(table, data=True) if d["type"] == "row_of"}
     ms = sorted((d["provenance"]["span"][0], v) for _, v, d in kg.g.out_edges(chunk, data=True)
                 if d["type"] == "mentions" and v in rows)
-    if not ms:
-        raise ComputeError(f"{chunk} names no row of {table}")
-    return ms[0][1]
+    return list(dict.fromkeys(v for _, v in ms))
+
+
+def related_edge(kg: KG, spec: dict) -> tuple[str, str, str]:
+    """(head, tail, key) of the relation `spec['name']` of the row an inner op names, in `spec['table']`."""
+    name = evaluate(kg, spec["args"][0])
+    for u, w, k, d in kg.g.edges(keys=True, data=True):
+        if d["type"] == "relation" and d["name"] == spec["name"] and d.get("table") == spec.get("table") \
+                and kg.g.nodes[u]["name"] == name:
+            return u, w, k
+    raise ComputeError(f"no {spec['name']!r} relation for {name!r}")
 
 
 def spec_refs(spec) -> list[str]:

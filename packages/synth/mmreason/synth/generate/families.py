@@ -312,62 +312,196 @@ def _first_words(names) -> set[str]:
     return {w for n in names for w in re.findall(r"\w+", n.casefold())[:1] if len(w) >= 3 and not w.isdigit()}
 
 
-def _passage_entity(v: View, rng):
-    """(chunk, table, first mentioned row entity, mention edge key) for a chunk that names a row entity, when
-    that row is the first the chunk names unambiguously: no other row's first word ("Aya" of "Aya Expanse
-    32B", "Llama" of "Llama 3.1 70B") comes before it, which a reader could take for a mention of that row."""
-    opts = []
-    for ch in v.chunks:
-        text = v.node(ch)["text"].casefold()
-        for t in v.tables or [v.chart(i)[0] for i in v.charts]:
-            rows = {c["entity_id"]: c["entity"] for c in v.cells(t)}
-            ms = [(s, e, k) for s, e, k in v.mentions(ch) if e in rows]
-            if not ms:
-                continue
-            start, e, k = ms[0]
-            before = text[: max(0, start - v.node(ch)["span"][0])]  # mention spans are document offsets
-            others = _first_words(n for x, n in rows.items() if x != e)
-            if not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", before) for w in others):
-                opts.append((ch, t, e, k))
-    return rng.choice(opts) if opts else None
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
-@family("passage_lookup", pick=_passage_entity)
-def passage_lookup(v: View, rng, ch, t, ent, mk):
-    cols = v.numeric_columns(t)
-    if not cols:
+def _row_tables(v: View) -> list[str]:
+    """Tables whose rows a passage may name: the shown ones, those the charts plot, else (passages only, the
+    table hidden) the tables of the entities the passages mention."""
+    ts = list(v.tables) + [v.chart(i)[0] for i in v.charts]
+    if not ts:
+        ts = [t for ch in v.chunks for _, e, _ in v.mentions(ch) for _, t, d in v.g.out_edges(e, data=True)
+              if d["type"] == "row_of"]
+    return list(dict.fromkeys(ts))
+
+
+def _named_rows(v: View, ch: str, t: str) -> list[str]:
+    """The rows of `t` a passage names, in reading order, as far as each is unambiguous: no other row's first
+    word ("Aya" of "Aya Expanse 32B") occurs before it outside the mentions of the rows named before it."""
+    from .compute import named_rows
+
+    rows = {c["entity_id"]: c["entity"] for c in v.cells(t)}
+    named = [e for e in named_rows(v.kg, ch, t) if e in rows][: len(ORDINALS)]
+    d = v.node(ch)
+    text, base = d["text"].casefold(), d["span"][0]
+    spans = sorted((dd["provenance"]["span"][0] - base, dd["provenance"]["span"][1] - base, w)
+                   for _, w, dd in v.g.out_edges(ch, data=True) if dd["type"] == "mentions" and w in rows)
+    out: list[str] = []
+    for e in named:
+        start = next(a for a, _, w in spans if w == e)
+        before = text[: max(0, start)]
+        for a, b, w in spans:  # the earlier rows' own mentions are not ambiguous words
+            if w in out and b <= start:
+                before = before[:a] + " " * (b - a) + before[b:]
+        others = _first_words(n for x, n in rows.items() if x != e and x not in out)
+        if any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", before) for w in others):
+            break
+        out.append(e)
+    return out
+
+
+def _named(v: View) -> list[tuple[str, str, int, str]]:
+    """(chunk, table, n, row entity): the n-th row of the table that the passage names (unambiguously)."""
+    return [(ch, t, i, e) for ch in v.chunks for t in _row_tables(v) for i, e in enumerate(_named_rows(v, ch, t))]
+
+
+def _where(v: View, t: str, col: str) -> str | None:
+    """Where a reader finds a column of a table: the shown table, a chart that plots it, or (the table hidden
+    and no chart) the passages; None when the record shows none of those."""
+    if "Table" in v.shown and t in v.tables:
+        return v.label(t)
+    if "Image" in v.shown:
+        for i in v.charts:
+            p = v.kg.plotted_table(i)
+            if p and p[0] == t and col in p[1]:
+                return v.label(i)
         return None
-    col = rng.choice(cols)
-    cell = next((c for c in v.num_cells(t, col) if c["entity_id"] == ent), None)
+    return "the passages" if "Chunk" in v.shown and not v.charts else None
+
+
+def _row_phrase(v: View, ch: str, t: str, n: int, where: str) -> str:
+    kt = v.key_type(t)
+    scope = f" row of {where}" if where.startswith("Table") else (f" in {where}" if where != "the passages" else "")
+    return f"the {ORDINALS[n]} {kt}{scope} that Passage {v.passage_no(ch)} names"
+
+
+def _named_spec(ch: str, t: str, n: int) -> dict:
+    return {"op": "named", "chunk": ch, "table": t, "n": n}
+
+
+def _cell_of(v: View, t: str, col: str, e: str) -> dict | None:
+    return next((c for c in v.num_cells(t, col) if c["entity_id"] == e), None)
+
+
+def _named_cot(v: View, ch: str, t: str, n: int, e: str) -> str:
+    names = [v.node(x)["name"] for x in _named_rows(v, ch, t)[: n + 1]]
+    return f"Passage {v.passage_no(ch)} names {', '.join(names)}; the {ORDINALS[n]} is {names[-1]}."
+
+
+def _cols_of(v: View, t: str, complete: bool = False) -> list[tuple[str, str]]:
+    return [(c, w) for c in v.numeric_columns(t) if (w := _where(v, t, c)) and (not complete or v.complete(t, c))]
+
+
+@family("passage_lookup")
+def passage_lookup(v: View, rng):
+    picks = [p for p in _named(v) if _cols_of(v, p[1])]
+    if not picks:
+        return None
+    ch, t, n, e = rng.choice(picks)
+    col, where = rng.choice(_cols_of(v, t))
+    cell = _cell_of(v, t, col, e)
     if not cell:
         return None
-    n = v.passage_no(ch)
-    q = (f"Of the {v.key_type(t)} rows of {v.label(t)}, take the first one Passage {n} names. What is its {cn(col)} "
-         f"according to {v.label(t)}{_u(v.unit(t, col))}?")
-    cot = [f"Passage {n} first names {cell['entity']}.", f"{v.label(t)} gives its {cn(col)} as {cell['raw']}."]
-    return _finish("passage_lookup", q, {"op": "value", "args": [{"cell": cell["key"]}]}, cot, [mk, cell["key"]], v, rng)
+    q = f"Take {_row_phrase(v, ch, t, n, where)}. What is its {cn(col)} according to {where}{_u(v.unit(t, col))}?"
+    cot = [_named_cot(v, ch, t, n, e), f"{where[0].upper() + where[1:]} gives its {cn(col)} as {cell['raw']}."]
+    spec = {"op": "attr", "args": [_named_spec(ch, t, n)], "table": t, "column": col}
+    return _finish("passage_lookup", q, spec, cot, [cell["key"]], v, rng)
 
 
-@family("passage_rank", pick=_passage_entity)
-def passage_rank(v: View, rng, ch, t, ent, mk):
-    cols = [c for c in v.numeric_columns(t) if v.complete(t, c)]
-    if not cols:
+@family("passage_rank")
+def passage_rank(v: View, rng):
+    picks = [p for p in _named(v) if _cols_of(v, p[1], complete=True)]
+    if not picks:
         return None
-    col = rng.choice(cols)
+    ch, t, n, e = rng.choice(picks)
+    col, where = rng.choice(_cols_of(v, t, complete=True))
     cells = v.num_cells(t, col)
-    me = next((c for c in cells if c["entity_id"] == ent), None)
-    if not me or [c["value"] for c in cells].count(me["value"]) > 1:
+    me = _cell_of(v, t, col, e)
+    if not me or len(cells) < 3 or [c["value"] for c in cells].count(me["value"]) > 1:
         return None
-    n = v.passage_no(ch)
-    q = (f"Rank the {v.key_type(t)} rows of {v.label(t)} by {cn(col)}, largest first. At which position is the "
-         f"first of them that Passage {n} names?")
-    others = [c for c in cells if c is not me]
-    spec = {"op": "rank_desc", "args": [{"cell": me["key"]}] + [{"cell": c["key"]} for c in others]}
+    q = (f"Rank the {v.key_type(t)} entries of {where} by {cn(col)}, largest first. At which position is "
+         f"{_row_phrase(v, ch, t, n, where)}?")
+    spec = {"op": "rank_desc", "args": [{"op": "attr", "args": [_named_spec(ch, t, n)], "table": t, "column": col}]
+            + [{"cell": c["key"]} for c in cells if c is not me]}
     order = sorted(cells, key=lambda c: -c["value"])
-    cot = [f"Passage {n} first names {me['entity']}.",
-           "By " + cn(col) + ": " + " > ".join(f"{c['entity']} ({c['raw']})" for c in order) + ".",
-           f"{me['entity']} is at position {order.index(me) + 1}."]
-    return _finish("passage_rank", q, spec, cot, [mk] + [c["key"] for c in cells], v, rng)
+    cot = [_named_cot(v, ch, t, n, e), "By " + cn(col) + ": " + " > ".join(f"{c['entity']} ({c['raw']})" for c in order)
+           + ".", f"{me['entity']} is at position {order.index(me) + 1}."]
+    return _finish("passage_rank", q, spec, cot, [c["key"] for c in cells], v, rng)
+
+
+@family("passage_entity")
+def passage_entity(v: View, rng):
+    """The official MMKG-RDS answer form: an entity, here the relation entry of the row a passage names."""
+    opts = []
+    for ch, t, n, e in _named(v):
+        where = "the passages" if "Table" not in v.shown or t not in v.tables else v.label(t)
+        if where == "the passages" and (v.charts or "Chunk" not in v.shown):
+            continue
+        for _, w, k, d in v.g.out_edges(e, keys=True, data=True):
+            if d["type"] == "relation" and d.get("table") == t:
+                opts.append((ch, t, n, e, w, k, d, where))
+    if not opts:
+        return None
+    ch, t, n, e, w, k, d, where = rng.choice(opts)
+    spec = {"op": "related", "args": [_named_spec(ch, t, n)], "table": t, "name": d["name"]}
+    pool = [v.node(x)["name"] for _, x, _, dd in v.relations_of_table(t) if dd["name"] == d["name"]]
+    q = f"Take {_row_phrase(v, ch, t, n, where)}. What is its {d['name']} entry according to {where}?"
+    cot = [_named_cot(v, ch, t, n, e), f"{where[0].upper() + where[1:]} gives its {d['name']} entry: {v.node(w)['name']}."]
+    return _finish("passage_entity", q, spec, cot, [k], v, rng, pool=pool, as_choice=rng.random() < 0.3)
+
+
+def _pairs(v: View, same_table: bool):
+    """Two named rows (different rows; in different passages where the path has such a pair)."""
+    picks = _named(v)
+    pairs = [(a, b) for a in picks for b in picks if a[3] != b[3] and (a[1] == b[1]) == same_table
+             and (same_table or a[0] != b[0])]
+    apart = [(a, b) for a, b in pairs if a[0] != b[0]]
+    return apart or pairs
+
+
+@family("passage_pair")
+def passage_pair(v: View, rng):
+    """Two rows named by passages (the n-th of Passage i, the m-th of Passage j), compared on one column."""
+    pairs = [(a, b) for a, b in _pairs(v, same_table=True) if _cols_of(v, a[1])]
+    if not pairs:
+        return None
+    (c1, t, n1, e1), (c2, _, n2, e2) = rng.choice(pairs)
+    col, where = rng.choice(_cols_of(v, t))
+    x, y = _cell_of(v, t, col, e1), _cell_of(v, t, col, e2)
+    if not x or not y or x["value"] == y["value"]:
+        return None
+    args = [{"op": "attr", "args": [_named_spec(c, t, n)], "table": t, "column": col} for c, n in ((c1, n1), (c2, n2))]
+    rows = f"{_row_phrase(v, c1, t, n1, where)}, and {_row_phrase(v, c2, t, n2, where)}"
+    cot = [_named_cot(v, c1, t, n1, e1), _named_cot(v, c2, t, n2, e2),
+           f"{where[0].upper() + where[1:]}: {x['entity']} {x['raw']}, {y['entity']} {y['raw']}."]
+    if rng.random() < 0.5:
+        q = f"Take {rows}. Which of the two has the larger {cn(col)} according to {where}?"
+        return _finish("passage_pair", q, {"op": "argmax", "args": args}, cot, [x["key"], y["key"]], v, rng,
+                       pool=[x["entity"], y["entity"]], as_choice=False)
+    d = exact_places(x["value"], y["value"])
+    q = f"Take {rows}. What is the {cn(col)} of the first minus that of the second, according to {where}{_u(v.unit(t, col))}?"
+    cot.append(f"{fmt_num(x['value'])} - {fmt_num(y['value'])} = {fmt_num(x['value'] - y['value'], d)}.")
+    return _finish("passage_pair", q, {"op": "sub", "args": args, "round": d}, cot, [x["key"], y["key"]], v, rng)
+
+
+@family("passage_pair_tables")
+def passage_pair_tables(v: View, rng):
+    """Rows two passages name in two different tables (or charts): one value from each."""
+    pairs = [(a, b) for a, b in _pairs(v, same_table=False) if _cols_of(v, a[1]) and _cols_of(v, b[1])]
+    if not pairs:
+        return None
+    (c1, t1, n1, e1), (c2, t2, n2, e2) = rng.choice(pairs)
+    (k1, w1), (k2, w2) = rng.choice(_cols_of(v, t1)), rng.choice(_cols_of(v, t2))
+    x, y = _cell_of(v, t1, k1, e1), _cell_of(v, t2, k2, e2)
+    if not x or not y:
+        return None
+    args = [{"op": "attr", "args": [_named_spec(c, t, n)], "table": t, "column": k} for c, t, n, k in
+            ((c1, t1, n1, k1), (c2, t2, n2, k2))]
+    q = (f"Take {_row_phrase(v, c1, t1, n1, w1)}, and {_row_phrase(v, c2, t2, n2, w2)}. Give the {cn(k1)} of the first "
+         f"({w1}) and the {cn(k2)} of the second ({w2}), as 'first; second'.")
+    cot = [_named_cot(v, c1, t1, n1, e1), _named_cot(v, c2, t2, n2, e2),
+           f"{w1[0].upper() + w1[1:]}: {x['entity']} {x['raw']}; {w2}: {y['entity']} {y['raw']}."]
+    return _finish("passage_pair_tables", q, {"op": "concat", "args": args}, cot, [x["key"], y["key"]], v, rng)
 
 
 def _stated_facts(v: View) -> list[tuple[str, dict, str]]:
@@ -414,14 +548,14 @@ def passage_count(v: View, rng):
     # plainly never name (not even their first word: "GPT-4 Turbo (gpt-4-turbo-…)" beside "GPT-4 Turbo");
     # what else the passages name ("English" when no table lists it) does not count
     docs = {v.node(ch)["doc"] for ch in v.chunks}
-    absent = sorted({v.node(e)["name"] for e in v.kg.nodes_of("Entity") if v.node(e)["entity_type"] == et
-                     and e not in es and docs & set(v.node(e).get("docs") or [])
-                     and not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)
-                                 for w in _first_words([v.node(e)["name"]]) | {v.node(e)["name"].casefold()})})
-    listed = names + rng.sample(absent, min(len(absent), max(2, len(names) // 2)))
+    absent = sorted(e for e in v.kg.nodes_of("Entity") if v.node(e)["entity_type"] == et
+                    and e not in es and docs & set(v.node(e).get("docs") or [])
+                    and not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)
+                                for w in _first_words([v.node(e)["name"]]) | {v.node(e)["name"].casefold()}))
+    listed = sorted(es) + rng.sample(absent, min(len(absent), max(2, len(names) // 2)))
     rng.shuffle(listed)
-    q = f"How many of these {cn(et)} entries are named in the passages: {', '.join(listed)}?"
-    spec = {"op": "count_gt", "args": [{"num": 1}] * len(es), "threshold": 0}
+    q = f"How many of these {cn(et)} entries are named in the passages: {', '.join(v.node(e)['name'] for e in listed)}?"
+    spec = {"op": "count_named", "entities": listed, "chunks": list(v.chunks)}
     cot = [f"Of those, the passages name {', '.join(names)}.", f"That is {len(es)}."]
     return _finish("passage_count", q, spec, cot, sorted(es.values()), v, rng)
 

@@ -8,7 +8,7 @@ names, formulas. Each fact can be read from some of the shown evidence nodes, de
                                            the value. A value the question itself states needs no node.
     relation (Entity -relation-> Entity)   its table, when shown; a passage that names both entities; the
                                            facts list of an Entity task, while it lists both entities
-    first_named(chunk, table)              that passage only
+    named(chunk, table, n)                 that passage only ("the 2nd model Passage 1 names")
     count_named(chunks, entities)          per entity, the listed passages that mention it
     formula / symbol                       the formula node; a symbol also needs a passage that defines it
 
@@ -21,7 +21,7 @@ A task type requires at least n needed nodes of each kind it lists (`TaskType.re
 from __future__ import annotations
 
 from ..kg.graph import KG
-from .compute import ComputeError, edge_index, evaluate, first_named, fmt_num, named_by
+from .compute import ComputeError, edge_index, evaluate, fmt_num, named_by, related_edge
 
 Clause = frozenset[str]
 
@@ -114,11 +114,14 @@ def clauses(kg: KG, spec, evidence, question: str = "", hide: dict | None = None
     if "rel" in spec or "head" in spec:
         return [frozenset(c) for c in relation_sources(kg, spec.get("rel") or spec["head"], ev, hide)]
     op = spec.get("op")
-    if op == "first_named":
+    if op == "named":
         out.append(frozenset({spec["chunk"]} & ev))
+    elif op == "related":
+        out += [frozenset(c) for c in relation_sources(kg, related_edge(kg, spec)[2], ev, hide)]
     elif op == "count_named":
-        for e in spec["entities"]:
-            out.append(frozenset(ch for ch in spec["chunks"] if ch in ev and named_by(kg, ch, e)))
+        for e in spec["entities"]:  # a listed entity no passage names counts 0 whatever is removed
+            if any(named_by(kg, ch, e) for ch in spec["chunks"]):
+                out.append(frozenset(ch for ch in spec["chunks"] if ch in ev and named_by(kg, ch, e)))
     elif op in ("formula", "symbol"):
         out.append(frozenset({spec["formula"]} & ev))
         if op == "symbol":
