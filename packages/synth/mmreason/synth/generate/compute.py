@@ -146,7 +146,7 @@ def evaluate(kg: KG, spec: dict):
                 return float(c["value"])
         raise ComputeError(f"no {spec['column']!r} cell for {name!r} in {spec['table']}")
     if op == "named":
-        rows = named_rows(kg, spec["chunk"], spec["table"])
+        rows = named_rows(kg, spec["chunk"], spec["table"], spec.get("spans"))
         if spec.get("n", 0) >= len(rows):
             raise ComputeError(f"{spec['chunk']} names {len(rows)} rows of {spec['table']}")
         return kg.g.nodes[rows[spec.get("n", 0)]]["name"]
@@ -189,11 +189,17 @@ def named_by(kg: KG, chunk: str, entity: str) -> str | None:
     return next((k for k, d in kg.g.get_edge_data(chunk, entity, default={}).items() if d["type"] == "mentions"), None)
 
 
-def named_rows(kg: KG, chunk: str, table: str) -> list[str]:
-    """The distinct row entities of `table` that `chunk` mentions, in reading order (mention spans)."""
+def named_rows(kg: KG, chunk: str, table: str, spans: list | None = None) -> list[str]:
+    """The distinct row entities of `table` that `chunk` mentions, in reading order (mention spans); with
+    `spans` ([start, end) ranges of the chunk's text a record shows) only mentions inside them."""
     rows = {u for u, _, d in kg.g.in_edges(table, data=True) if d["type"] == "row_of"}
+    base = kg.g.nodes[chunk]["span"][0]
+
+    def shown(sp) -> bool:
+        return spans is None or any(a <= sp[0] - base and sp[1] - base <= b for a, b in spans)
+
     ms = sorted((d["provenance"]["span"][0], v) for _, v, d in kg.g.out_edges(chunk, data=True)
-                if d["type"] == "mentions" and v in rows)
+                if d["type"] == "mentions" and v in rows and shown(d["provenance"]["span"]))
     return list(dict.fromkeys(v for _, v in ms))
 
 

@@ -331,7 +331,7 @@ def _named_rows(v: View, ch: str, t: str) -> list[str]:
     from .compute import named_rows
 
     rows = {c["entity_id"]: c["entity"] for c in v.cells(t)}
-    named = [e for e in named_rows(v.kg, ch, t) if e in rows][: len(ORDINALS)]
+    named = [e for e in named_rows(v.kg, ch, t, _spans(v, ch)) if e in rows][: len(ORDINALS)]
     d = v.node(ch)
     text, base = d["text"].casefold(), d["span"][0]
     spans = sorted((dd["provenance"]["span"][0] - base, dd["provenance"]["span"][1] - base, w)
@@ -375,8 +375,15 @@ def _row_phrase(v: View, ch: str, t: str, n: int, where: str) -> str:
     return f"the {ORDINALS[n]} {kt}{scope} that Passage {v.passage_no(ch)} names"
 
 
-def _named_spec(ch: str, t: str, n: int) -> dict:
-    return {"op": "named", "chunk": ch, "table": t, "n": n}
+def _spans(v: View, ch: str) -> list | None:
+    """The kept ranges of a passage a record shows in part (None: shown whole)."""
+    text, kept = v.shown_passage(ch)
+    return None if text == v.node(ch)["text"] else kept
+
+
+def _named_spec(v: View, ch: str, t: str, n: int) -> dict:
+    spec = {"op": "named", "chunk": ch, "table": t, "n": n}
+    return spec if _spans(v, ch) is None else {**spec, "spans": _spans(v, ch)}
 
 
 def _cell_of(v: View, t: str, col: str, e: str) -> dict | None:
@@ -404,7 +411,7 @@ def passage_lookup(v: View, rng):
         return None
     q = f"Take {_row_phrase(v, ch, t, n, where)}. What is its {cn(col)} according to {where}{_u(v.unit(t, col))}?"
     cot = [_named_cot(v, ch, t, n, e), f"{where[0].upper() + where[1:]} gives its {cn(col)} as {cell['raw']}."]
-    spec = {"op": "attr", "args": [_named_spec(ch, t, n)], "table": t, "column": col}
+    spec = {"op": "attr", "args": [_named_spec(v, ch, t, n)], "table": t, "column": col}
     return _finish("passage_lookup", q, spec, cot, [cell["key"]], v, rng)
 
 
@@ -421,7 +428,7 @@ def passage_rank(v: View, rng):
         return None
     q = (f"Rank the {v.key_type(t)} entries of {where} by {cn(col)}, largest first. At which position is "
          f"{_row_phrase(v, ch, t, n, where)}?")
-    spec = {"op": "rank_desc", "args": [{"op": "attr", "args": [_named_spec(ch, t, n)], "table": t, "column": col}]
+    spec = {"op": "rank_desc", "args": [{"op": "attr", "args": [_named_spec(v, ch, t, n)], "table": t, "column": col}]
             + [{"cell": c["key"]} for c in cells if c is not me]}
     order = sorted(cells, key=lambda c: -c["value"])
     cot = [_named_cot(v, ch, t, n, e), "By " + cn(col) + ": " + " > ".join(f"{c['entity']} ({c['raw']})" for c in order)
@@ -443,7 +450,7 @@ def passage_entity(v: View, rng):
     if not opts:
         return None
     ch, t, n, e, w, k, d, where = rng.choice(opts)
-    spec = {"op": "related", "args": [_named_spec(ch, t, n)], "table": t, "name": d["name"]}
+    spec = {"op": "related", "args": [_named_spec(v, ch, t, n)], "table": t, "name": d["name"]}
     pool = [v.node(x)["name"] for _, x, _, dd in v.relations_of_table(t) if dd["name"] == d["name"]]
     q = f"Take {_row_phrase(v, ch, t, n, where)}. What is its {d['name']} entry according to {where}?"
     cot = [_named_cot(v, ch, t, n, e), f"{where[0].upper() + where[1:]} gives its {d['name']} entry: {v.node(w)['name']}."]
@@ -470,7 +477,7 @@ def passage_pair(v: View, rng):
     x, y = _cell_of(v, t, col, e1), _cell_of(v, t, col, e2)
     if not x or not y or x["value"] == y["value"]:
         return None
-    args = [{"op": "attr", "args": [_named_spec(c, t, n)], "table": t, "column": col} for c, n in ((c1, n1), (c2, n2))]
+    args = [{"op": "attr", "args": [_named_spec(v, c, t, n)], "table": t, "column": col} for c, n in ((c1, n1), (c2, n2))]
     rows = f"{_row_phrase(v, c1, t, n1, where)}, and {_row_phrase(v, c2, t, n2, where)}"
     cot = [_named_cot(v, c1, t, n1, e1), _named_cot(v, c2, t, n2, e2),
            f"{where[0].upper() + where[1:]}: {x['entity']} {x['raw']}, {y['entity']} {y['raw']}."]
@@ -495,7 +502,7 @@ def passage_pair_tables(v: View, rng):
     x, y = _cell_of(v, t1, k1, e1), _cell_of(v, t2, k2, e2)
     if not x or not y:
         return None
-    args = [{"op": "attr", "args": [_named_spec(c, t, n)], "table": t, "column": k} for c, t, n, k in
+    args = [{"op": "attr", "args": [_named_spec(v, c, t, n)], "table": t, "column": k} for c, t, n, k in
             ((c1, t1, n1, k1), (c2, t2, n2, k2))]
     q = (f"Take {_row_phrase(v, c1, t1, n1, w1)}, and {_row_phrase(v, c2, t2, n2, w2)}. Give the {cn(k1)} of the first "
          f"({w1}) and the {cn(k2)} of the second ({w2}), as 'first; second'.")

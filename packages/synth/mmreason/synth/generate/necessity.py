@@ -32,11 +32,19 @@ def _contains(text: str, value: str) -> bool:
     return bool(value) and contains_value(text, value)
 
 
-def _names(kg: KG, chunk: str, entity: str) -> bool:
-    """Whether a passage names an entity (a mention edge, or its name or an alias in the text)."""
-    if named_by(kg, chunk, entity):
+def _text(kg: KG, evidence, chunk: str) -> str:
+    """A passage's text as the record shows it (`evidence` may map node ids to their shown text)."""
+    shown = evidence.get(chunk) if isinstance(evidence, dict) else None
+    return shown if isinstance(shown, str) else kg.g.nodes[chunk]["text"]
+
+
+def _names(kg: KG, chunk: str, entity: str, evidence=None) -> bool:
+    """Whether a passage names an entity (its name or an alias in the shown text, or a mention edge when the
+    passage is shown whole)."""
+    text = _text(kg, evidence or {}, chunk)
+    if named_by(kg, chunk, entity) and text == kg.g.nodes[chunk]["text"]:
         return True
-    text = kg.g.nodes[chunk]["text"].casefold()
+    text = text.casefold()
     d = kg.g.nodes[entity]
     return any(_contains(text, n.casefold()) for n in {d["name"], *d.get("aliases", [])} if n)
 
@@ -57,8 +65,8 @@ def cell_sources(kg: KG, key: str, evidence, hide: dict | None = None) -> set[st
             out.add(i)
     vals = {str(d["raw"]), fmt_num(d["value"]) if isinstance(d["value"], (int, float)) else str(d["value"])}
     for ch in _by_type(kg, evidence, "Chunk"):
-        text = kg.g.nodes[ch]["text"]
-        if any(_contains(text, x) for x in vals) and _names(kg, ch, u):
+        text = _text(kg, evidence, ch)
+        if any(_contains(text, x) for x in vals) and _names(kg, ch, u, evidence):
             out.add(ch)
     return out
 
@@ -72,7 +80,7 @@ def relation_sources(kg: KG, key: str, evidence, hide: dict | None = None) -> li
     if t and t in evidence and d["name"] not in (hide or {}).get(t, ()):
         other.add(t)
     for ch in _by_type(kg, evidence, "Chunk"):
-        if _names(kg, ch, u) and _names(kg, ch, w):
+        if _names(kg, ch, u, evidence) and _names(kg, ch, w, evidence):
             other.add(ch)
     if u in evidence and w in evidence:
         return [other | {u}, other | {w}]
@@ -101,7 +109,7 @@ def _attr_cell(kg: KG, spec: dict) -> str:
 def clauses(kg: KG, spec, evidence, question: str = "", hide: dict | None = None) -> list[Clause]:
     """One clause (the evidence nodes that can supply it) per fact the spec reads; an empty clause means
     the evidence cannot supply that fact."""
-    ev = set(evidence)
+    ev = evidence if isinstance(evidence, dict) else dict.fromkeys(evidence)
     out: list[Clause] = []
     if isinstance(spec, list):
         for x in spec:
@@ -115,7 +123,7 @@ def clauses(kg: KG, spec, evidence, question: str = "", hide: dict | None = None
         return [frozenset(c) for c in relation_sources(kg, spec.get("rel") or spec["head"], ev, hide)]
     op = spec.get("op")
     if op == "named":
-        out.append(frozenset({spec["chunk"]} & ev))
+        out.append(frozenset({spec["chunk"]} & ev.keys()))
     elif op == "related":
         out += [frozenset(c) for c in relation_sources(kg, related_edge(kg, spec)[2], ev, hide)]
     elif op == "count_named":
@@ -123,10 +131,10 @@ def clauses(kg: KG, spec, evidence, question: str = "", hide: dict | None = None
             if any(named_by(kg, ch, e) for ch in spec["chunks"]):
                 out.append(frozenset(ch for ch in spec["chunks"] if ch in ev and named_by(kg, ch, e)))
     elif op in ("formula", "symbol"):
-        out.append(frozenset({spec["formula"]} & ev))
+        out.append(frozenset({spec["formula"]} & ev.keys()))
         if op == "symbol":
             q = spec["quantity"].casefold()
-            out.append(frozenset(ch for ch in _by_type(kg, ev, "Chunk") if q in kg.g.nodes[ch]["text"].casefold()))
+            out.append(frozenset(ch for ch in _by_type(kg, ev, "Chunk") if q in _text(kg, evidence, ch).casefold()))
     elif op == "attr":
         out.append(frozenset(cell_sources(kg, _attr_cell(kg, spec), ev, hide)))
     for k in ("args", "bind"):

@@ -101,9 +101,9 @@ def stem_of(problem: str) -> str:
 
 
 def shown_chunks(kg: KG, view: View) -> list[str]:
-    """The path's passages a record shows: one that states a value its figures show is withheld."""
-    leak = plotted_values(kg, view) if view.charts else []
-    return [ch for ch in view.chunks if not any(contains_value(kg.g.nodes[ch]["text"], x) for x in leak)]
+    """The path's passages a record shows (a passage whose every sentence states a value the figures show is
+    withheld)."""
+    return [ch for ch in view.chunks if view.shown_passage(ch)[0]]
 
 
 def shown_facts(kg: KG, view: View) -> list[tuple[str, str, str, dict]]:
@@ -113,15 +113,18 @@ def shown_facts(kg: KG, view: View) -> list[tuple[str, str, str, dict]]:
     return entity_facts(view, rel["name"], rel.get("table")) if rel is not None else []
 
 
-def evidence_nodes(kg: KG, view: View, task: TaskType) -> list[str]:
-    """The node ids whose content a record shows (open book): passages not withheld, tables, charts,
-    formulas, and the entities of the facts list; what the necessity check removes one at a time."""
+def evidence_nodes(kg: KG, view: View, task: TaskType) -> dict[str, str | None]:
+    """{node id: its shown text (passages) or None} for the nodes whose content a record shows (open book):
+    passages not withheld, tables, charts, formulas, and the entities of the facts list; what the necessity
+    check removes one at a time."""
     shown = set(task.nodes)
-    out = (shown_chunks(kg, view) if "Chunk" in shown else []) + (view.tables if "Table" in shown else [])
-    out += (view.charts if "Image" in shown else []) + (view.formulas if "Formula" in shown else [])
+    out = {ch: view.shown_passage(ch)[0] for ch in (shown_chunks(kg, view) if "Chunk" in shown else [])}
+    for n in (view.tables if "Table" in shown else []) + (view.charts if "Image" in shown else []) \
+            + (view.formulas if "Formula" in shown else []):
+        out[n] = None
     if "Entity" in shown:
-        out += sorted({x for u, w, _, _ in shown_facts(kg, view) for x in (u, w)})
-    return list(dict.fromkeys(out))
+        out.update(dict.fromkeys(sorted({x for u, w, _, _ in shown_facts(kg, view) for x in (u, w)})))
+    return out
 
 
 def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
@@ -131,9 +134,8 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
     shown = set(task.nodes)
     if not closed_book:
         if "Chunk" in shown:
-            kept = shown_chunks(kg, view)
             for ch in view.chunks:
-                text = kg.g.nodes[ch]["text"] if ch in kept else "[passage withheld: it states values shown in a figure]"
+                text = view.shown_passage(ch)[0] or "[passage withheld: it states values shown in a figure]"
                 parts.append(f"Passage {view.passage_no(ch)}: {text}")
         if "Table" in shown and not view.table_images:
             for t in view.tables:
@@ -201,7 +203,7 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
             "question": draft.question, "hops": len(path.nodes) - 1, "modalities": mods,
             "image_grounded": bool(image_ids), "image_ids": image_ids, "closed_book": closed_book,
             "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns,
-            "answer_in_text_ok": draft.answer_in_text_ok, "evidence_node_ids": evidence, "needed_node_ids": needed,
+            "answer_in_text_ok": draft.answer_in_text_ok, "evidence_node_ids": list(evidence), "needed_node_ids": needed,
             "required": task.required}
     rid = make_id(task.name, draft.question, draft.answer, draft.choices, node_ids, closed_book, prefix="synth-")
     # an image taken out of a PDF lives under OUT (path_root "out"), the others under the input folder

@@ -65,6 +65,22 @@ class View:
         d = self.g.nodes[n]
         return d.get("label") or d.get("name") or n
 
+    def shown_passage(self, chunk: str) -> tuple[str, list[list[int]]]:
+        """(the passage as a record shows it, the kept [start, end) ranges of its text): a sentence that states
+        a value the path's figures show is left out ("[...]"), so the figure stays needed; ("", []) when
+        every sentence is left out."""
+        cache = self.__dict__.setdefault("_passages", {})
+        if chunk not in cache:
+            from .template import contains_value, plotted_values
+
+            text = self.g.nodes[chunk]["text"]
+            leak = plotted_values(self.kg, self) if self.charts else []
+            spans = [[m.start(), m.end()] for m in re.finditer(r"\S.*?(?:[.!?](?=\s|$)|$)", text, re.S)]
+            kept = [sp for sp in spans if not any(contains_value(text[sp[0]:sp[1]], x) for x in leak)]
+            shown = " ".join(text[a:b] if [a, b] in kept else "[...]" for a, b in spans) if kept else ""
+            cache[chunk] = (shown, kept)
+        return cache[chunk]
+
     def passage_no(self, chunk: str) -> int:
         return self.chunks.index(chunk) + 1
 
