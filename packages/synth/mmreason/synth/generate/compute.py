@@ -41,6 +41,15 @@ def edge_index(kg: KG) -> dict[str, tuple[str, str, dict]]:
     return idx
 
 
+def relation_edges(kg: KG) -> list[tuple[str, str, str, dict]]:
+    """Every relation edge (u, v, key, data) of the graph (cached on the KG object like `edge_index`)."""
+    rels = getattr(kg, "_relation_edges", None)
+    if rels is None:
+        rels = [(u, v, k, d) for k, (u, v, d) in edge_index(kg).items() if d["type"] == "relation"]
+        kg._relation_edges = rels  # type: ignore[attr-defined]
+    return rels
+
+
 def _edge(kg: KG, key: str):
     try:
         return edge_index(kg)[key]
@@ -206,8 +215,8 @@ def named_rows(kg: KG, chunk: str, table: str, spans: list | None = None) -> lis
 def related_edge(kg: KG, spec: dict) -> tuple[str, str, str]:
     """(head, tail, key) of the relation `spec['name']` of the row an inner op names, in `spec['table']`."""
     name = evaluate(kg, spec["args"][0])
-    for u, w, k, d in kg.g.edges(keys=True, data=True):
-        if d["type"] == "relation" and d["name"] == spec["name"] and d.get("table") == spec.get("table") \
+    for u, w, k, d in relation_edges(kg):
+        if d["name"] == spec["name"] and d.get("table") == spec.get("table") \
                 and kg.g.nodes[u]["name"] == name:
             return u, w, k
     raise ComputeError(f"no {spec['name']!r} relation for {name!r}")

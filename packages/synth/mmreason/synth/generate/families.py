@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from ..kg.tables import singular
-from .compute import ComputeError, evaluate, fmt_num, render
+from .compute import ComputeError, evaluate, fmt_num, relation_edges, render
 from .view import Draft, View, cn
 
 FAMILIES: dict[str, Callable[[View, random.Random], Draft | None]] = {}
@@ -352,7 +352,10 @@ def _named_rows(v: View, ch: str, t: str) -> list[str]:
 
 def _named(v: View) -> list[tuple[str, str, int, str]]:
     """(chunk, table, n, row entity): the n-th row of the table that the passage names (unambiguously)."""
-    return [(ch, t, i, e) for ch in v.chunks for t in _row_tables(v) for i, e in enumerate(_named_rows(v, ch, t))]
+    if "_named" not in v.__dict__:
+        v.__dict__["_named"] = [(ch, t, i, e) for ch in v.chunks for t in _row_tables(v)
+                                for i, e in enumerate(_named_rows(v, ch, t))]
+    return v.__dict__["_named"]
 
 
 def _where(v: View, t: str, col: str) -> str | None:
@@ -396,7 +399,12 @@ def _named_cot(v: View, ch: str, t: str, n: int, e: str) -> str:
 
 
 def _cols_of(v: View, t: str, complete: bool = False) -> list[tuple[str, str]]:
-    return [(c, w) for c in v.numeric_columns(t) if (w := _where(v, t, c)) and (not complete or v.complete(t, c))]
+    """(numeric column, where it is read) of a table (cached on the view)."""
+    cache = v.__dict__.setdefault("_cols_of", {})
+    if (t, complete) not in cache:
+        cache[t, complete] = [(c, w) for c in v.numeric_columns(t) if (w := _where(v, t, c))
+                              and (not complete or v.complete(t, c))]
+    return cache[t, complete]
 
 
 @family("passage_lookup")
@@ -458,8 +466,9 @@ def passage_entity(v: View, rng):
 
 
 def _pairs(v: View, same_table: bool):
-    """Two named rows (different rows; in different passages where the path has such a pair)."""
-    picks = _named(v)
+    """Two named rows with columns to ask (different rows; in different passages where the path has such a
+    pair)."""
+    picks = [p for p in _named(v) if _cols_of(v, p[1])]
     pairs = [(a, b) for a in picks for b in picks if a[3] != b[3] and (a[1] == b[1]) == same_table
              and (same_table or a[0] != b[0])]
     apart = [(a, b) for a, b in pairs if a[0] != b[0]]
@@ -469,7 +478,7 @@ def _pairs(v: View, same_table: bool):
 @family("passage_pair")
 def passage_pair(v: View, rng):
     """Two rows named by passages (the n-th of Passage i, the m-th of Passage j), compared on one column."""
-    pairs = [(a, b) for a, b in _pairs(v, same_table=True) if _cols_of(v, a[1])]
+    pairs = _pairs(v, same_table=True)
     if not pairs:
         return None
     (c1, t, n1, e1), (c2, _, n2, e2) = rng.choice(pairs)
@@ -494,7 +503,7 @@ def passage_pair(v: View, rng):
 @family("passage_pair_tables")
 def passage_pair_tables(v: View, rng):
     """Rows two passages name in two different tables (or charts): one value from each."""
-    pairs = [(a, b) for a, b in _pairs(v, same_table=False) if _cols_of(v, a[1]) and _cols_of(v, b[1])]
+    pairs = _pairs(v, same_table=False)
     if not pairs:
         return None
     (c1, t1, n1, e1), (c2, t2, n2, e2) = rng.choice(pairs)
@@ -597,7 +606,7 @@ def _entity_rel(v: View):
 
 def entity_facts(v: View, rel_name: str, table: str | None) -> list[tuple[str, str, str, dict]]:
     """The relation edges shown as evidence for Entity tasks: same relation name and source table."""
-    return sorted([(u, w, k, d) for u, w, k, d in v.kg.edges_of("relation") if d["name"] == rel_name
+    return sorted([(u, w, k, d) for u, w, k, d in relation_edges(v.kg) if d["name"] == rel_name
                    and d.get("table") == table], key=lambda e: (e[3].get("row", 0), e[2]))
 
 

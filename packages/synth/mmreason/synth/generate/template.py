@@ -177,12 +177,12 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
                 view: View, max_table_columns: int | None = None) -> dict | None:
     from .necessity import check
 
-    problem, image_ids = render(kg, view, task, draft, closed_book, max_table_columns)
-    if task.image_grounded and (not image_ids or leaks(kg, view, draft, problem)):
-        return None
     evidence = evidence_nodes(kg, view, task)
     needed, why = check(kg, task.required, draft.compute, evidence, draft.question, draft.hide_columns)
-    if why is not None:
+    if why is not None:  # a question that does not need every required kind of evidence
+        return None
+    problem, image_ids = render(kg, view, task, draft, closed_book, max_table_columns)
+    if task.image_grounded and (not image_ids or leaks(kg, view, draft, problem)):
         return None
     g = kg.g
     support_nodes = [kg.plotted_table(i)[0] for i in view.charts]  # the tables behind the figures

@@ -86,14 +86,17 @@ class View:
 
     # ---------------------------------------------------------------- tables
     def cells(self, table: str, column: str | None = None) -> list[dict]:
-        """Numeric or entity cells with their edge keys, in row order."""
-        out = []
-        for u, _, k, d in self.g.in_edges(table, keys=True, data=True):
-            if d["type"] == "has_attribute" and (column is None or d["name"] == column) \
-                    and f"{d['name']} {d['raw']}" not in self.g.nodes[u]["name"]:  # "RankMistral (N 20)": N is its name
-                out.append({"key": k, "entity": self.g.nodes[u]["name"], "entity_id": u, "column": d["name"],
-                            "value": d["value"], "unit": d["unit"], "raw": d["raw"], "row": d["row"], "col": d["col"]})
-        return sorted(out, key=lambda c: (c["row"], c["col"]))
+        """Numeric or entity cells with their edge keys, in row order (read once per table)."""
+        cache = self.__dict__.setdefault("_cells", {})
+        if table not in cache:
+            out = []
+            for u, _, k, d in self.g.in_edges(table, keys=True, data=True):
+                if d["type"] == "has_attribute" and f"{d['name']} {d['raw']}" not in self.g.nodes[u]["name"]:
+                    # ("RankMistral (N 20)": N is its name)
+                    out.append({"key": k, "entity": self.g.nodes[u]["name"], "entity_id": u, "column": d["name"],
+                                "value": d["value"], "unit": d["unit"], "raw": d["raw"], "row": d["row"], "col": d["col"]})
+            cache[table] = sorted(out, key=lambda c: (c["row"], c["col"]))
+        return [c for c in cache[table] if column is None or c["column"] == column]
 
     def numeric_columns(self, table: str) -> list[str]:
         d = self.g.nodes[table]
@@ -135,7 +138,9 @@ class View:
                        for role, vals in zip(d.get("roles") or [], d.get("values") or []))
 
     def relations_of_table(self, table: str) -> list[tuple[str, str, str, dict]]:
-        return [(u, v, k, d) for u, v, k, d in self.kg.edges_of("relation") if d.get("table") == table]
+        from .compute import relation_edges
+
+        return [(u, v, k, d) for u, v, k, d in relation_edges(self.kg) if d.get("table") == table]
 
     # ---------------------------------------------------------------- charts / formulas
     def chart(self, image: str) -> tuple[str, str] | None:
