@@ -9,7 +9,8 @@ A spec is `{"op": name, "args": [...], ...}`; an argument is a spec or a referen
 
 Ops that read a passage: `named` (the n-th distinct row of `table` that `chunk` names, from its mention
 edges in reading order; n = 0 the first) and `count_named` (how many of the listed entity ids some of
-`chunks` mention). `attr` reads a column of the row an inner op names; `related` the tail of the row's
+`chunks` mention), `stated_symbol` (the symbol of `formula` bound to the column of a `stated_cell` that `chunk`
+states). `attr` reads a column of the row an inner op names; `related` the tail of the row's
 relation `name` in `table`.
 
 `evaluate(kg, spec)` recomputes the answer from the graph alone, so a test (or a reader) can check
@@ -183,6 +184,15 @@ def evaluate(kg: KG, spec: dict):
         if len(hits) != 1:
             raise ComputeError(f"{len(hits)} symbols for {spec['quantity']!r}")
         return hits[0]
+    if op == "stated_symbol":  # the formula variable bound to the column of a cell the passage states
+        u, t, d = _edge(kg, spec["stated_cell"])
+        text = kg.g.nodes[spec["chunk"]]["text"]
+        if str(d["raw"]) not in text and fmt_num(d["value"]) not in text:
+            raise ComputeError(f"{spec['chunk']} does not state {d['raw']}")
+        hits = [x for x, (tt, col) in kg.formula_columns(spec["formula"]).items() if tt == t and col == d["name"]]
+        if len(hits) != 1:
+            raise ComputeError(f"{len(hits)} symbols for column {d['name']!r}")
+        return hits[0]
     if op == "larger":  # label of the larger of two labelled values
         vals = [_ref(kg, x) for x in args]
         if vals[0] == vals[1]:
@@ -226,7 +236,7 @@ def spec_refs(spec) -> list[str]:
     """Every edge key a compute spec reads (cells, relations, heads), in order."""
     out = []
     if isinstance(spec, dict):
-        for k in ("cell", "rel", "head"):
+        for k in ("cell", "rel", "head", "stated_cell"):
             if k in spec:
                 out.append(spec[k])
         for v in spec.values():

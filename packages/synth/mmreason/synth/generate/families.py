@@ -407,16 +407,24 @@ def _cols_of(v: View, t: str, complete: bool = False) -> list[tuple[str, str]]:
     return cache[t, complete]
 
 
+def _stated_elsewhere(v: View, ch: str, key: str, relation: bool = False) -> bool:
+    """Whether another passage than `ch` states a cell (or relation): what a question whose table is hidden
+    reads the value from."""
+    from .necessity import cell_sources, relation_sources
+
+    ev = {c: v.shown_passage(c)[0] for c in v.chunks if c != ch}
+    if relation:
+        return all(relation_sources(v.kg, key, ev))
+    return bool(cell_sources(v.kg, key, ev))
+
+
 @family("passage_lookup")
 def passage_lookup(v: View, rng):
-    picks = [p for p in _named(v) if _cols_of(v, p[1])]
+    picks = [(ch, t, n, e, col, where, cell) for ch, t, n, e in _named(v) for col, where in _cols_of(v, t)
+             if (cell := _cell_of(v, t, col, e)) and (where != "the passages" or _stated_elsewhere(v, ch, cell["key"]))]
     if not picks:
         return None
-    ch, t, n, e = rng.choice(picks)
-    col, where = rng.choice(_cols_of(v, t))
-    cell = _cell_of(v, t, col, e)
-    if not cell:
-        return None
+    ch, t, n, e, col, where, cell = rng.choice(picks)
     q = f"Take {_row_phrase(v, ch, t, n, where)}. What is its {cn(col)} according to {where}{_u(v.unit(t, col))}?"
     cot = [_named_cot(v, ch, t, n, e), f"{where[0].upper() + where[1:]} gives its {cn(col)} as {cell['raw']}."]
     spec = {"op": "attr", "args": [_named_spec(v, ch, t, n)], "table": t, "column": col}
@@ -453,7 +461,8 @@ def passage_entity(v: View, rng):
         if where == "the passages" and (v.charts or "Chunk" not in v.shown):
             continue
         for _, w, k, d in v.g.out_edges(e, keys=True, data=True):
-            if d["type"] == "relation" and d.get("table") == t:
+            if d["type"] == "relation" and d.get("table") == t and (where != "the passages"
+                                                                     or _stated_elsewhere(v, ch, k, relation=True)):
                 opts.append((ch, t, n, e, w, k, d, where))
     if not opts:
         return None
@@ -908,8 +917,11 @@ def _q(v: View, f: str, var: str) -> str:
     return v.node(f).get("quantities", {}).get(var, var)
 
 
-def _given(v: View, f: str, row: dict[str, dict], vars_: list[str]) -> str:
-    return ", ".join(f"{_q(v, f, x)} {x} = {row[x]['raw'] if not row[x]['unit'] or row[x]['unit'] in row[x]['raw'] else fmt_num(row[x]['value'])}"
+def _given(v: View, f: str, row: dict[str, dict], vars_: list[str], by_name: bool = False) -> str:
+    """"density rho = 1.5 g/cm³, ..." (`by_name`: "density = 1.5 g/cm³", the symbol left to the passage that
+    defines it)."""
+    return ", ".join(f"{_q(v, f, x)}{'' if by_name else ' ' + x} = "
+                     f"{row[x]['raw'] if not row[x]['unit'] or row[x]['unit'] in row[x]['raw'] else fmt_num(row[x]['value'])}"
                      f"{'' if row[x]['unit'] and row[x]['unit'] in row[x]['raw'] else _us(row[x]['unit'])}"
                      for x in vars_)
 
@@ -1006,8 +1018,14 @@ def formula_table(v: View, rng):
     return _finish("formula_table", q, spec, cot, [row[x]["key"] for x in inputs], v, rng, hide_columns=hide)
 
 
+@family("formula_chain_named")
+def formula_chain_named(v: View, rng):
+    """formula_chain with the quantities named in words only: the passages that define the symbols are needed."""
+    return formula_chain(v, rng, by_name=True)
+
+
 @family("formula_chain")
-def formula_chain(v: View, rng):
+def formula_chain(v: View, rng, by_name: bool = False):
     fs = [f for f in v.formulas if _lhs(v, f)]
     if len(fs) < 2:
         return None
@@ -1028,22 +1046,31 @@ def formula_chain(v: View, rng):
         inner = {"op": "formula", "formula": f1, "target": s, "bind": {x: {"cell": row[x]["key"]} for x in in1}}
         spec = {"op": "formula", "formula": f2, "target": t2,
                 "bind": {s: inner, **{x: {"cell": row[x]["key"]} for x in in2}}, "round": 2}
+        if by_name:
+            inner["by_name"] = spec["by_name"] = True
         try:
             mid, val = evaluate(v.kg, inner), evaluate(v.kg, spec)
         except ComputeError:
             continue
-        given = ", ".join([_given(v, f1, row, in1)] + [_given(v, f2, row, [x]) for x in in2 if x not in in1])
+        given = ", ".join([_given(v, f1, row, in1, by_name)] + [_given(v, f2, row, [x], by_name) for x in in2
+                                                                if x not in in1])
         q = (f"A sample has {given}. Using {v.label(f1)} and then {v.label(f2)}, compute its "
-             f"{_q(v, f2, t2)} {t2}. Round to 2 decimal places.")
+             f"{_q(v, f2, t2)}{'' if by_name else ' ' + t2}. Round to 2 decimal places.")
         cot = [f"From {v.label(f1)}: {s} = {fmt_num(mid, 4)}.", f"Then {v.label(f2)}: {t2} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
         b = {**v.formula_bindings(f1), **v.formula_bindings(f2)}
-        return _finish("formula_chain", q, spec, cot, [row[x]["key"] for x in in1 + in2], v, rng,
-                       extra_nodes=sorted({b[x][0] for x in in1 + in2}))
-    return formula_compare(v, rng)
+        return _finish("formula_chain_named" if by_name else "formula_chain", q, spec, cot,
+                       [row[x]["key"] for x in in1 + in2], v, rng, extra_nodes=sorted({b[x][0] for x in in1 + in2}))
+    return None if by_name else formula_compare(v, rng)
+
+
+@family("formula_compare_named")
+def formula_compare_named(v: View, rng):
+    """formula_compare with the quantities named in words only: the passages that define the symbols are needed."""
+    return formula_compare(v, rng, by_name=True)
 
 
 @family("formula_compare")
-def formula_compare(v: View, rng):
+def formula_compare(v: View, rng, by_name: bool = False):
     fs = [f for f in v.formulas if _lhs(v, f)]
     if len(fs) < 2:
         return None
@@ -1056,9 +1083,10 @@ def formula_compare(v: View, rng):
             return None
         ent = rng.choice(sorted(rows))
         row = rows[ent]
-        specs.append({"op": "formula", "formula": f, "target": lhs, "bind": {x: {"cell": row[x]["key"]} for x in inputs}})
+        specs.append({"op": "formula", "formula": f, "target": lhs, "bind": {x: {"cell": row[x]["key"]} for x in inputs}}
+                     | ({"by_name": True} if by_name else {}))
         facts += [row[x]["key"] for x in inputs]
-        texts.append(f"{v.label(f)} with {_given(v, f, row, inputs)}")
+        texts.append(f"{v.label(f)} with {_given(v, f, row, inputs, by_name)}")
         extra |= {v.formula_bindings(f)[x][0] for x in inputs}
         try:
             cot.append(f"{v.label(f)} gives {lhs} = {fmt_num(evaluate(v.kg, specs[-1]), 4)}.")
@@ -1067,7 +1095,73 @@ def formula_compare(v: View, rng):
     labels = [v.label(f) for f in fs[:2]]
     q = f"Evaluate {texts[0]}; and {texts[1]}. Which equation gives the larger number?"
     spec = {"op": "larger", "args": specs, "labels": labels}
-    return _finish("formula_compare", q, spec, cot, facts, v, rng, pool=labels, extra_nodes=sorted(extra))
+    return _finish("formula_compare_named" if by_name else "formula_compare", q, spec, cot, facts, v, rng, pool=labels,
+                   extra_nodes=sorted(extra))
+
+
+@family("formula_passage")
+def formula_passage(v: View, rng):
+    """A passage states one input of a formula ("TabFormer has a f1 of 55.6 %"); the question gives the others
+    by name, so the formula, that passage and the passage defining the symbols are all needed."""
+    from .necessity import cell_sources
+
+    opts = []
+    for f in v.formulas:
+        bind, variables = v.formula_bindings(f), list(v.node(f)["variables"])
+        if v.node(f).get("parse_error") or len(variables) < 2:
+            continue
+        for ch in v.chunks:
+            ev = {ch: v.shown_passage(ch)[0]}
+            for x in [x for x in variables if x in bind]:
+                # the target may be a quantity no column holds; every other input needs one
+                targets = [y for y in variables if y != x and all(z in bind for z in variables if z not in (x, y))]
+                opts += [(f, ch, x, c, y) for c in v.num_cells(*bind[x]) if cell_sources(v.kg, c["key"], ev)
+                         for y in targets]
+    if not opts:
+        return None
+    f, ch, s, c, target = rng.choice(opts)
+    others = [x for x in v.node(f)["variables"] if x not in (s, target)]
+    row = _formula_rows(v, f, others + [s]).get(c["entity"])
+    if not row:
+        return None
+    spec = {"op": "formula", "formula": f, "target": target, "bind": {x: {"cell": row[x]["key"]} for x in others + [s]},
+            "round": 2, "by_name": True}
+    try:
+        val = evaluate(v.kg, spec)
+    except ComputeError:
+        return None
+    kind = v.key_type(v.formula_bindings(f)[s][0])
+    given = f" and its {_given(v, f, row, others, by_name=True)}" if others else ""
+    q = (f"Passage {v.passage_no(ch)} gives the {_q(v, f, s)} of one {kind}. Using {v.label(f)}, compute that {kind}'s "
+         f"{_q(v, f, target)} from that {_q(v, f, s)}{given}. Round to 2 decimal places.")
+    cot = [f"Passage {v.passage_no(ch)}: the {_q(v, f, s)} of {c['entity']} is {c['raw']}.",
+           f"{v.label(f)}: ${v.node(f)['latex']}$, where the passages define {', '.join(f'{x} as the {_q(v, f, x)}' for x in [s, target] + others)}.",
+           f"{target} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
+    return _finish("formula_passage", q, spec, cot, [row[x]["key"] for x in others + [s]], v, rng)
+
+
+@family("formula_passage_symbol")
+def formula_passage_symbol(v: View, rng):
+    """Which symbol of a formula stands for the quantity a passage states: that passage, the formula and the
+    passage defining the symbols are needed."""
+    from .necessity import cell_sources
+
+    opts = []
+    for f in v.formulas:
+        for x, (t, col) in v.formula_bindings(f).items():
+            for ch in v.chunks:
+                ev = {ch: v.shown_passage(ch)[0]}
+                opts += [(f, x, ch, c) for c in v.num_cells(t, col) if cell_sources(v.kg, c["key"], ev)]
+    if not opts:
+        return None
+    f, x, ch, c = rng.choice(opts)
+    kind = v.key_type(v.formula_bindings(f)[x][0])
+    q = f"Passage {v.passage_no(ch)} states one quantity of a {kind}. Which symbol stands for that quantity in {v.label(f)}?"
+    spec = {"op": "stated_symbol", "formula": f, "chunk": ch, "stated_cell": c["key"]}
+    cot = [f"Passage {v.passage_no(ch)} states the {_q(v, f, x)} of {c['entity']} ({c['raw']}).",
+           f"In {v.label(f)}, {x} is the {_q(v, f, x)}."]
+    return _finish("formula_passage_symbol", q, spec, cot, [c["key"]], v, rng, pool=list(v.node(f)["variables"]),
+                   as_choice=rng.random() < 0.5)
 
 
 @family("chart_formula", pick=_pick_chart)

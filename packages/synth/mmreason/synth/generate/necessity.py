@@ -10,7 +10,8 @@ names, formulas. Each fact can be read from some of the shown evidence nodes, de
                                            facts list of an Entity task, while it lists both entities
     named(chunk, table, n)                 that passage only ("the 2nd model Passage 1 names")
     count_named(chunks, entities)          per entity, the listed passages that mention it
-    formula / symbol                       the formula node; a symbol also needs a passage that defines it
+    formula / symbol                       the formula node; a symbol, or a quantity the question names in
+                                           words only (`by_name`), also a passage that names that quantity
 
 So the evidence a question needs is a conjunction of alternatives (one clause per fact). The gold answer is
 derivable from an evidence set when every clause has a node in it (and the spec evaluates); a node is
@@ -130,8 +131,21 @@ def clauses(kg: KG, spec, evidence, question: str = "", hide: dict | None = None
         for e in spec["entities"]:  # a listed entity no passage names counts 0 whatever is removed
             if any(named_by(kg, ch, e) for ch in spec["chunks"]):
                 out.append(frozenset(ch for ch in spec["chunks"] if ch in ev and named_by(kg, ch, e)))
+    elif op == "stated_symbol":  # which quantity: that passage; which symbol: the formula and its definition
+        u, t, d = edge_index(kg)[spec["stated_cell"]]
+        word = next((q for x, q in (kg.g.nodes[spec["formula"]].get("quantities") or {}).items()
+                     if kg.formula_columns(spec["formula"]).get(x) == (t, d["name"])), d["name"]).casefold()
+        out += [frozenset({spec["chunk"]} & ev.keys()), frozenset({spec["formula"]} & ev.keys()),
+                frozenset(ch for ch in _by_type(kg, ev, "Chunk") if ch != spec["chunk"]
+                          and word in _text(kg, evidence, ch).casefold())]
+        return out
     elif op in ("formula", "symbol"):
         out.append(frozenset({spec["formula"]} & ev.keys()))
+        if spec.get("by_name"):  # quantities named in words: the passages that define the symbols
+            qs = kg.g.nodes[spec["formula"]].get("quantities") or {}
+            for var in [spec["target"], *spec["bind"]]:
+                q = (qs.get(var) or var).casefold()
+                out.append(frozenset(ch for ch in _by_type(kg, ev, "Chunk") if q in _text(kg, evidence, ch).casefold()))
         if op == "symbol":
             q = spec["quantity"].casefold()
             out.append(frozenset(ch for ch in _by_type(kg, ev, "Chunk") if q in _text(kg, evidence, ch).casefold()))
