@@ -953,17 +953,21 @@ def _eval_formula(v: View, f: str, target: str, row: dict, inputs: list[str]):
 
 
 @family("formula_eval")
-def formula_eval(v: View, rng, solve_rhs: bool = False, fam: str = "formula_eval"):
+def formula_eval(v: View, rng, solve_rhs: bool = False, fam: str = "formula_eval", by_name: bool = False):
+    """`by_name`: the quantities named in words only, so the passage defining the symbols is needed."""
     got = _formula_setup(v, rng, solve_rhs)
     if not got:
         return None
     f, target, inputs, ent, row, _ = got
-    q = (f"Using {v.label(f)}, compute the {_q(v, f, target)} {target} when {_given(v, f, row, inputs)}. "
+    sym = "" if by_name else f" {target}"
+    q = (f"Using {v.label(f)}, compute the {_q(v, f, target)}{sym} when {_given(v, f, row, inputs, by_name)}. "
          "Round to 2 decimal places.")
     got = _eval_formula(v, f, target, row, inputs)
     if not got:
         return None
     spec, val = got
+    if by_name:
+        spec["by_name"] = True
     cot = [f"{v.label(f)}: ${v.node(f)['latex']}$.", f"Substitute {_given(v, f, row, inputs)} and solve for {target}.",
            f"{target} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
     b = v.formula_bindings(f)
@@ -974,6 +978,11 @@ def formula_eval(v: View, rng, solve_rhs: bool = False, fam: str = "formula_eval
 @family("formula_solve")
 def formula_solve(v: View, rng):
     return formula_eval(v, rng, solve_rhs=True, fam="formula_solve")
+
+
+@family("formula_eval_named")
+def formula_eval_named(v: View, rng):
+    return formula_eval(v, rng, solve_rhs=rng.random() < 0.5, fam="formula_eval_named", by_name=True)
 
 
 @family("formula_symbol")
