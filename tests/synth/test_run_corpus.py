@@ -43,6 +43,14 @@ def test_counts_cover_all_task_types_and_domains(run):
         validate_record(r)
 
 
+def test_each_benchmark_type_has_20_questions_and_each_needs_its_required_kinds(run):
+    from synthfix import assert_needed
+
+    per = {t: sum(r["task_type"] == t for r in run["records"]) for t in ALL17}
+    assert min(per.values()) >= 20, per
+    assert_needed(run["kg"], run["records"])
+
+
 def test_every_template_answer_recomputes_from_the_graph(run):
     from mmreason.synth.generate.compute import evaluate, render
 

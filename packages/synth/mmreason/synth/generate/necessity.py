@@ -192,3 +192,17 @@ def check(kg: KG, required: dict[str, int], spec: dict, evidence, question: str 
         if got < n:
             return need, f"needs {got} {kind} node(s), the task requires {n}"
     return need, None
+
+
+def shown_text(text: str, spans: list) -> str:
+    """A passage with only the kept [start, end) ranges of its sentences (the others as "[...]")."""
+    from .view import sentence_spans
+
+    return " ".join(text[a:b] if [a, b] in spans else "[...]" for a, b in sentence_spans(text))
+
+
+def evidence_of(kg: KG, prov: dict) -> dict[str, str | None]:
+    """The evidence a record showed, rebuilt from its provenance: {node id: shown passage text or None}."""
+    spans = prov.get("passage_spans") or {}
+    return {n: shown_text(kg.g.nodes[n]["text"], spans[n]) if n in spans else
+            (kg.g.nodes[n]["text"] if kg.g.nodes[n]["type"] == "Chunk" else None) for n in prov["evidence_node_ids"]}

@@ -204,7 +204,8 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
             "image_grounded": bool(image_ids), "image_ids": image_ids, "closed_book": closed_book,
             "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns,
             "answer_in_text_ok": draft.answer_in_text_ok, "evidence_node_ids": list(evidence), "needed_node_ids": needed,
-            "required": task.required}
+            "required": task.required, "passage_spans": {ch: view.shown_passage(ch)[1] for ch, text in evidence.items()
+                                                         if text is not None and text != g.nodes[ch]["text"]}}
     rid = make_id(task.name, draft.question, draft.answer, draft.choices, node_ids, closed_book, prefix="synth-")
     # an image taken out of a PDF lives under OUT (path_root "out"), the others under the input folder
     images = [str(kg.image_file(i) if g.nodes[i].get("path_root") == "out" else input_root / g.nodes[i]["path"])

@@ -34,6 +34,11 @@ class Draft:
         return self.choices[ord(self.answer) - 65] if self.answer_type == "choice" else self.answer
 
 
+def sentence_spans(text: str) -> list[list[int]]:
+    """[start, end) of each sentence of a passage."""
+    return [[m.start(), m.end()] for m in re.finditer(r"\S.*?(?:[.!?](?=\s|$)|$)", text, re.S)]
+
+
 def cn(name: str) -> str:
     """A column or type name as a question writes it (`kg.tables.as_written`); a year-like name becomes
     "2020 value"."""
@@ -75,9 +80,10 @@ class View:
 
             text = self.g.nodes[chunk]["text"]
             leak = plotted_values(self.kg, self) if self.charts else []
-            spans = [[m.start(), m.end()] for m in re.finditer(r"\S.*?(?:[.!?](?=\s|$)|$)", text, re.S)]
-            kept = [sp for sp in spans if not any(contains_value(text[sp[0]:sp[1]], x) for x in leak)]
-            shown = " ".join(text[a:b] if [a, b] in kept else "[...]" for a, b in spans) if kept else ""
+            from .necessity import shown_text
+
+            kept = [sp for sp in sentence_spans(text) if not any(contains_value(text[sp[0]:sp[1]], x) for x in leak)]
+            shown = shown_text(text, kept) if kept else ""
             cache[chunk] = (shown, kept)
         return cache[chunk]
 
