@@ -148,12 +148,20 @@ EXPECTED = {
                    "Alpha?", "2"),  # Gamma 80 > Alpha 30 > Beta 20
     "table_category_count": ("table", "How many compound rows of Table 1 have class Alcohol?", "2"),
     "table_relation": ("table", "According to Table 1, what is the class entry for Beta?", "Ketone"),
-    "passage_lookup": ("passage", "Of the compound rows of Table 1, take the first one Passage 1 names. What is its "
-                       "molar mass according to Table 1 (in g/mol)?", "30"),
-    "passage_rank": ("passage", "Rank the compound rows of Table 1 by molar mass, largest first. At which position is "
-                     "the first of them that Passage 1 names?", "2"),
+    "passage_lookup": ("passage", "Take the second compound row of Table 1 that Passage 1 names. What is its volume "
+                       "according to Table 1 (in cm³)?", "8"),  # Passage 1 names Alpha, then Beta
+    "passage_rank": ("passage", "Rank the compound entries of Table 1 by molar mass, largest first. At which position is "
+                     "the second compound row of Table 1 that Passage 1 names?", "3"),  # Gamma 80 > Alpha 30 > Beta 20
+    "passage_entity": ("passage", "Take the second compound row of Table 1 that Passage 1 names. What is its class "
+                       "entry according to Table 1?", "Ketone"),
+    "passage_pair": ("passage", "Take the second compound row of Table 1 that Passage 1 names, and the first compound "
+                     "row of Table 1 that Passage 1 names. Which of the two has the larger molar mass according to "
+                     "Table 1?", "Alpha"),  # Beta 20 < Alpha 30
+    "passage_pair_tables": ("mtmc", "Take the first compound row of Table 1 that Passage 2 names, and the first compound "
+                            "row of Table 2 that Passage 1 names. Give the molar mass of the first (Table 1) and the "
+                            "boiling point of the second (Table 2), as 'first; second'.", "80; 78"),  # Gamma; Alpha
     "passage_fact": ("passages", "According to the passages, what is the density of Alpha (in g/cm³)?", "1.5"),
-    "passage_count": ("passages", "How many of these compound entries are named in the passages: Gamma, Alpha, Beta?",
+    "passage_count": ("passages", "How many of these compound entries are named in the passages: Alpha, Beta, Gamma?",
                       "3"),
     "passage_relation": ("passages", "According to the passages, what is the class entry for Alpha?", "Alcohol"),
     "entity_relation": ("entity", "What is the class entry for Alpha?", "Alcohol"),
@@ -186,6 +194,16 @@ EXPECTED = {
                      "decimal places.", "0.5"),
     "formula_solve": ("formula", "Using Eq. (1), compute the mass m when volume V = 10 cm³, density rho = 1.5 g/cm³. "
                       "Round to 2 decimal places.", "15"),
+    "formula_eval_named": ("formula", "Using Eq. (1), compute the density when volume = 10 cm³, mass = 15 g. Round to 2 "
+                           "decimal places.", "1.5"),  # 15 / 10
+    "formula_passage": ("sfmc", "Passage 1 gives the density of one compound. Using Eq. (1), compute that compound's "
+                        "mass from that density and its volume = 10 cm³. Round to 2 decimal places.", "15"),  # 1.5 * 10
+    "formula_passage_symbol": ("sfmc", "Passage 1 states one quantity of a compound. Which symbol stands for that "
+                               "quantity in Eq. (1)?", "rho"),  # Passage 1: "Alpha has a density of 1.5"
+    "formula_chain_named": ("formulas", "A sample has volume = 8 cm³, density = 0.5 g/cm³, molar mass = 20 g/mol. Using "
+                            "Eq. (1) and then Eq. (2), compute its amount. Round to 2 decimal places.", "0.2"),  # 4/20
+    "formula_compare_named": ("formulas", "Evaluate Eq. (1) with volume = 8 cm³, mass = 4 g; and Eq. (2) with molar mass "
+                              "= 20 g/mol, mass = 4 g. Which equation gives the larger number?", "Eq. (1)"),
     "formula_symbol": ("formula", "In Eq. (1), which symbol stands for the mass?", "m"),
     "formula_chain": ("formulas", "A sample has volume V = 8 cm³, density rho = 0.5 g/cm³, molar mass M = 20 g/mol. "
                       "Using Eq. (1) and then Eq. (2), compute its amount n. Round to 2 decimal places.", "0.2"),  # 4/20
@@ -225,7 +243,8 @@ def fixed(tmp_path_factory):
              "chart": ([ch[1], i2, t2], {"Image", "Chunk"}), "charts": ([i1, doc, i2], {"Image"}),
              "chartjoin": ([i2, t2], {"Image", "Table"}), "formula": ([f1, ch[2]], {"Formula", "Chunk"}),
              "formulas": ([f1, doc, f2], {"Formula"}), "ftable": ([f1, t1], {"Formula", "Table"}),
-             "chartformula": ([i1, t1, f1], {"Image", "Formula"})}
+             "chartformula": ([i1, t1, f1], {"Image", "Formula"}),
+             "mtmc": ([ch[0], t1, t2, ch[1]], {"Chunk", "Table"}), "sfmc": ([ch[0], a, t1, f1, ch[2]], {"Formula", "Chunk"})}
     return kg, {k: View(kg, nodes, shown) for k, (nodes, shown) in views.items()}
 
 
@@ -242,7 +261,7 @@ def test_family_gives_the_hand_computed_answer(fixed, fam):
     assert d.question == question
     assert d.value == answer
     assert d.answer_type != "choice" or d.choices[ord(d.answer) - 65] == answer
-    assert d.cot and (d.facts or fam == "formula_symbol")  # the symbol is read off the formula node
+    assert d.cot and (d.facts or fam in ("formula_symbol", "formula_passage_symbol"))  # the symbol is read off the formula node
 
 
 def test_formula_families():
