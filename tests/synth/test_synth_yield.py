@@ -376,3 +376,22 @@ def test_row_counts_name_the_kind_of_row_so_a_total_row_is_not_one():
         expected = sum(v > thr for v in (296, 407, 736, 1430, 400)) + sum(v > float(thr5) for v in five)
         assert d.value == str(expected) == render(evaluate(kg, d.compute), d.compute)
     assert seen
+
+
+def test_report_row_reason_counts_the_rows_the_table_has():
+    # ../shared/realdocs/docs/office/powerpoint_sample.pptx (docling test data): a 9-row slide table whose
+    # second header row ("A merged with B") has an empty key and whose rows R3, R3, R4, R4, R4 repeat; only R1
+    # and R2 name an entity. The report says so instead of "2 rows" (the table has 9).
+    from pathlib import Path
+
+    from mmreason.synth.ingest import read_document
+    from mmreason.synth.kg.extractors import extract_structural
+    from mmreason.synth.report import table_usable
+
+    docs = Path(__file__).resolve().parents[3] / "shared" / "realdocs" / "docs"
+    kg = KG()
+    extract_structural(read_document(docs / "office" / "powerpoint_sample.pptx", docs), kg, [])
+    (t,) = kg.nodes_of("Table")
+    ok, why = table_usable(kg, t)
+    assert not ok
+    assert why.startswith("Table 1: 2 rows naming an entity, of 9 (1 header, 6 without a distinct name")

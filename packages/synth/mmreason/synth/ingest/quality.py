@@ -5,8 +5,10 @@
 For each document with a reference `<name>.md` (or `<stem>.md`):
 - word recall: share of the reference's words (lower-cased, Unicode word characters; as a multiset)
   found in everything the reader produced (text, captions, table cells, formulas); "content" word
-  recall leaves out the reference's navigation (list items that are only links or toggles: a web
-  page's menus, language and category lists), which a main-content reader drops on purpose;
+  recall leaves out what is not a word of the document: the reference's navigation (list items that are
+  only links or toggles: a web page's menus, language and category lists), which a main-content reader
+  drops on purpose, and docling's own picture-class labels ("Bar chart" / "Other chart" under an
+  `<!-- image -->` placeholder: the converter's classification of a figure, not document text);
 - cell recall: share of the reference's distinct non-empty table cells (per document) that the reader
   produced as a table cell: the same text, or, for a reference cell holding several lines (docling
   joins the sub-rows of a `multirow` block into one cell), every word of it in one column of one of
@@ -52,6 +54,11 @@ _LINK_ONLY = re.compile(rf"^\s*(?:{_LINK}\s*)+\W*$")
 _BACKLINK = re.compile(r"\^?\s*\[(\**)(?:\^|[a-z])\1\]\(#[^)\s]*\)")
 
 
+# docling's picture-class label, the line it writes under a picture's placeholder ("<!-- image -->\n\nBar chart"):
+# the converter's classification of the figure, not a word of the document
+_CHART_LABEL = re.compile(r"(<!--\s*image\s*-->\s*\n)[ \t]*\n?[ \t]*[A-Z][a-z]+ chart[ \t]*(?=\n|$)")
+
+
 def _nav_row(line: str) -> bool:
     """A table row of a navigation box: a cell that is a list of links."""
     s = line.strip()
@@ -93,6 +100,8 @@ def _drop_navigation(md: str) -> str:
 def reference_units(md: str, content_only: bool = False) -> tuple[list[str], list[set[str]]]:
     """(words, [distinct cells of each table]) of a reference Markdown text. `content_only` leaves out
     navigation (`_drop_navigation`), which a main-content reader drops on purpose."""
+    if content_only:
+        md = _CHART_LABEL.sub(r"\1", md)
     md = re.sub(r"<!--.*?-->", " ", md, flags=re.S)
     if content_only:
         md = _drop_navigation(md)

@@ -44,7 +44,7 @@ def compare_name(name: str) -> str:
 
 
 _SEP = "\x1e"
-_WS = re.compile(r"[ \t\n\r\x0b\x0c\x1c\x1d\x1f]+")  # ASCII whitespace (str.split's) but the separator
+_WS = "\t\n\r\x0b\x0c\x1c\x1d\x1f"  # ASCII whitespace (str.split's) but space and the separator
 _KEEP_DOT = re.compile(r"(\d)\.(?=\d)")
 _ARTICLE = re.compile(r"([ \x1e])(?:the|a|an)(?=[ \x1e])")
 _RUNS = re.compile(r" {2,}")
@@ -53,22 +53,39 @@ _RUNS = re.compile(r" {2,}")
 def compare_names(names: list[str]) -> list[str]:
     """`[compare_name(n) for n in names]`, for many names at once: plain ASCII names are normalised in a
     few passes over one joined string (the same result, several times faster than name by name)."""
-    from .graph import _ASCII_PUNCT
-
     big = _SEP.join(names)
     if not big.isascii() or big.count(_SEP) != len(names) - 1 or not _MARKUP.isdisjoint(big) or "://" in big \
             or "www." in big:
         return [compare_name(n) for n in names]
-    big = big.lower().translate(_ASCII_PUNCT)
+    big = big.lower().translate(_ascii_map())  # punctuation and whitespace -> one space each
     if "." in big:  # a dot stays only between two digits (norm_name's rule)
         big = _KEEP_DOT.sub("\\1\x01", big).replace(".", " ").replace("\x01", ".")
-    big = _ARTICLE.sub(r"\1", _SEP + _WS.sub(" ", big) + _SEP)
+    # articles between spaces / separators go; the runs of spaces left are collapsed after (same result as
+    # collapsing first: an article is matched after any one of the spaces before it)
+    big = _ARTICLE.sub(r"\1", _SEP + big + _SEP)
     big = _RUNS.sub(" ", big).replace(" " + _SEP, _SEP).replace(_SEP + " ", _SEP)
     out = big.split(_SEP)[1:-1]
     return [x or norm_name(n) for x, n in zip(out, names)]  # only articles: norm_name's own fallback
 
 
+@functools.cache
+def _ascii_map() -> dict[int, str]:
+    """norm_name's ASCII punctuation map (`graph._ASCII_PUNCT`) plus whitespace other than space -> space."""
+    from .graph import _ASCII_PUNCT
+
+    return {**_ASCII_PUNCT, **{ord(c): " " for c in _WS}}
+
+
 _DIGITS = re.compile(r"\d+")
+_NON_DIGITS = re.compile(r"[^\d\x1e]+")
+
+
+def _digits_of(norms: list[str]) -> list[str]:
+    """`[_digits(x) for x in norms]` in one regex pass over the joined names (digit runs, space-joined)."""
+    joined = _SEP.join(norms)
+    if joined.count(_SEP) != len(norms) - 1:  # a name holding the separator: name by name
+        return [_digits(x) for x in norms]
+    return [x.strip() for x in _NON_DIGITS.sub(" ", joined).split(_SEP)]
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -149,7 +166,7 @@ def fuzzy_pairs(names: list[str], types: list[str], threshold: float = 95.0, min
             ends = np.cumsum(lens)
             # blocks: (type, digits, first 3 characters) and (type, digits, last 3 characters), as int64 keys;
             # a key collision only joins two blocks, and pairs of another type or digits are dropped below
-            head = _factorize((key_type[g], _digits(x)) for g, x in zip(cand, cand_norm))
+            head = _factorize(zip((key_type[g] for g in cand), _digits_of(cand_norm)))
             pre = (chars[ends - lens] * 1_114_112 + chars[ends - lens + 1]) * 1_114_112 + chars[ends - lens + 2]
             suf = (chars[ends - 1] * 1_114_112 + chars[ends - 2]) * 1_114_112 + chars[ends - 3]
             block_of = np.unique(np.concatenate([head * 7_919 + pre, head * 7_919 + suf + 1]), return_inverse=True)[1]
@@ -164,7 +181,7 @@ def fuzzy_pairs(names: list[str], types: list[str], threshold: float = 95.0, min
             row = np.repeat(np.arange(len(cand)), lens)
             counts = np.minimum(np.bincount(row * 32 + codes, minlength=len(cand) * 32), 127).reshape(len(cand), 32)
             counts = counts.astype(np.int8)
-            bag = np.abs(counts[lo] - counts[hi]).sum(axis=1)
+            bag = np.abs(counts[lo] - counts[hi]).sum(axis=1, dtype=np.int32)  # <= 32·127: no int64 upcast
             keep = bag <= (1 - threshold / 100) * (lens[lo] + lens[hi]) + 1e-9
             lo, hi = lo[keep], hi[keep]
             if len(lo):
