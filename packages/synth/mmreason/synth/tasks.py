@@ -11,6 +11,7 @@ One YAML file per task type::
     max_records: 90                 # cap after generation (before scoring)
     per_path: 4                     # questions asked of one path at most
     multi_hop: false
+    max_steps: 1                    # hops a question may chain (random_walk / bfs samplers walk this deep)
     table_image: false              # true: tables are shown only as their page crop (an image), never as text
     needs: {Image: 1, Chunk: 1}     # kinds every question must need (checked on the graph, necessity.py);
                                     # default: `nodes` ("2+" -> at least 2 needed nodes of that kind)
@@ -50,6 +51,7 @@ class TaskType:
     table_image: bool = False  # tables shown as their page crop only (the answer needs the pixels)
     source: str = ""
     needs: dict[str, Any] | None = None  # kinds (and least counts) a question must need; null = `nodes`
+    max_steps: int = 1  # hops a question may chain (MMKG-RDS max_steps: 1, 4 for Entity and *_multihop)
 
     @property
     def required(self) -> dict[str, int]:
@@ -77,6 +79,8 @@ def _task_from(data: dict, where: str) -> TaskType:
     if unknown:
         raise ValueError(f"{where}: unknown question families {unknown}; registered: {sorted(FAMILIES)}")
     s = dict(data["sampler"])
+    if data.get("max_steps") is not None and s.get("name") in ("random_walk", "bfs"):
+        s["hops"] = int(data["max_steps"])  # the walk / BFS depth
     s.setdefault("node_counts", {t: c for t, c in data["nodes"].items() if t != "Entity"})
     try:
         spec = SamplerSpec(**s)
@@ -86,7 +90,7 @@ def _task_from(data: dict, where: str) -> TaskType:
                     hidden=list(data.get("hidden") or []), description=data.get("description", ""),
                     max_records=int(data.get("max_records", 90)), per_path=int(data.get("per_path", 4)),
                     multi_hop=bool(data.get("multi_hop", False)), table_image=bool(data.get("table_image", False)),
-                    source=where, needs=dict(data["needs"]) if data.get("needs") is not None else None)
+                    source=where, max_steps=int(data.get("max_steps") or 1), needs=dict(data["needs"]) if data.get("needs") is not None else None)
 
 
 def load_task_types(dirs: list[str | Path] | None = None, include: list[str] | None = None,

@@ -184,6 +184,9 @@ def evaluate(kg: KG, spec: dict):
         if len(hits) != 1:
             raise ComputeError(f"{len(hits)} symbols for {spec['quantity']!r}")
         return hits[0]
+    if op == "walk":
+        cur, _ = walk(kg, spec)
+        return float(cur) if not isinstance(cur, str) else kg.g.nodes[cur]["name"]
     if op == "stated_symbol":  # the formula variable bound to the column of a cell the passage states
         u, t, d = _edge(kg, spec["stated_cell"])
         text = kg.g.nodes[spec["chunk"]]["text"]
@@ -230,6 +233,46 @@ def related_edge(kg: KG, spec: dict) -> tuple[str, str, str]:
                 and kg.g.nodes[u]["name"] == name:
             return u, w, k
     raise ComputeError(f"no {spec['name']!r} relation for {name!r}")
+
+
+def walk(kg: KG, spec: dict) -> tuple:
+    """Follow a multi-hop chain on the graph: (the end entity id, or the value its final attribute hop reads;
+    the edge keys read, as [("cell" | "rel", key)]). Every hop must lead to exactly one entity.
+
+    spec: {"start": {"entity": id} | {"table", "column", "value"} (the one row with that value: an entity
+    described by its attribute, never named), "steps": [{"rel": name, "dir": "out" | "in"}], "attr":
+    {"table", "column"} (optional final hop: read that cell)}."""
+    used: list[tuple[str, str]] = []
+    st = spec["start"]
+    if "entity" in st:
+        cur = st["entity"]
+    else:
+        hits = [(u, k) for u, _, k, d in kg.g.in_edges(st["table"], keys=True, data=True) if d["type"] == "has_attribute"
+                and d["name"] == st["column"] and isinstance(d["value"], (int, float)) and d["value"] == st["value"]]
+        if len(hits) != 1:
+            raise ComputeError(f"{len(hits)} rows with {st['column']} = {st['value']}")
+        cur, k = hits[0]
+        used.append(("cell", k))
+    seen = [cur]
+    for step in spec["steps"]:
+        it = kg.g.out_edges(cur, keys=True, data=True) if step["dir"] == "out" else kg.g.in_edges(cur, keys=True, data=True)
+        nxt = [((w if step["dir"] == "out" else u), k) for u, w, k, d in it
+               if d["type"] == "relation" and d["name"] == step["rel"]]
+        nxt = [(n, k) for n, k in nxt if n not in seen]
+        if len({n for n, _ in nxt}) != 1:
+            raise ComputeError(f"hop {step} from {cur}: {len(nxt)} entities")
+        cur, k = nxt[0]
+        used.append(("rel", k))
+        seen.append(cur)
+    if spec.get("attr"):
+        a = spec["attr"]
+        k = next((k for _, t, k, d in kg.g.out_edges(cur, keys=True, data=True) if t == a["table"]
+                  and d["type"] == "has_attribute" and d["name"] == a["column"] and isinstance(d["value"], (int, float))), None)
+        if k is None:
+            raise ComputeError(f"no {a['column']!r} for {cur}")
+        used.append(("cell", k))
+        return kg.g.edges[cur, a["table"], k]["value"], used
+    return cur, used
 
 
 def spec_refs(spec) -> list[str]:

@@ -631,7 +631,7 @@ def entity_relation(v: View, rng):
     q = f"What is the {d['name']} entry for {v.node(a)['name']}?"
     cot = [f"The facts list ({v.node(a)['name']}, {d['name']}, {v.node(b)['name']})."]
     return _finish("entity_relation", q, {"op": "relation", "args": [{"rel": k}]}, cot, [k], v, rng, pool=pool,
-                   as_choice=rng.random() < 0.5, extra_nodes=[d["table"]] if d.get("table") else [])
+                   as_choice=rng.random() < 0.5, extra_nodes=[d["table"]] if d.get("table") else [], hops=1)
 
 
 @family("entity_count")
@@ -647,7 +647,7 @@ def entity_count(v: View, rng):
     heads = [v.node(u)["name"] for u, w, _, _ in facts if w == b]
     cot = [f"Facts with {d['name']} {tail}: {', '.join(heads)}.", f"That is {len(heads)}."]
     return _finish("entity_count", q, spec, cot, [kk for _, _, kk, _ in facts], v, rng,
-                   extra_nodes=[d["table"]] if d.get("table") else [])
+                   extra_nodes=[d["table"]] if d.get("table") else [], hops=1)
 
 
 @family("entity_shared")
@@ -670,6 +670,80 @@ def entity_shared(v: View, rng):
            f"The only other entry with {v.node(x)['name']} is {v.node(b)['name']}."]
     return _finish("entity_shared", q, {"op": "shared", "args": [{"rel": ka}, {"rel": kb}]}, cot, [ka, kb], v, rng,
                    pool=pool, extra_nodes=[d["table"]] if d.get("table") else [])
+
+
+def _kind(v: View, n: str) -> str:
+    """What an entity is called in a question: its type, singular ("models" -> "model")."""
+    words = cn(v.node(n).get("entity_type") or "entity").split(" ")
+    words[-1] = singular(words[-1])
+    return " ".join(words)
+
+
+def _unique_attrs(v: View, e: str) -> list[tuple[str, dict]]:
+    """(table, cell edge data) of numeric attributes only this row has in its table column."""
+    out = []
+    for _, t, d in v.g.out_edges(e, data=True):
+        if d["type"] == "has_attribute" and isinstance(d["value"], (int, float)) and sum(
+                1 for _, _, x in v.g.in_edges(t, data=True) if x["type"] == "has_attribute" and x["name"] == d["name"]
+                and x["value"] == d["value"]) == 1:
+            out.append((t, d))
+    return out
+
+
+@family("entity_chain")
+def entity_chain(v: View, rng):
+    """A multi-hop question along the path's relations (MMKG-RDS Entity, up to `max_steps` hops): the question
+    names only where the chain starts, or describes even that entity by an attribute only it has (entity
+    fuzzification); bridge entities are never named. A final hop may read an attribute of the end entity."""
+    ents = v.nodes
+    if len(ents) < 2 or any(v.node(n)["type"] != "Entity" for n in ents):
+        return None
+    steps = []
+    for a, b in zip(ents, ents[1:]):
+        out = next((d for _, w, d in v.g.out_edges(a, data=True) if w == b and d["type"] == "relation"), None)
+        inn = next((d for u, _, d in v.g.in_edges(a, data=True) if u == b and d["type"] == "relation"), None)
+        if not out and not inn:
+            return None
+        steps.append({"rel": (out or inn)["name"], "dir": "out" if out else "in"})
+    room = v.max_steps - len(steps)
+    if room < 0:
+        return None
+    start, phrase = {"entity": ents[0]}, v.node(ents[0])["name"]
+    fuzzy = _unique_attrs(v, ents[0]) if room and rng.random() < 0.6 else []
+    if fuzzy:
+        t, d = rng.choice(fuzzy)
+        start = {"table": t, "column": d["name"], "value": d["value"]}
+        phrase = f"the {_kind(v, ents[0])} whose {cn(d['name'])} is {d['raw']}{_us(d['unit']) if d['unit'] and d['unit'] not in d['raw'] else ''}"
+        room -= 1
+    for i, st in enumerate(steps):
+        if st["dir"] == "out":
+            phrase = f"the {st['rel']} entry of {phrase}"
+        else:
+            came = [u for u, _, d in v.g.in_edges(ents[i], data=True) if d["type"] == "relation"
+                    and d["name"] == st["rel"] and u in ents[:i]]
+            phrase = f"the {'other ' if came else ''}{_kind(v, ents[i + 1])} whose {st['rel']} entry is {phrase}"
+    spec = {"op": "walk", "start": start, "steps": steps}
+    attrs = [(t, d) for _, t, d in v.g.out_edges(ents[-1], data=True) if d["type"] == "has_attribute"
+             and isinstance(d["value"], (int, float))] if room and rng.random() < 0.5 else []
+    if attrs:
+        t, d = rng.choice(attrs)
+        spec["attr"] = {"table": t, "column": d["name"]}
+        q = f"What is the {cn(d['name'])} of {phrase}{_u(d['unit'])}?"
+    else:
+        q = f"What is {phrase}?"
+    named = [v.node(n)["name"] for n in ents[int(not fuzzy):]]
+    if any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", q) for n in named):
+        return None  # a bridge (or the answer) named in the question
+    hops = len(steps) + bool(fuzzy) + ("attr" in spec)
+    cot = ([f"The {_kind(v, ents[0])} whose {start['column']} is {fmt_num(start['value'])} is {v.node(ents[0])['name']}."]
+           if fuzzy else []) + [
+        f"{v.node(a)['name']} -> {st['rel']} -> {v.node(b)['name']}" if st["dir"] == "out"
+        else f"{v.node(b)['name']} has {st['rel']} {v.node(a)['name']}" for st, a, b in zip(steps, ents, ents[1:])]
+    if attrs:
+        cot.append(f"{v.node(ents[-1])['name']} has {cn(d['name'])} {d['raw']}.")
+    pool = [v.node(n)["name"] for n in v.kg.nodes_of("Entity") if v.node(n)["entity_type"] == v.node(ents[-1])["entity_type"]]
+    return _finish("entity_chain", q, spec, cot, [], v, rng, pool=None if attrs else pool,
+                   as_choice=not attrs and rng.random() < 0.3, hops=hops)
 
 
 # =============================================================== multi-table

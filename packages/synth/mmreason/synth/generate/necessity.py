@@ -3,13 +3,15 @@
 A question's computation (compute.py spec) reads graph facts: table cells, relations, the rows a passage
 names, formulas. Each fact can be read from some of the shown evidence nodes, decided on the graph:
 
-    cell (Entity -has_attribute-> Table)   the table, when shown with that column; a chart that plots that
+    cell (Entity -has_attribute-> Table)   the table, when shown with that column; the facts list (an Entity
+                                           task, the entity listed); a chart that plots that
                                            column of the table; a passage that names the row and states
                                            the value. A value the question itself states needs no node.
     relation (Entity -relation-> Entity)   its table, when shown; a passage that names both entities; the
                                            facts list of an Entity task, while it lists both entities
     named(chunk, table, n)                 that passage only ("the 2nd model Passage 1 names")
     count_named(chunks, entities)          per entity, the listed passages that mention it
+    walk (multi-hop chain)                 each hop's relation edge or cell, as above
     formula / symbol                       the formula node; a symbol, or a quantity the question names in
                                            words only (`by_name`), also a passage that names that quantity
 
@@ -60,6 +62,8 @@ def cell_sources(kg: KG, key: str, evidence, hide: dict | None = None) -> set[st
     out = set()
     if t in evidence and d["name"] not in (hide or {}).get(t, ()):
         out.add(t)
+    if u in evidence:  # the facts list of an Entity task lists the entity's attributes it asks about
+        out.add(u)
     for i in _by_type(kg, evidence, "Image"):
         if any(e["type"] == "plots" and w == t and d["name"] in (e.get("columns") or [])
                for _, w, e in kg.g.out_edges(i, data=True)):
@@ -131,6 +135,11 @@ def clauses(kg: KG, spec, evidence, question: str = "", hide: dict | None = None
         for e in spec["entities"]:  # a listed entity no passage names counts 0 whatever is removed
             if any(named_by(kg, ch, e) for ch in spec["chunks"]):
                 out.append(frozenset(ch for ch in spec["chunks"] if ch in ev and named_by(kg, ch, e)))
+    elif op == "walk":
+        from .compute import walk
+
+        for kind, key in walk(kg, spec)[1]:
+            out += clauses(kg, {kind: key}, ev, question, hide)
     elif op == "stated_symbol":  # which quantity: that passage; which symbol: the formula and its definition
         u, t, d = edge_index(kg)[spec["stated_cell"]]
         word = next((q for x, q in (kg.g.nodes[spec["formula"]].get("quantities") or {}).items()

@@ -106,14 +106,29 @@ def shown_chunks(kg: KG, view: View) -> list[str]:
     return [ch for ch in view.chunks if view.shown_passage(ch)[0]]
 
 
-def shown_facts(kg: KG, view: View) -> list[tuple[str, str, str, dict]]:
-    """The facts list of an Entity task: the relations of the path's first relation's name and table."""
-    rel = next((d for a, b in zip(view.nodes, view.nodes[1:]) for _, w, d in kg.g.out_edges(a, data=True)
-                if w == b and d["type"] == "relation"), None)
-    return entity_facts(view, rel["name"], rel.get("table")) if rel is not None else []
+def shown_facts(kg: KG, view: View, draft: Draft | None = None) -> list[tuple[str, str, str, dict]]:
+    """The facts list of an Entity task: every relation of each name (and table) joining consecutive path
+    nodes, and (a multi-hop chain) every row's value of each attribute column the chain reads, as
+    (entity, tail entity or table, edge key, edge data)."""
+    names = list(dict.fromkeys((d["name"], d.get("table")) for a, b in zip(view.nodes, view.nodes[1:])
+                               for u, w, d in list(kg.g.out_edges(a, data=True)) + list(kg.g.in_edges(a, data=True))
+                               if {u, w} == {a, b} and d["type"] == "relation"))
+    facts = [f for name, table in names for f in entity_facts(view, name, table)]
+    spec = draft.compute if draft is not None else {}
+    if spec.get("op") == "walk":
+        cols = [c for c in (spec["start"], spec.get("attr")) if c and "table" in c]
+        facts += [(u, t, k, d) for c in cols for u, t, k, d in kg.g.in_edges(c["table"], keys=True, data=True)
+                  if d["type"] == "has_attribute" and d["name"] == c["column"]]
+    return facts
 
 
-def evidence_nodes(kg: KG, view: View, task: TaskType) -> dict[str, str | None]:
+def fact_line(kg: KG, u: str, w: str, d: dict) -> str:
+    tail = kg.g.nodes[w]["name"] if d["type"] == "relation" else d["raw"] + (f" {d['unit']}" if d.get("unit")
+                                                                              and d["unit"] not in d["raw"] else "")
+    return f"- ({kg.g.nodes[u]['name']}, {d['name']}, {tail})"
+
+
+def evidence_nodes(kg: KG, view: View, task: TaskType, draft: Draft | None = None) -> dict[str, str | None]:
     """{node id: its shown text (passages) or None} for the nodes whose content a record shows (open book):
     passages not withheld, tables, charts, formulas, and the entities of the facts list; what the necessity
     check removes one at a time."""
@@ -123,7 +138,8 @@ def evidence_nodes(kg: KG, view: View, task: TaskType) -> dict[str, str | None]:
             + (view.formulas if "Formula" in shown else []):
         out[n] = None
     if "Entity" in shown:
-        out.update(dict.fromkeys(sorted({x for u, w, _, _ in shown_facts(kg, view) for x in (u, w)})))
+        out.update(dict.fromkeys(sorted({x for u, w, _, d in shown_facts(kg, view, draft) for x in (u, w)
+                                         if kg.g.nodes[x]["type"] == "Entity"})))
     return out
 
 
@@ -145,10 +161,9 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
             for f in view.formulas:
                 parts.append(f"{view.label(f)}: $${kg.g.nodes[f]['latex']}$$")
         if "Entity" in shown:
-            facts = shown_facts(kg, view)
+            facts = shown_facts(kg, view, draft)
             if facts:
-                parts.append("Facts:\n" + "\n".join(f"- ({kg.g.nodes[u]['name']}, {d['name']}, {kg.g.nodes[w]['name']})"
-                                                    for u, w, _, d in facts))
+                parts.append("Facts:\n" + "\n".join(fact_line(kg, u, w, d) for u, w, _, d in facts))
     if "Image" in shown:
         for i in view.charts:
             cap = kg.g.nodes[i].get("caption") or view.label(i)
@@ -177,7 +192,7 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
                 view: View, max_table_columns: int | None = None) -> dict | None:
     from .necessity import check
 
-    evidence = evidence_nodes(kg, view, task)
+    evidence = evidence_nodes(kg, view, task, draft)
     needed, why = check(kg, task.required, draft.compute, evidence, draft.question, draft.hide_columns)
     if why is not None:  # a question that does not need every required kind of evidence
         return None
@@ -200,7 +215,7 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
     prov = {"doc_ids": docs, "node_ids": node_ids, "edge_ids": path.edges, "fact_ids": draft.facts,
             "generator": "template", "model": None, "family": draft.family, "operation": draft.operation,
             "compute": draft.compute, "answer_value": answer_value, "cot": "\n".join(cot),
-            "question": draft.question, "hops": len(path.nodes) - 1, "modalities": mods,
+            "question": draft.question, "hops": draft.hops if draft.hops is not None else len(path.nodes) - 1, "modalities": mods,
             "image_grounded": bool(image_ids), "image_ids": image_ids, "closed_book": closed_book,
             "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns,
             "answer_in_text_ok": draft.answer_in_text_ok, "evidence_node_ids": list(evidence), "needed_node_ids": needed,
@@ -221,7 +236,7 @@ def generate_for_task(kg: KG, task: TaskType, paths: list[Path], seed: int, inpu
     out, seen = [], set()
     stats = {"paths": len(paths), "drafts": 0, "leaks_or_unfit": 0}
     for p in paths:
-        view = View(kg, p.nodes, set(task.nodes), table_images=task.table_image)
+        view = View(kg, p.nodes, set(task.nodes), table_images=task.table_image, max_steps=task.max_steps)
         rng = random.Random(make_id(seed, task.name, p.nodes))
         n = 0
         for attempt in range(task.per_path * 4):

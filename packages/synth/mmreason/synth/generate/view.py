@@ -27,6 +27,7 @@ class Draft:
     hide_columns: dict[str, list[str]] = field(default_factory=dict)  # table id -> columns not shown
     extra_nodes: list[str] = field(default_factory=list)  # support nodes off the path (a hidden table)
     answer_in_text_ok: bool = False  # the answer is a shown table cell; only the figure says which one
+    hops: int | None = None  # hops the question chains (None: the path's)
 
     @property
     def value(self) -> str:
@@ -49,8 +50,10 @@ def cn(name: str) -> str:
 
 
 class View:
-    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str], table_images: bool = False):
+    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str], table_images: bool = False,
+                 max_steps: int = 1):
         self.kg, self.g, self.nodes = kg, kg.g, nodes
+        self.max_steps = max_steps  # hops a question may chain
         self.shown = shown_types
         self.table_images = table_images
         by = {t: [n for n in nodes if self.g.nodes[n]["type"] == t] for t in ("Chunk", "Table", "Image", "Formula", "Entity")}
