@@ -51,6 +51,47 @@ def test_each_benchmark_type_has_20_questions_and_each_needs_its_required_kinds(
     assert_needed(run["kg"], run["records"])
 
 
+def _walk_by_hand(g, spec) -> tuple[str | float, list[str]]:
+    """The chain re-walked on the networkx graph itself (not generate.compute): (answer, entities visited)."""
+    st = spec["start"]
+    if "entity" in st:
+        cur = st["entity"]
+    else:  # the one row of the table with that value
+        (cur,) = [u for u, t, d in g.in_edges(st["table"], data=True) if d["type"] == "has_attribute"
+                  and d["name"] == st["column"] and d["value"] == st["value"]]
+    seen = [cur]
+    for step in spec["steps"]:
+        if step["dir"] == "out":
+            nxt = {w for _, w, d in g.out_edges(cur, data=True) if d["type"] == "relation" and d["name"] == step["relation"]}
+        else:
+            nxt = {u for u, _, d in g.in_edges(cur, data=True) if d["type"] == "relation" and d["name"] == step["relation"]}
+        (cur,) = nxt - set(seen)
+        seen.append(cur)
+    if spec.get("attr"):
+        (val,) = [d["value"] for _, t, d in g.out_edges(cur, data=True) if t == spec["attr"]["table"]
+                  and d["type"] == "has_attribute" and d["name"] == spec["attr"]["column"]]
+        return val, seen
+    return g.nodes[cur]["name"], seen
+
+
+def test_four_hop_entity_questions_rederive_by_walking_the_graph(run):
+    g = run["kg"].g
+    chains = [p for p in (json.loads(r["provenance"]) for r in run["records"] if r["task_type"] == "Entity")
+              if p["family"] == "entity_chain"]
+    assert any(p["hops"] == 4 for p in chains)
+    for p in chains:
+        spec = p["compute"]
+        assert p["hops"] == len(spec["steps"]) + ("table" in spec["start"]) + bool(spec.get("attr")) <= 4
+        answer, seen = _walk_by_hand(g, spec)
+        if isinstance(answer, str):
+            assert answer == p["answer_value"], p["question"]
+        else:
+            assert float(p["answer_value"]) == answer, p["question"]
+        # only a start given by name is named: bridges, the answer and a start described by its value are not
+        for n in seen[1:] if "entity" in spec["start"] else seen:
+            assert not re.search(rf"(?<!\w){re.escape(g.nodes[n]['name'])}(?!\w)", p["question"]), p["question"]
+
+
 def test_every_template_answer_recomputes_from_the_graph(run):
     from mmreason.synth.generate.compute import evaluate, render
 

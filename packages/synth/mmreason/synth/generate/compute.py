@@ -240,7 +240,7 @@ def walk(kg: KG, spec: dict) -> tuple:
     the edge keys read, as [("cell" | "rel", key)]). Every hop must lead to exactly one entity.
 
     spec: {"start": {"entity": id} | {"table", "column", "value"} (the one row with that value: an entity
-    described by its attribute, never named), "steps": [{"rel": name, "dir": "out" | "in"}], "attr":
+    described by its attribute, never named), "steps": [{"relation": name, "dir": "out" | "in"}], "attr":
     {"table", "column"} (optional final hop: read that cell)}."""
     used: list[tuple[str, str]] = []
     st = spec["start"]
@@ -257,7 +257,7 @@ def walk(kg: KG, spec: dict) -> tuple:
     for step in spec["steps"]:
         it = kg.g.out_edges(cur, keys=True, data=True) if step["dir"] == "out" else kg.g.in_edges(cur, keys=True, data=True)
         nxt = [((w if step["dir"] == "out" else u), k) for u, w, k, d in it
-               if d["type"] == "relation" and d["name"] == step["rel"]]
+               if d["type"] == "relation" and d["name"] == step["relation"]]
         nxt = [(n, k) for n, k in nxt if n not in seen]
         if len({n for n, _ in nxt}) != 1:
             raise ComputeError(f"hop {step} from {cur}: {len(nxt)} entities")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from ..kg.tables import singular
-from .compute import ComputeError, evaluate, fmt_num, relation_edges, render
+from .compute import ComputeError, edge_index, evaluate, fmt_num, relation_edges, render
 from .view import Draft, View, cn
 
 FAMILIES: dict[str, Callable[[View, random.Random], Draft | None]] = {}
@@ -704,12 +704,12 @@ def entity_chain(v: View, rng):
         inn = next((d for u, _, d in v.g.in_edges(a, data=True) if u == b and d["type"] == "relation"), None)
         if not out and not inn:
             return None
-        steps.append({"rel": (out or inn)["name"], "dir": "out" if out else "in"})
+        steps.append({"relation": (out or inn)["name"], "dir": "out" if out else "in"})
     room = v.max_steps - len(steps)
     if room < 0:
         return None
     start, phrase = {"entity": ents[0]}, v.node(ents[0])["name"]
-    fuzzy = _unique_attrs(v, ents[0]) if room and rng.random() < 0.6 else []
+    fuzzy = _unique_attrs(v, ents[0]) if room and rng.random() < 0.8 else []
     if fuzzy:
         t, d = rng.choice(fuzzy)
         start = {"table": t, "column": d["name"], "value": d["value"]}
@@ -717,14 +717,14 @@ def entity_chain(v: View, rng):
         room -= 1
     for i, st in enumerate(steps):
         if st["dir"] == "out":
-            phrase = f"the {st['rel']} entry of {phrase}"
+            phrase = f"the {st['relation']} entry of {phrase}"
         else:
             came = [u for u, _, d in v.g.in_edges(ents[i], data=True) if d["type"] == "relation"
-                    and d["name"] == st["rel"] and u in ents[:i]]
-            phrase = f"the {'other ' if came else ''}{_kind(v, ents[i + 1])} whose {st['rel']} entry is {phrase}"
+                    and d["name"] == st["relation"] and u in ents[:i]]
+            phrase = f"the {'other ' if came else ''}{_kind(v, ents[i + 1])} whose {st['relation']} entry is {phrase}"
     spec = {"op": "walk", "start": start, "steps": steps}
     attrs = [(t, d) for _, t, d in v.g.out_edges(ents[-1], data=True) if d["type"] == "has_attribute"
-             and isinstance(d["value"], (int, float))] if room and rng.random() < 0.5 else []
+             and isinstance(d["value"], (int, float))] if room and rng.random() < 0.8 else []
     if attrs:
         t, d = rng.choice(attrs)
         spec["attr"] = {"table": t, "column": d["name"]}
@@ -737,12 +737,22 @@ def entity_chain(v: View, rng):
     hops = len(steps) + bool(fuzzy) + ("attr" in spec)
     cot = ([f"The {_kind(v, ents[0])} whose {start['column']} is {fmt_num(start['value'])} is {v.node(ents[0])['name']}."]
            if fuzzy else []) + [
-        f"{v.node(a)['name']} -> {st['rel']} -> {v.node(b)['name']}" if st["dir"] == "out"
-        else f"{v.node(b)['name']} has {st['rel']} {v.node(a)['name']}" for st, a, b in zip(steps, ents, ents[1:])]
+        f"{v.node(a)['name']} -> {st['relation']} -> {v.node(b)['name']}" if st["dir"] == "out"
+        else f"{v.node(b)['name']} has {st['relation']} {v.node(a)['name']}" for st, a, b in zip(steps, ents, ents[1:])]
     if attrs:
         cot.append(f"{v.node(ents[-1])['name']} has {cn(d['name'])} {d['raw']}.")
     pool = [v.node(n)["name"] for n in v.kg.nodes_of("Entity") if v.node(n)["entity_type"] == v.node(ents[-1])["entity_type"]]
-    return _finish("entity_chain", q, spec, cot, [], v, rng, pool=None if attrs else pool,
+    from .compute import walk
+
+    try:
+        facts = [k for _, k in walk(v.kg, spec)[1]]
+    except ComputeError:
+        return None
+    edges = [edge_index(v.kg)[k] for k in facts]
+    tables = sorted({d.get("table") or w for _, w, d in edges if d.get("table") or d["type"] == "has_attribute"})
+    if len({d["provenance"]["doc"] for _, _, d in edges}) != 1:
+        return None  # a chain stays within one document (the record's source)
+    return _finish("entity_chain", q, spec, cot, facts, v, rng, pool=None if attrs else pool, extra_nodes=tables,
                    as_choice=not attrs and rng.random() < 0.3, hops=hops)
 
 
