@@ -829,6 +829,30 @@ def multi_table_sum(v: View, rng, t1, c1, t2, c2):
     return _finish("multi_table_sum", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
+@family("multi_table_join")
+def multi_table_join(v: View, rng):
+    """Two tables joined on a shared entity: a row's relation entry in one table is a row of the other
+    ("the train size (Table 2) of the dataset TabFormer is trained on (Table 1)"); the bridge is not named."""
+    opts = []
+    for t1 in v.tables:
+        for u, w, k, d in v.relations_of_table(t1):
+            for t2 in v.tables:
+                if t2 != t1:
+                    opts += [(t1, t2, u, w, k, d, c) for col in v.numeric_columns(t2) for c in v.num_cells(t2, col)
+                             if c["entity"] == v.node(w)["name"]]  # the same name (a row key may be typed apart)
+    if not opts:
+        return None
+    t1, t2, u, w, k, d, c = rng.choice(opts)
+    q = (f"In {v.label(t1)}, take the {d['name']} entry of {v.node(u)['name']}. What is its {cn(c['column'])} "
+         f"according to {v.label(t2)}{_u(v.unit(t2, c['column']))}?")
+    spec = {"op": "attr", "args": [{"op": "relation", "args": [{"rel": k}]}], "table": t2, "column": c["column"]}
+    cot = [f"{v.label(t1)}: the {d['name']} entry of {v.node(u)['name']} is {v.node(w)['name']}.",
+           f"{v.label(t2)}: {v.node(w)['name']} has {cn(c['column'])} {c['raw']}."]
+    if re.search(rf"(?<!\w){re.escape(v.node(w)['name'])}(?!\w)", q):
+        return None
+    return _finish("multi_table_join", q, spec, cot, [k, c["key"]], v, rng, hops=2)
+
+
 @family("join_lookup")
 def join_lookup(v: View, rng):
     if len(v.tables) != 2:
