@@ -166,6 +166,10 @@ EXPECTED = {
     "passage_relation": ("passages", "According to the passages, what is the class entry for Alpha?", "Alcohol"),
     "entity_relation": ("entity", "What is the class entry for Alpha?", "Alcohol"),
     "entity_count": ("entity", "How many of the listed facts have Alcohol as their class entry?", "2"),
+    "entity_chain": ("chain", "What is the molar mass of the other compound whose class entry is the class entry of "
+                     "Alpha (in g/mol)?", "80"),  # Alpha -> Alcohol <- Gamma; Gamma's molar mass
+    "multi_table_join": ("mjoin", "In Table 1, take the trained on entry of Wren. What is its size according to Table 2 "
+                         "(in GB)?", "60"),  # JOIN_DOC: Wren -> Books -> 60 GB
     "entity_shared": ("entity3", "Which other compound has the same class entry as Alpha?", "Gamma"),
     "multi_table_argmax": ("mt", "Give the compound with the smallest price in Table 2 and the compound with the "
                            "smallest density in Table 1, as 'first; second'.", "Gamma; Beta"),
@@ -217,6 +221,26 @@ EXPECTED = {
 }
 
 
+# Two tables joined on a shared entity: Table 1's "Trained on" entries are Table 2's rows.
+JOIN_DOC = """# Models
+
+| Model | Parameters (M) | Trained on |
+|---|---|---|
+| Orca | 120 | Pile |
+| Wren | 340 | Books |
+| Kite | 90 | Pile |
+
+Table 1: Models.
+
+| Dataset | Size (GB) | Released by |
+|---|---|---|
+| Pile | 800 | EleutherAI |
+| Books | 60 | Gutenberg |
+
+Table 2: Datasets.
+"""
+
+
 @pytest.fixture(scope="module")
 def fixed(tmp_path_factory):
     from synthfix import png
@@ -245,7 +269,14 @@ def fixed(tmp_path_factory):
              "formulas": ([f1, doc, f2], {"Formula"}), "ftable": ([f1, t1], {"Formula", "Table"}),
              "chartformula": ([i1, t1, f1], {"Image", "Formula"}),
              "mtmc": ([ch[0], t1, t2, ch[1]], {"Chunk", "Table"}), "sfmc": ([ch[0], a, t1, f1, ch[2]], {"Formula", "Chunk"})}
-    return kg, {k: View(kg, nodes, shown) for k, (nodes, shown) in views.items()}
+    out = {k: View(kg, nodes, shown) for k, (nodes, shown) in views.items()}
+    out["chain"] = View(kg, [a, alc, c], {"Entity"}, max_steps=4)
+    (root / "m.md").write_text(JOIN_DOC, encoding="utf-8")
+    kg2 = KG()
+    extract_structural(read_document(root / "m.md", root), kg2, [])
+    lab2 = {d["label"]: n for n, d in kg2.g.nodes(data=True) if d.get("label")}
+    out["mjoin"] = View(kg2, [lab2["Table 1"], kg2.nodes_of("Document")[0], lab2["Table 2"]], {"Table"})
+    return kg, out
 
 
 def test_every_family_has_a_hand_checked_case():
