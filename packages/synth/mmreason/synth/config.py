@@ -92,8 +92,22 @@ class TasksConfig:
 
 
 @dataclass
+class SubgraphConfig:
+    """Subgraph sampling before path selection (sampling/subgraph.py; MMKG-RDS random / bfs / acs)."""
+
+    method: str | None = None  # none | random | bfs | acs for every task type; null = each task type's `subgraph`
+    order: int = 200  # nodes per sampled subgraph
+    rounds: int = 20  # subgraphs sampled per task type (their paths pooled)
+
+    def __post_init__(self) -> None:
+        if self.method is not None:
+            check_choice("synth.sample.subgraph.method", self.method, ("none", "random", "bfs", "acs"), "method")
+
+
+@dataclass
 class SampleConfig:
     max_paths: int | None = None  # override every task type's sampler.max_paths
+    subgraph: SubgraphConfig = field(default_factory=SubgraphConfig)
 
 
 @dataclass

@@ -87,13 +87,17 @@ def run_sample(cfg) -> Path:
     from dataclasses import asdict
 
     from .kg.store import load_graph
-    from .sampling import sample_paths
+    from .sampling.subgraph import meets, subgraph_paths
 
     s, _ = settings(cfg)
     gp = _graph_path(s)
     tasks = _tasks(s)
     d = s["out_dir"] / "sample"
-    key = _hash(gp, [asdict(t.sampler) | {"name": t.name} for t in tasks], s["seed"])
+    sub = s["sample"]["subgraph"]
+    plan = {t.name: {"method": "none", "order": sub["order"], "rounds": sub["rounds"], **t.subgraph}
+            | ({"method": sub["method"]} if sub["method"] else {}) for t in tasks}
+    key = _hash(gp, [asdict(t.sampler) | {"name": t.name, "extra": t.extra_requirements} for t in tasks], plan,
+                s["seed"])
     if _fresh(d, key, ["paths.json"]):
         log.info("sample: up to date (%s)", d)
         return d / "paths.json"
@@ -102,7 +106,8 @@ def run_sample(cfg) -> Path:
     with _progress(s["progress"]) as bar:
         job = bar.add_task("sample", total=len(tasks))
         for t in tasks:
-            out[t.name] = [p.to_dict() for p in sample_paths(kg, t.sampler, s["seed"])]
+            found = subgraph_paths(kg, t.sampler, s["seed"], **plan[t.name])
+            out[t.name] = [p.to_dict() for p in found if meets(kg, p, t.extra_requirements)]
             bar.advance(job)
     atomic_write_json(d / "paths.json", out, indent=None)
     _done(d, key, {"paths": {k: len(v) for k, v in out.items()}})
@@ -130,7 +135,8 @@ def run_qa(cfg, backend=None) -> Path:
     tasks = _tasks(s)
     d = s["out_dir"] / "qa"
     key = _hash(gp, pp, s["generate"], s["closed_book"], s["seed"],
-                [(t.name, t.questions, t.nodes, t.hidden, t.per_path, t.max_records) for t in tasks])
+                [(t.name, t.questions, t.nodes, t.hidden, t.per_path, t.max_records, t.max_steps, t.ans_types,
+                  t.question_need_info, t.needs) for t in tasks])
     if _fresh(d, key, ["records.jsonl"]):
         log.info("qa: up to date (%s)", d)
         return d / "records.jsonl"

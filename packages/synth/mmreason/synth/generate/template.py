@@ -188,6 +188,17 @@ def leaks(kg: KG, view: View, draft: Draft, problem: str) -> bool:
     return any(contains_value(stem, x) for x in plotted_values(kg, view))
 
 
+def answer_kind(kg: KG, draft: Draft) -> str:
+    """What the answer is (a task's `ans_types`): Entity (the name of an entity node), Number, or Text."""
+    value = draft.value
+    if draft.answer_type == "number" or re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return "Number"
+    names = getattr(kg, "_entity_names", None)
+    if names is None:
+        names = kg._entity_names = {kg.g.nodes[n]["name"] for n in kg.nodes_of("Entity")}  # type: ignore[attr-defined]
+    return "Entity" if value in names else "Text"
+
+
 def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: FsPath, closed_book: bool,
                 view: View, max_table_columns: int | None = None) -> dict | None:
     from .necessity import check
@@ -196,6 +207,12 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
     needed, why = check(kg, task.required, draft.compute, evidence, draft.question, draft.hide_columns)
     if why is not None:  # a question that does not need every required kind of evidence
         return None
+    if task.ans_types is not None and answer_kind(kg, draft) not in task.ans_types:
+        return None
+    for kind in task.question_need_info:  # the question itself names a needed node of that kind
+        if not any(kg.g.nodes[n]["type"] == kind and (kg.g.nodes[n].get("label") or kg.g.nodes[n].get("name") or "\0")
+                   in draft.question for n in needed):
+            return None
     problem, image_ids = render(kg, view, task, draft, closed_book, max_table_columns)
     if task.image_grounded and (not image_ids or leaks(kg, view, draft, problem)):
         return None
