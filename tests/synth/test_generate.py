@@ -211,6 +211,9 @@ EXPECTED = {
     "formula_symbol": ("formula", "In Eq. (1), which symbol stands for the mass?", "m"),
     "formula_chain": ("formulas", "A sample has volume V = 8 cm³, density rho = 0.5 g/cm³, molar mass M = 20 g/mol. "
                       "Using Eq. (1) and then Eq. (2), compute its amount n. Round to 2 decimal places.", "0.2"),  # 4/20
+    "formula_chain_strict": ("formulas", "A sample has volume V = 8 cm³, density rho = 0.5 g/cm³, molar mass M = 20 "
+                             "g/mol. Using Eq. (1) and then Eq. (2), compute its amount n. Round to 2 decimal places.",
+                             "0.2"),  # m = 0.5 * 8 = 4; n = 4 / 20
     "formula_compare": ("formulas", "Evaluate Eq. (1) with volume V = 8 cm³, mass m = 4 g; and Eq. (2) with molar mass "
                         "M = 20 g/mol, mass m = 4 g. Which equation gives the larger number?", "Eq. (1)"),  # 0.5 > 0.2
     "formula_table": ("ftable", "Using Eq. (1) and the values in Table 1, compute the density rho of Beta. Round to 2 "

@@ -61,10 +61,9 @@ def _walk_by_hand(g, spec) -> tuple[str | float, list[str]]:
                   and d["name"] == st["column"] and d["value"] == st["value"]]
     seen = [cur]
     for step in spec["steps"]:
-        if step["dir"] == "out":
-            nxt = {w for _, w, d in g.out_edges(cur, data=True) if d["type"] == "relation" and d["name"] == step["relation"]}
-        else:
-            nxt = {u for u, _, d in g.in_edges(cur, data=True) if d["type"] == "relation" and d["name"] == step["relation"]}
+        edges = g.out_edges(cur, data=True) if step["dir"] == "out" else g.in_edges(cur, data=True)
+        nxt = {(w if step["dir"] == "out" else u) for u, w, d in edges if d["type"] == "relation"
+               and d["name"] == step["relation"] and d.get("table") == step.get("table", d.get("table"))}
         (cur,) = nxt - set(seen)
         seen.append(cur)
     if spec.get("attr"):

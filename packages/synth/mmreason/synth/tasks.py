@@ -18,6 +18,7 @@ One YAML file per task type::
     extra_requirements: {Image: {type: class, require: [chart]}}   # node filters (Image class: chart | other)
     question_need_info: []          # kinds whose node the question text must name (its label or name)
     subgraph: {method: bfs, order: 200, rounds: 20}   # sample subgraphs first (random | bfs | acs | none)
+    default: true                   # false: run only when synth.tasks.include names it (or an alias)
     needs: {Image: 1, Chunk: 1}     # kinds every question must need (checked on the graph, necessity.py);
                                     # default: `nodes` ("2+" -> at least 2 needed nodes of that kind)
 
@@ -63,6 +64,7 @@ class TaskType:
     extra_requirements: dict[str, Any] = field(default_factory=dict)  # per node type {type: attr, require: [...]}
     question_need_info: list[str] = field(default_factory=list)  # kinds the question text itself must name
     subgraph: dict[str, Any] = field(default_factory=dict)  # {method: none|random|bfs|acs, order, rounds}
+    default: bool = True  # run when synth.tasks.include is null (false: only when included by name or alias)
 
     @property
     def required(self) -> dict[str, int]:
@@ -113,7 +115,7 @@ def _task_from(data: dict, where: str) -> TaskType:
                     aliases=[str(a) for a in data.get("aliases") or []], ans_types=data.get("ans_types"),
                     extra_requirements=dict(data.get("extra_requirements") or {}),
                     question_need_info=list(data.get("question_need_info") or []),
-                    subgraph=dict(data.get("subgraph") or {}), needs=dict(data["needs"]) if data.get("needs") is not None else None)
+                    subgraph=dict(data.get("subgraph") or {}), default=bool(data.get("default", True)), needs=dict(data["needs"]) if data.get("needs") is not None else None)
 
 
 def load_task_types(dirs: list[str | Path] | None = None, include: list[str] | None = None,
@@ -149,4 +151,6 @@ def load_task_types(dirs: list[str | Path] | None = None, include: list[str] | N
                              f"and their official names {sorted(alias)}")
         want = {alias.get(x, x) for x in include}
         found = {k: v for k, v in found.items() if k in want}
+    else:
+        found = {k: v for k, v in found.items() if v.default}
     return [found[k] for k in sorted(found)]

@@ -240,7 +240,8 @@ def walk(kg: KG, spec: dict) -> tuple:
     the edge keys read, as [("cell" | "rel", key)]). Every hop must lead to exactly one entity.
 
     spec: {"start": {"entity": id} | {"table", "column", "value"} (the one row with that value: an entity
-    described by its attribute, never named), "steps": [{"relation": name, "dir": "out" | "in"}], "attr":
+    described by its attribute, never named), "steps": [{"relation": name, "dir": "out" | "in", "table": id (optional: that table's
+    relation only; a merged entity may have the same relation in several documents)}], "attr":
     {"table", "column"} (optional final hop: read that cell)}."""
     used: list[tuple[str, str]] = []
     st = spec["start"]
@@ -257,7 +258,8 @@ def walk(kg: KG, spec: dict) -> tuple:
     for step in spec["steps"]:
         it = kg.g.out_edges(cur, keys=True, data=True) if step["dir"] == "out" else kg.g.in_edges(cur, keys=True, data=True)
         nxt = [((w if step["dir"] == "out" else u), k) for u, w, k, d in it
-               if d["type"] == "relation" and d["name"] == step["relation"]]
+               if d["type"] == "relation" and d["name"] == step["relation"]
+               and ("table" not in step or d.get("table") == step["table"])]
         nxt = [(n, k) for n, k in nxt if n not in seen]
         if len({n for n, _ in nxt}) != 1:
             raise ComputeError(f"hop {step} from {cur}: {len(nxt)} entities")

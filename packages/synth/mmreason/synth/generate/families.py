@@ -704,7 +704,8 @@ def entity_chain(v: View, rng):
         inn = next((d for u, _, d in v.g.in_edges(a, data=True) if u == b and d["type"] == "relation"), None)
         if not out and not inn:
             return None
-        steps.append({"relation": (out or inn)["name"], "dir": "out" if out else "in"})
+        d = out or inn
+        steps.append({"relation": d["name"], "dir": "out" if out else "in"} | ({"table": d["table"]} if d.get("table") else {}))
     room = v.max_steps - len(steps)
     if room < 0:
         return None
@@ -754,6 +755,75 @@ def entity_chain(v: View, rng):
         return None  # a chain stays within one document (the record's source)
     return _finish("entity_chain", q, spec, cot, facts, v, rng, pool=None if attrs else pool, extra_nodes=tables,
                    as_choice=not attrs and rng.random() < 0.3, hops=hops)
+
+
+def _walk_draft(fam: str, v: View, rng, q: str, spec: dict, cot: list[str], hops: int) -> Draft | None:
+    from .compute import walk
+
+    try:
+        facts = [k for _, k in walk(v.kg, spec)[1]]
+    except ComputeError:
+        return None
+    return _finish(fam, q, spec, cot, facts, v, rng, hops=hops)
+
+
+@family("table_chain")
+def table_chain(v: View, rng):
+    """Two hops inside a table: the row whose value in one column is unique, then its other column or its
+    relation entry ("In Table 1, what is the recall of the model whose F1 is 55.6?")."""
+    opts = [(t, e, d) for t in v.tables for e in {c["entity_id"] for c in v.cells(t)} for tt, d in _unique_attrs(v, e)
+            if tt == t]
+    if not opts:
+        return None
+    t, e, d = rng.choice(sorted(opts, key=lambda o: (o[0], o[1], o[2]["name"])))
+    who = f"the {v.key_type(t)} whose {cn(d['name'])} is {d['raw']}"
+    rels = [r for r in v.relations_of_table(t) if r[0] == e]
+    others = [c for c in v.cells(t) if c["entity_id"] == e and c["column"] != d["name"]
+              and isinstance(c["value"], (int, float))]
+    start = {"table": t, "column": d["name"], "value": d["value"]}
+    if rels and (not others or rng.random() < 0.5):
+        _, w, _, rd = rng.choice(rels)
+        spec = {"op": "walk", "start": start, "steps": [{"relation": rd["name"], "dir": "out", "table": t}]}
+        q = f"In {v.label(t)}, what is the {rd['name']} entry of {who}?"
+        cot = [f"In {v.label(t)}, {v.node(e)['name']} has {cn(d['name'])} {d['raw']}.",
+               f"Its {rd['name']} entry is {v.node(w)['name']}."]
+    elif others:
+        c = rng.choice(others)
+        spec = {"op": "walk", "start": start, "steps": [], "attr": {"table": t, "column": c["column"]}}
+        q = f"In {v.label(t)}, what is the {cn(c['column'])} of {who}{_u(v.unit(t, c['column']))}?"
+        cot = [f"In {v.label(t)}, {v.node(e)['name']} has {cn(d['name'])} {d['raw']}.",
+               f"Its {cn(c['column'])} is {c['raw']}."]
+    else:
+        return None
+    return _walk_draft("table_chain", v, rng, q, spec, cot, hops=2)
+
+
+@family("passage_chain")
+def passage_chain(v: View, rng):
+    """Two hops inside the passages: the entity whose value a passage states (and no other row of its table
+    has), then its relation entry the passage gives ("... the model whose f1 is 55.6 % ... trained on ...")."""
+    from .necessity import cell_sources, relation_sources
+
+    opts = []
+    for ch in v.chunks:
+        ev = {ch: v.shown_passage(ch)[0]}
+        for _, e, _ in v.mentions(ch):
+            for t, d in _unique_attrs(v, e):
+                k = next(k for _, tt, k, dd in v.g.out_edges(e, keys=True, data=True) if tt == t and dd is d)
+                if not cell_sources(v.kg, k, ev):
+                    continue
+                opts += [(ch, e, t, d, w, rk, rd) for _, w, rk, rd in v.g.out_edges(e, keys=True, data=True)
+                         if rd["type"] == "relation" and all(relation_sources(v.kg, rk, ev))]
+    if not opts:
+        return None
+    ch, e, t, d, w, rk, rd = rng.choice(opts)
+    spec = {"op": "walk", "start": {"table": t, "column": d["name"], "value": d["value"]},
+            "steps": [{"relation": rd["name"], "dir": "out"} | ({"table": rd["table"]} if rd.get("table") else {})]}
+    n = v.passage_no(ch)
+    q = f"According to Passage {n}, what is the {rd['name']} entry of the {_kind(v, e)} whose {cn(d['name'])} is {d['raw']}?"
+    cot = [f"Passage {n}: {v.node(e)['name']} has {cn(d['name'])} {d['raw']}.",
+           f"Passage {n}: the {rd['name']} entry for {v.node(e)['name']} is {v.node(w)['name']}."]
+    return _walk_draft("passage_chain", v, rng, q, spec, cot, hops=2)
 
 
 # =============================================================== multi-table
@@ -1135,14 +1205,53 @@ def formula_table(v: View, rng):
     return _finish("formula_table", q, spec, cot, [row[x]["key"] for x in inputs], v, rng, hide_columns=hide)
 
 
+@family("formula_table_argmax")
+def formula_table_argmax(v: View, rng):
+    """Two hops: the row with the largest (smallest) value of a column, then a formula on that row's values."""
+    if not v.formulas or not v.tables:
+        return None
+    f = v.formulas[0]
+    lhs = _lhs(v, f)
+    bind = v.formula_bindings(f)
+    inputs = [x for x in v.node(f)["variables"] if x != lhs]
+    if not lhs or any(x not in bind for x in inputs):
+        return None
+    t = bind[inputs[0]][0]
+    cols = [c for c in v.numeric_columns(t) if v.complete(t, c)]
+    if not cols or any(bind[x][0] != t for x in inputs):
+        return None
+    col, op = rng.choice(cols), rng.choice(["argmax", "argmin"])
+    pick = {"op": op, "args": [{"cell": c["key"]} for c in v.num_cells(t, col)]}
+    spec = {"op": "formula", "formula": f, "target": lhs, "round": 2,
+            "bind": {x: {"op": "attr", "args": [pick], "table": t, "column": bind[x][1]} for x in inputs}}
+    try:
+        who, val = evaluate(v.kg, pick), evaluate(v.kg, spec)
+    except ComputeError:
+        return None
+    word = "largest" if op == "argmax" else "smallest"
+    q = (f"Find the {v.key_type(t)} with the {word} {cn(col)} in {v.label(t)}. Using {v.label(f)} and its values in "
+         f"{v.label(t)}, compute its {_q(v, f, lhs)} {lhs}. Round to 2 decimal places.")
+    cot = [f"The {word} {cn(col)} in {v.label(t)} belongs to {who}.", f"{v.label(f)}: ${v.node(f)['latex']}$.",
+           f"{lhs} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
+    hide = {t: [bind[lhs][1]]} if lhs in bind else {}
+    return _finish("formula_table_argmax", q, spec, cot, [c["key"] for c in v.num_cells(t, col)], v, rng,
+                   hide_columns=hide, hops=2)
+
+
 @family("formula_chain_named")
 def formula_chain_named(v: View, rng):
     """formula_chain with the quantities named in words only: the passages that define the symbols are needed."""
     return formula_chain(v, rng, by_name=True)
 
 
+@family("formula_chain_strict")
+def formula_chain_strict(v: View, rng):
+    """formula_chain without its fallback: only a real chain through a shared quantity (multi-hop)."""
+    return formula_chain(v, rng, fallback=False)
+
+
 @family("formula_chain")
-def formula_chain(v: View, rng, by_name: bool = False):
+def formula_chain(v: View, rng, by_name: bool = False, fallback: bool = True):
     fs = [f for f in v.formulas if _lhs(v, f)]
     if len(fs) < 2:
         return None
@@ -1177,7 +1286,7 @@ def formula_chain(v: View, rng, by_name: bool = False):
         b = {**v.formula_bindings(f1), **v.formula_bindings(f2)}
         return _finish("formula_chain_named" if by_name else "formula_chain", q, spec, cot,
                        [row[x]["key"] for x in in1 + in2], v, rng, extra_nodes=sorted({b[x][0] for x in in1 + in2}))
-    return None if by_name else formula_compare(v, rng)
+    return formula_compare(v, rng) if fallback and not by_name else None
 
 
 @family("formula_compare_named")
