@@ -91,6 +91,71 @@ def test_four_hop_entity_questions_rederive_by_walking_the_graph(run):
             assert not re.search(rf"(?<!\w){re.escape(g.nodes[n]['name'])}(?!\w)", p["question"]), p["question"]
 
 
+# MMKG-RDS data_synthesis/constants.py TASK_INFO: the official task names
+OFFICIAL = ["Entity", "single_table", "single_table_mutihop", "single_table_single_text", "single_table_multi_text_qa",
+            "multi_table", "multi_table_multihop", "multi_table_multi_text", "single_text", "multi_text",
+            "single_text_multihop", "multi_text_multihop", "single_formula", "single_formula_single_text",
+            "single_formula_multi_text", "multi_formula", "multi_formula_multihop", "multi_formula_multi_text",
+            "single_chart", "single_chart_single_text", "single_chart_multi_text", "multi_chart",
+            "multi_chart_multi_text", "single_table_single_chart", "single_table_single_chart_multihop",
+            "single_table_single_formula", "single_table_single_formula_multihop", "single_chart_single_formula",
+            "single_table_single_text_multihop"]
+
+
+def _qa(run, tmp_path, **synth):
+    """sample + qa on the fixture's graph with other settings; the records."""
+    import shutil
+
+    from mmreason.core.io import read_jsonl
+    from mmreason.synth.run import run_qa, run_sample
+
+    shutil.copytree(run["out"] / "kg", tmp_path / "kg")
+    cfg = {"synth": {**run["cfg"]["synth"], "out_dir": str(tmp_path), **synth}}
+    run_sample(cfg)
+    return list(read_jsonl(run_qa(cfg)))
+
+
+def test_official_presets_compose_by_their_names_and_generate(run, tmp_path):
+    from mmreason.core.config import compose
+    from mmreason.synth.config import synth_settings
+    from mmreason.synth.tasks import load_task_types
+
+    cfg = compose("synth", [f"synth.tasks.include=[{','.join(OFFICIAL)}]", f"synth.out_dir={tmp_path}"])
+    s, _ = synth_settings(cfg)
+    tasks = load_task_types(s["tasks"]["dirs"], s["tasks"]["include"])
+    assert len(tasks) == len(OFFICIAL)
+    by = {a: t for t in tasks for a in [t.name, *t.aliases]}
+    assert all(by[n].max_steps == (4 if n == "Entity" or "hop" in n else 1) for n in OFFICIAL)
+    recs = _qa(run, tmp_path, tasks={"include": OFFICIAL, "max_records": 5})
+    got = {r["task_type"] for r in recs}
+    assert {by[n].name for n in OFFICIAL} <= got
+    hops = [json.loads(r["provenance"])["hops"] for r in recs if "multihop" in r["task_type"]]
+    assert min(hops) >= 2  # the *_multihop presets chain two hops or more
+
+
+@pytest.mark.parametrize("method", ["random", "bfs", "acs"])
+def test_subgraph_sampling_keeps_paths_inside_a_sampled_subgraph(run, tmp_path, method):
+    from mmreason.synth.sampling.subgraph import SUBGRAPHS, subgraph_paths
+    from mmreason.synth.tasks import load_task_types
+
+    kg = run["kg"]
+    import random
+
+    nodes = SUBGRAPHS[method](kg.g, 60, random.Random(0))
+    assert 1 < len(nodes) <= 60
+    if method != "random":  # bfs and acs grow connected subgraphs
+        import networkx as nx
+
+        assert nx.is_connected(kg.g.subgraph(nodes).to_undirected())
+    (st,) = load_task_types(include=["STSC"])
+    paths = subgraph_paths(kg, st.sampler, 0, method=method, order=60, rounds=30)
+    assert paths and len({p.key() for p in paths}) == len(paths)
+    whole = {p.key() for p in subgraph_paths(kg, st.sampler, 0)}
+    assert {p.key() for p in paths} <= whole  # a subgraph's paths are paths of the graph
+    recs = _qa(run, tmp_path, tasks={"include": ["STSC"]}, sample={"subgraph": {"method": method, "order": 60}})
+    assert recs and all(r["task_type"] == "STSC" for r in recs)
+
+
 def test_every_template_answer_recomputes_from_the_graph(run):
     from mmreason.synth.generate.compute import evaluate, render
 

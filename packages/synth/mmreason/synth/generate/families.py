@@ -428,7 +428,7 @@ def passage_lookup(v: View, rng):
     q = f"Take {_row_phrase(v, ch, t, n, where)}. What is its {cn(col)} according to {where}{_u(v.unit(t, col))}?"
     cot = [_named_cot(v, ch, t, n, e), f"{where[0].upper() + where[1:]} gives its {cn(col)} as {cell['raw']}."]
     spec = {"op": "attr", "args": [_named_spec(v, ch, t, n)], "table": t, "column": col}
-    return _finish("passage_lookup", q, spec, cot, [cell["key"]], v, rng)
+    return _finish("passage_lookup", q, spec, cot, [cell["key"]], v, rng, hops=2)
 
 
 @family("passage_rank")
@@ -449,7 +449,7 @@ def passage_rank(v: View, rng):
     order = sorted(cells, key=lambda c: -c["value"])
     cot = [_named_cot(v, ch, t, n, e), "By " + cn(col) + ": " + " > ".join(f"{c['entity']} ({c['raw']})" for c in order)
            + ".", f"{me['entity']} is at position {order.index(me) + 1}."]
-    return _finish("passage_rank", q, spec, cot, [c["key"] for c in cells], v, rng)
+    return _finish("passage_rank", q, spec, cot, [c["key"] for c in cells], v, rng, hops=2)
 
 
 @family("passage_entity")
@@ -471,7 +471,7 @@ def passage_entity(v: View, rng):
     pool = [v.node(x)["name"] for _, x, _, dd in v.relations_of_table(t) if dd["name"] == d["name"]]
     q = f"Take {_row_phrase(v, ch, t, n, where)}. What is its {d['name']} entry according to {where}?"
     cot = [_named_cot(v, ch, t, n, e), f"{where[0].upper() + where[1:]} gives its {d['name']} entry: {v.node(w)['name']}."]
-    return _finish("passage_entity", q, spec, cot, [k], v, rng, pool=pool, as_choice=rng.random() < 0.3)
+    return _finish("passage_entity", q, spec, cot, [k], v, rng, pool=pool, as_choice=rng.random() < 0.3, hops=2)
 
 
 def _pairs(v: View, same_table: bool):
@@ -947,7 +947,7 @@ def join_lookup(v: View, rng):
          f"{v.label(t2)}{_u(v.unit(t2, c2))}?")
     spec = {"op": "attr", "args": [inner], "table": t2, "column": c2}
     cot = [f"In {v.label(t1)} the {word} {cn(c1)} belongs to {who}.", f"{v.label(t2)} lists {who} with {cn(c2)} {target['raw']}."]
-    return _finish("join_lookup", q, spec, cot, [c["key"] for c in cells] + [target["key"]], v, rng)
+    return _finish("join_lookup", q, spec, cot, [c["key"] for c in cells] + [target["key"]], v, rng, hops=2)
 
 
 # =============================================================== charts (the plotted table is never shown)
@@ -1063,7 +1063,7 @@ def chart_join(v: View, rng, i, t, col):
     cot = [f"The {word} bar in {v.label(i)} is {who}.", f"{v.label(t)} lists {who} with {cn(c2)} {target['raw']}."]
     plotted = v.kg.plotted_table(i)[1]
     return _finish("chart_join", q, spec, cot, [c["key"] for c in v.num_cells(t, col)] + [target["key"]], v, rng,
-                   hide_columns={t: list(plotted)}, answer_in_text_ok=True)
+                   hide_columns={t: list(plotted)}, answer_in_text_ok=True, hops=2)
 
 
 # =============================================================== formulas
@@ -1285,7 +1285,8 @@ def formula_chain(v: View, rng, by_name: bool = False, fallback: bool = True):
         cot = [f"From {v.label(f1)}: {s} = {fmt_num(mid, 4)}.", f"Then {v.label(f2)}: {t2} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
         b = {**v.formula_bindings(f1), **v.formula_bindings(f2)}
         return _finish("formula_chain_named" if by_name else "formula_chain", q, spec, cot,
-                       [row[x]["key"] for x in in1 + in2], v, rng, extra_nodes=sorted({b[x][0] for x in in1 + in2}))
+                       [row[x]["key"] for x in in1 + in2], v, rng, extra_nodes=sorted({b[x][0] for x in in1 + in2}),
+                       hops=2)
     return formula_compare(v, rng) if fallback and not by_name else None
 
 
