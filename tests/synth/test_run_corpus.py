@@ -156,6 +156,67 @@ def test_subgraph_sampling_keeps_paths_inside_a_sampled_subgraph(run, tmp_path, 
     assert recs and all(r["task_type"] == "STSC" for r in recs)
 
 
+def _graded_right(r) -> bool:
+    from mmreason.core.grading import grade
+
+    value = json.loads(r["provenance"])["answer_value"]
+    return grade(f"\\boxed{{{r['answer']}}}", r["answer"], r["answer_type"], r["choices"]) and (
+        r["answer_type"] != "choice" or r["choices"][ord(r["answer"]) - 65] == value)
+
+
+def test_true_false_questions_answer_whether_the_claim_is_the_computed_answer(run, tmp_path):
+    from synthfix import assert_needed
+
+    from mmreason.core.grading import grade
+    from mmreason.synth.generate.compute import evaluate, render
+
+    recs = _qa(run, tmp_path, tasks={"include": ["ST", "Entity", "STSC"]}, generate={"true_false": 1.0})
+    assert recs and all(r["answer_type"] == "boolean" for r in recs)
+    assert {r["answer"] for r in recs} == {"yes", "no"}
+    for r in recs:
+        p = json.loads(r["provenance"])
+        inner = p["compute"]["args"][0]
+        # yes exactly when the claimed answer is the inner question's answer, recomputed on the graph
+        assert r["answer"] == ("yes" if render(evaluate(run["kg"], inner), inner) == p["compute"]["claim"] else "no")
+        assert p["question"].startswith(p["base_question"]) and r["problem"].endswith("Answer yes or no in \\boxed{}.")
+        assert grade(f"\\boxed{{{r['answer']}}}", r["answer"], "boolean")
+        assert not grade("\\boxed{" + ("no" if r["answer"] == "yes" else "yes") + "}", r["answer"], "boolean")
+    assert_needed(run["kg"], recs)  # checking a claim needs the same evidence as answering the question
+
+
+def test_fuzzified_chains_name_no_entity_of_the_chain_and_grade(run):
+    fuzzy = [r for r in run["records"] if r["task_type"] == "Entity"
+             and "table" in json.loads(r["provenance"])["compute"].get("start", {})]
+    assert fuzzy
+    for r in fuzzy:
+        p = json.loads(r["provenance"])
+        st = p["compute"]["start"]
+        (e,) = [u for u, t, d in run["kg"].g.in_edges(st["table"], data=True) if d["type"] == "has_attribute"
+                and d["name"] == st["column"] and d["value"] == st["value"]]
+        assert run["kg"].g.nodes[e]["name"] not in p["question"]  # described by its value, never named
+        assert _graded_right(r)
+
+
+def test_chinese_questions_are_generated_and_graded(run, tmp_path):
+    from mmreason.core.grading import grade
+
+    recs = _qa(run, tmp_path, language="zh", tasks={"include": ["ST", "Entity", "STSC", "SI"]},
+               generate={"true_false": 0.3})
+    assert {r["task_type"] for r in recs} == {"ST", "Entity", "STSC", "SI"}
+    for r in recs:
+        q = json.loads(r["provenance"])["question"]
+        assert re.search(r"[\u4e00-\u9fff]", q) and "问题：" + q in r["problem"], q
+        assert "\\boxed{}" in r["problem"].splitlines()[-1] and re.search(r"[\u4e00-\u9fff]", r["problem"].splitlines()[-1])
+        assert _graded_right(r)
+    tf = [r for r in recs if r["answer_type"] == "boolean"]
+    assert {r["answer"] for r in tf} == {"是", "否"}
+    for r in tf:
+        other = "否" if r["answer"] == "是" else "是"
+        assert grade(f"答案：\\boxed{{{r['answer']}}}", r["answer"], "boolean")
+        assert not grade(f"答案：\\boxed{{{other}}}", r["answer"], "boolean")
+        assert grade("\\boxed{" + ("yes" if r["answer"] == "是" else "no") + "}", r["answer"], "boolean")
+
+
 def test_every_template_answer_recomputes_from_the_graph(run):
     from mmreason.synth.generate.compute import evaluate, render
 

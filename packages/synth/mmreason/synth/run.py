@@ -134,7 +134,7 @@ def run_qa(cfg, backend=None) -> Path:
         raise FileNotFoundError(f"{pp} does not exist: run the sample stage first")
     tasks = _tasks(s)
     d = s["out_dir"] / "qa"
-    key = _hash(gp, pp, s["generate"], s["closed_book"], s["seed"],
+    key = _hash(gp, pp, s["generate"], s["closed_book"], s["seed"], s["language"],
                 [(t.name, t.questions, t.nodes, t.hidden, t.per_path, t.max_records, t.max_steps, t.ans_types,
                   t.question_need_info, t.needs) for t in tasks])
     if _fresh(d, key, ["records.jsonl"]):
@@ -149,7 +149,7 @@ def run_qa(cfg, backend=None) -> Path:
         for t in tasks:
             ps = [SPath(**p) for p in paths.get(t.name, [])]
             recs, st = generate_for_task(kg, t, ps, s["seed"], root_dir, s["closed_book"],
-                                         s["generate"]["max_table_columns"])
+                                         s["generate"]["max_table_columns"], s["language"], s["generate"]["true_false"])
             records += recs
             stats[t.name] = {**st, "records": len(recs)}
             bar.advance(job)
@@ -158,7 +158,7 @@ def run_qa(cfg, backend=None) -> Path:
 
         own = backend is None
         backend = backend or _backend(root, s)
-        records, llm_stats = rephrase(kg, records, backend, **s["generate"]["llm"])
+        records, llm_stats = rephrase(kg, records, backend, **s["generate"]["llm"], language=s["language"])
         stats["llm"] = llm_stats
         if own:
             backend.close()

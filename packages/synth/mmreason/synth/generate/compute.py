@@ -11,7 +11,7 @@ Ops that read a passage: `named` (the n-th distinct row of `table` that `chunk` 
 edges in reading order; n = 0 the first) and `count_named` (how many of the listed entity ids some of
 `chunks` mention), `stated_symbol` (the symbol of `formula` bound to the column of a `stated_cell` that `chunk`
 states). `attr` reads a column of the row an inner op names; `related` the tail of the row's
-relation `name` in `table`.
+relation `name` in `table`; `claim` answers yes / no (in `language`): is `claim` the answer of args[0]?
 
 `evaluate(kg, spec)` recomputes the answer from the graph alone, so a test (or a reader) can check
 every template answer; `render(value, spec)` gives the canonical answer string.
@@ -184,6 +184,11 @@ def evaluate(kg: KG, spec: dict):
         if len(hits) != 1:
             raise ComputeError(f"{len(hits)} symbols for {spec['quantity']!r}")
         return hits[0]
+    if op == "claim":  # is the claimed answer the inner computation's answer? (a true/false question)
+        from .lang import text
+
+        ok = render(evaluate(kg, args[0]), args[0]) == spec["claim"]
+        return text(spec.get("language", "en"), "yes" if ok else "no")
     if op == "walk":
         cur, _ = walk(kg, spec)
         return float(cur) if not isinstance(cur, str) else kg.g.nodes[cur]["name"]

@@ -19,16 +19,34 @@ from .view import Draft, View, cn
 FAMILIES: dict[str, Callable[[View, random.Random], Draft | None]] = {}
 
 
-def family(name: str, pick: Callable[[View, random.Random], tuple | None] | None = None):
+def family(name: str, pick: Callable[[View, random.Random], tuple | None] | None = None,
+           languages: tuple[str, ...] = ("en",)):
     """Register `fn` as family `name`. With `pick`, the family applies only where `pick(v, rng)` finds
-    something, and `fn(v, rng, *picked)` receives it."""
+    something, and `fn(v, rng, *picked)` receives it. `languages`: the question languages it writes
+    (generate/lang.py); in another it yields nothing."""
 
     def deco(fn):
         run = fn if pick is None else _after_pick(pick, fn)
-        FAMILIES[name] = run
-        return run
+
+        @functools.wraps(run)
+        def in_language(v: View, rng: random.Random, *a, **kw):
+            return run(v, rng, *a, **kw) if getattr(v, "language", "en") in languages else None
+
+        FAMILIES[name] = in_language
+        return in_language
 
     return deco
+
+
+ZH_ORDINALS = ("一", "二", "三", "四", "五", "六", "七", "八")
+
+
+def _zh(v: View) -> bool:
+    return getattr(v, "language", "en") == "zh"
+
+
+def _uz(unit: str | None) -> str:
+    return f"（单位：{unit}）" if unit else ""
 
 
 def _after_pick(pick, fn):
@@ -109,11 +127,13 @@ def _table_col_all(v: View, rng):
 
 
 # =============================================================== tables (shown as text)
-@family("table_lookup", pick=_table_col)
+@family("table_lookup", pick=_table_col, languages=("en", "zh"))
 def table_lookup(v: View, rng, t, col):
     c = rng.choice(v.num_cells(t, col))
     unit = v.unit(t, col)
     q = f"According to {v.label(t)}, what is the {cn(col)} of {c['entity']}{_u(unit)}?"
+    if _zh(v):
+        q = f"根据{v.label(t)}，{c['entity']}的{cn(col)}是多少{_uz(unit)}？"
     cot = [f"{v.label(t)} lists {c['entity']} with {cn(col)} {c['raw']}."]
     return _finish("table_lookup", q, {"op": "value", "args": [{"cell": c["key"]}]}, cot, [c["key"]], v, rng)
 
@@ -185,6 +205,8 @@ def _arg(fam: str, op: str, v: View, rng, t: str, col: str, where: str, image: b
     cells = v.num_cells(t, col)
     word = "largest" if op == "argmax" else "smallest"
     q = f"Which {v.key_type(t)} has the {word} {cn(col)} {where}?"
+    if _zh(v):
+        q = f"在{where.removeprefix('in ')}中，哪个{v.key_type(t)}的{cn(col)}{'最大' if op == 'argmax' else '最小'}？"
     spec = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
     best = (max if op == "argmax" else min)(cells, key=lambda c: c["value"])
     if image:
@@ -197,12 +219,12 @@ def _arg(fam: str, op: str, v: View, rng, t: str, col: str, where: str, image: b
                    as_choice=as_choice)
 
 
-@family("table_argmax", pick=_table_col_all)
+@family("table_argmax", pick=_table_col_all, languages=("en", "zh"))
 def table_argmax(v: View, rng, t, col):
     return _arg("table_argmax", "argmax", v, rng, t, col, f"in {v.label(t)}")
 
 
-@family("table_argmin", pick=_table_col_all)
+@family("table_argmin", pick=_table_col_all, languages=("en", "zh"))
 def table_argmin(v: View, rng, t, col):
     return _arg("table_argmin", "argmin", v, rng, t, col, f"in {v.label(t)}")
 
@@ -418,7 +440,7 @@ def _stated_elsewhere(v: View, ch: str, key: str, relation: bool = False) -> boo
     return bool(cell_sources(v.kg, key, ev))
 
 
-@family("passage_lookup")
+@family("passage_lookup", languages=("en", "zh"))
 def passage_lookup(v: View, rng):
     picks = [(ch, t, n, e, col, where, cell) for ch, t, n, e in _named(v) for col, where in _cols_of(v, t)
              if (cell := _cell_of(v, t, col, e)) and (where != "the passages" or _stated_elsewhere(v, ch, cell["key"]))]
@@ -426,6 +448,10 @@ def passage_lookup(v: View, rng):
         return None
     ch, t, n, e, col, where, cell = rng.choice(picks)
     q = f"Take {_row_phrase(v, ch, t, n, where)}. What is its {cn(col)} according to {where}{_u(v.unit(t, col))}?"
+    if _zh(v):
+        src = "各段落" if where == "the passages" else where
+        q = (f"取{src}中段落 {v.passage_no(ch)} 提到的第{ZH_ORDINALS[n]}个{v.key_type(t)}。根据{src}，它的{cn(col)}是多少"
+             f"{_uz(v.unit(t, col))}？")
     cot = [_named_cot(v, ch, t, n, e), f"{where[0].upper() + where[1:]} gives its {cn(col)} as {cell['raw']}."]
     spec = {"op": "attr", "args": [_named_spec(v, ch, t, n)], "table": t, "column": col}
     return _finish("passage_lookup", q, spec, cot, [cell["key"]], v, rng, hops=2)
@@ -619,7 +645,7 @@ def entity_facts(v: View, rel_name: str, table: str | None) -> list[tuple[str, s
                    and d.get("table") == table], key=lambda e: (e[3].get("row", 0), e[2]))
 
 
-@family("entity_relation")
+@family("entity_relation", languages=("en", "zh"))
 def entity_relation(v: View, rng):
     got = _entity_rel(v)
     if not got:
@@ -629,6 +655,8 @@ def entity_relation(v: View, rng):
     pool = [v.node(w)["name"] for _, w, _, _ in facts] + [v.node(n)["name"] for n in v.kg.nodes_of("Entity")
                                                           if v.node(n)["entity_type"] == v.node(b)["entity_type"]]
     q = f"What is the {d['name']} entry for {v.node(a)['name']}?"
+    if _zh(v):
+        q = f"{v.node(a)['name']}的{d['name']}是什么？"
     cot = [f"The facts list ({v.node(a)['name']}, {d['name']}, {v.node(b)['name']})."]
     return _finish("entity_relation", q, {"op": "relation", "args": [{"rel": k}]}, cot, [k], v, rng, pool=pool,
                    as_choice=rng.random() < 0.5, extra_nodes=[d["table"]] if d.get("table") else [], hops=1)
@@ -690,7 +718,7 @@ def _unique_attrs(v: View, e: str) -> list[tuple[str, dict]]:
     return out
 
 
-@family("entity_chain")
+@family("entity_chain", languages=("en", "zh"))
 def entity_chain(v: View, rng):
     """A multi-hop question along the path's relations (MMKG-RDS Entity, up to `max_steps` hops): the question
     names only where the chain starts, or describes even that entity by an attribute only it has (entity
@@ -709,29 +737,33 @@ def entity_chain(v: View, rng):
     room = v.max_steps - len(steps)
     if room < 0:
         return None
+    zh = _zh(v)
     start, phrase = {"entity": ents[0]}, v.node(ents[0])["name"]
     fuzzy = _unique_attrs(v, ents[0]) if room and rng.random() < 0.8 else []
-    if fuzzy:
+    if fuzzy:  # entity fuzzification (MMKG-RDS information_blur): described by an attribute only it has
         t, d = rng.choice(fuzzy)
         start = {"table": t, "column": d["name"], "value": d["value"]}
-        phrase = f"the {_kind(v, ents[0])} whose {cn(d['name'])} is {d['raw']}{_us(d['unit']) if d['unit'] and d['unit'] not in d['raw'] else ''}"
+        val = f"{d['raw']}{_us(d['unit']) if d['unit'] and d['unit'] not in d['raw'] else ''}"
+        phrase = (f"{cn(d['name'])}为{val}的{_kind(v, ents[0])}" if zh
+                  else f"the {_kind(v, ents[0])} whose {cn(d['name'])} is {val}")
         room -= 1
     for i, st in enumerate(steps):
         if st["dir"] == "out":
-            phrase = f"the {st['relation']} entry of {phrase}"
+            phrase = f"{phrase}的{st['relation']}" if zh else f"the {st['relation']} entry of {phrase}"
         else:
             came = [u for u, _, d in v.g.in_edges(ents[i], data=True) if d["type"] == "relation"
                     and d["name"] == st["relation"] and u in ents[:i]]
-            phrase = f"the {'other ' if came else ''}{_kind(v, ents[i + 1])} whose {st['relation']} entry is {phrase}"
+            phrase = (f"{st['relation']}为{phrase}的{'另一个' if came else ''}{_kind(v, ents[i + 1])}" if zh else
+                      f"the {'other ' if came else ''}{_kind(v, ents[i + 1])} whose {st['relation']} entry is {phrase}")
     spec = {"op": "walk", "start": start, "steps": steps}
     attrs = [(t, d) for _, t, d in v.g.out_edges(ents[-1], data=True) if d["type"] == "has_attribute"
              and isinstance(d["value"], (int, float))] if room and rng.random() < 0.8 else []
     if attrs:
         t, d = rng.choice(attrs)
         spec["attr"] = {"table": t, "column": d["name"]}
-        q = f"What is the {cn(d['name'])} of {phrase}{_u(d['unit'])}?"
+        q = f"{phrase}的{cn(d['name'])}是多少{_uz(d['unit'])}？" if zh else f"What is the {cn(d['name'])} of {phrase}{_u(d['unit'])}?"
     else:
-        q = f"What is {phrase}?"
+        q = f"{phrase}是什么？" if zh else f"What is {phrase}?"
     named = [v.node(n)["name"] for n in ents[int(not fuzzy):]]
     if any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", q) for n in named):
         return None  # a bridge (or the answer) named in the question
@@ -957,21 +989,23 @@ def _pick_chart(v: View, rng):
     return rng.choice(cs) if cs else None
 
 
-@family("chart_argmax", pick=_pick_chart)
+@family("chart_argmax", pick=_pick_chart, languages=("en", "zh"))
 def chart_argmax(v: View, rng, i, t, col):
     return _arg("chart_argmax", "argmax", v, rng, t, col, f"in {v.label(i)}", image=True)
 
 
-@family("chart_argmin", pick=_pick_chart)
+@family("chart_argmin", pick=_pick_chart, languages=("en", "zh"))
 def chart_argmin(v: View, rng, i, t, col):
     return _arg("chart_argmin", "argmin", v, rng, t, col, f"in {v.label(i)}", image=True)
 
 
-@family("chart_value", pick=_pick_chart)
+@family("chart_value", pick=_pick_chart, languages=("en", "zh"))
 def chart_value(v: View, rng, i, t, col):
     cells = v.num_cells(t, col)
     c = rng.choice(cells)
     q = f"Read {v.label(i)}: what is the {cn(col)} of {c['entity']}{_u(v.unit(t, col))}?"
+    if _zh(v):
+        q = f"读取{v.label(i)}：{c['entity']}的{cn(col)}是多少{_uz(v.unit(t, col))}？"
     cot = [f"In {v.label(i)} the bar of {c['entity']} reaches {fmt_num(c['value'])}."]
     return _finish("chart_value", q, {"op": "value", "args": [{"cell": c["key"]}]}, cot, [c["key"]], v, rng,
                    pool=[fmt_num(x["value"]) for x in cells], extra_nodes=[t])

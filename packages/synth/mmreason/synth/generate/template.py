@@ -16,17 +16,14 @@ from ..kg.values import clean_text
 from ..sampling import Path
 from .compute import fmt_num
 from .families import FAMILIES, entity_facts
+from .lang import TEXT
 from .view import Draft, View
 
 if TYPE_CHECKING:  # (tasks.py reads generate/'s question families: no import back at run time)
     from ..tasks import TaskType
 
-INSTRUCTION = {"choice": "Answer with the option letter in \\boxed{}.",
-               "number": "Give the final number in \\boxed{}.",
-               "text": "Give the final answer in \\boxed{}.",
-               "expression": "Give the final expression in \\boxed{}.",
-               "boolean": "Answer yes or no in \\boxed{}."}
-OPTIONS_HEADER = "\nOptions:\n"
+INSTRUCTION = TEXT["en"]["instruction"]
+OPTIONS_HEADER = TEXT["en"]["options"]
 
 
 def table_text(kg: KG, t: str, hide: list[str] = (), used: set[str] = frozenset(), max_columns: int | None = None) -> str:
@@ -97,7 +94,9 @@ def contains_value(text: str, value: str) -> bool:
 
 
 def stem_of(problem: str) -> str:
-    return problem.split(OPTIONS_HEADER)[0]
+    for lang in TEXT.values():
+        problem = problem.split(lang["options"])[0]
+    return problem
 
 
 def shown_chunks(kg: KG, view: View) -> list[str]:
@@ -145,14 +144,15 @@ def evidence_nodes(kg: KG, view: View, task: TaskType, draft: Draft | None = Non
 
 def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
            max_table_columns: int | None = None) -> tuple[str, list[str]]:
-    """(problem text with <image> markers, image node ids in marker order)."""
+    """(problem text with <image> markers, image node ids in marker order), worded in the view's language."""
+    L = TEXT[view.language]
     parts, images = [], []
     shown = set(task.nodes)
     if not closed_book:
         if "Chunk" in shown:
             for ch in view.chunks:
-                text = view.shown_passage(ch)[0] or "[passage withheld: it states values shown in a figure]"
-                parts.append(f"Passage {view.passage_no(ch)}: {text}")
+                text = view.shown_passage(ch)[0] or L["withheld"]
+                parts.append(L["passage"].format(n=view.passage_no(ch)) + text)
         if "Table" in shown and not view.table_images:
             for t in view.tables:
                 parts.append(table_text(kg, t, draft.hide_columns.get(t, []), used_columns(kg, draft, t),
@@ -163,7 +163,7 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
         if "Entity" in shown:
             facts = shown_facts(kg, view, draft)
             if facts:
-                parts.append("Facts:\n" + "\n".join(fact_line(kg, u, w, d) for u, w, _, d in facts))
+                parts.append(L["facts"] + "\n" + "\n".join(fact_line(kg, u, w, d) for u, w, _, d in facts))
     if "Image" in shown:
         for i in view.charts:
             cap = kg.g.nodes[i].get("caption") or view.label(i)
@@ -173,11 +173,11 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
         for t in view.tables:
             parts.append(f"{kg.g.nodes[t].get('caption') or view.label(t)}\n{IMAGE_MARKER}")
             images.append(t)
-    head = "Use the evidence below to answer the question.\n\n" if parts and not closed_book else ""
-    body = head + "\n\n".join(parts) + ("\n\n" if parts else "") + f"Question: {draft.question}"
+    head = L["head"] if parts and not closed_book else ""
+    body = head + "\n\n".join(parts) + ("\n\n" if parts else "") + L["question"] + draft.question
     if draft.answer_type == "choice":
-        body += OPTIONS_HEADER + "\n".join(f"{chr(65 + k)}. {c}" for k, c in enumerate(draft.choices))
-    return body + "\n" + INSTRUCTION[draft.answer_type], images
+        body += L["options"] + "\n".join(f"{chr(65 + k)}. {c}" for k, c in enumerate(draft.choices))
+    return body + "\n" + L["instruction"][draft.answer_type], images
 
 
 def leaks(kg: KG, view: View, draft: Draft, problem: str) -> bool:
@@ -204,7 +204,8 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
     from .necessity import check
 
     evidence = evidence_nodes(kg, view, task, draft)
-    needed, why = check(kg, task.required, draft.compute, evidence, draft.question, draft.hide_columns)
+    needed, why = check(kg, task.required, draft.compute, evidence, draft.base_question or draft.question,
+                        draft.hide_columns)
     if why is not None:  # a question that does not need every required kind of evidence
         return None
     if task.ans_types is not None and answer_kind(kg, draft) not in task.ans_types:
@@ -232,7 +233,8 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
     prov = {"doc_ids": docs, "node_ids": node_ids, "edge_ids": path.edges, "fact_ids": draft.facts,
             "generator": "template", "model": None, "family": draft.family, "operation": draft.operation,
             "compute": draft.compute, "answer_value": answer_value, "cot": "\n".join(cot),
-            "question": draft.question, "hops": draft.hops if draft.hops is not None else len(path.nodes) - 1, "modalities": mods,
+            "question": draft.question, "base_question": draft.base_question, "language": view.language,
+            "hops": draft.hops if draft.hops is not None else len(path.nodes) - 1, "modalities": mods,
             "image_grounded": bool(image_ids), "image_ids": image_ids, "closed_book": closed_book,
             "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns,
             "answer_in_text_ok": draft.answer_in_text_ok, "evidence_node_ids": list(evidence), "needed_node_ids": needed,
@@ -247,13 +249,43 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
             "provenance": json.dumps(prov, ensure_ascii=False, sort_keys=True), "quality": ""}
 
 
+def as_claim(kg: KG, draft: Draft, rng: random.Random, language: str = "en") -> Draft | None:
+    """The draft as a true/false question: "<question> Someone answers: <claim>. Is that answer correct?",
+    the claim the right answer or (half the time) another option / a changed number; answer yes or no."""
+    from dataclasses import replace
+
+    from .compute import evaluate
+    from .lang import text
+
+    truth = draft.value
+    wrong = [c for c in draft.choices if c != truth]
+    if not wrong and draft.answer_type == "number":
+        try:
+            x = float(truth)
+        except ValueError:
+            return None
+        wrong = [fmt_num(x * f) for f in (0.5, 1.5, 2) if fmt_num(x * f) != truth] or [fmt_num(x + 1)]
+    if not wrong:
+        return None
+    claim = truth if rng.random() < 0.5 else rng.choice(wrong)
+    spec = {"op": "claim", "args": [draft.compute], "claim": claim, "language": language}
+    q = text(language, "claim").format(question=draft.question, claim=claim)
+    verdict = "correct" if claim == truth else "not correct"
+    return replace(draft, question=q, answer=evaluate(kg, spec), answer_type="boolean", compute=spec, choices=[],
+                   operation="claim", base_question=draft.question,
+                   cot=draft.cot + [f"The answer is {truth}, so the claimed {claim} is {verdict}."])
+
+
 def generate_for_task(kg: KG, task: TaskType, paths: list[Path], seed: int, input_root: FsPath,
-                      closed_book: bool = False, max_table_columns: int | None = 12) -> tuple[list[dict], dict]:
-    """Template records for one task type: up to `per_path` distinct questions per path, then capped."""
+                      closed_book: bool = False, max_table_columns: int | None = 12, language: str = "en",
+                      true_false: float = 0.0) -> tuple[list[dict], dict]:
+    """Template records for one task type: up to `per_path` distinct questions per path, then capped.
+    `language`: the question language; `true_false`: the share of questions asked as a yes/no claim."""
     out, seen = [], set()
     stats = {"paths": len(paths), "drafts": 0, "leaks_or_unfit": 0}
     for p in paths:
-        view = View(kg, p.nodes, set(task.nodes), table_images=task.table_image, max_steps=task.max_steps)
+        view = View(kg, p.nodes, set(task.nodes), table_images=task.table_image, max_steps=task.max_steps,
+                    language=language)
         rng = random.Random(make_id(seed, task.name, p.nodes))
         n = 0
         for attempt in range(task.per_path * 4):
@@ -261,6 +293,8 @@ def generate_for_task(kg: KG, task: TaskType, paths: list[Path], seed: int, inpu
                 break
             fam = task.questions[attempt % len(task.questions)]
             draft = FAMILIES[fam](view, rng)
+            if draft is not None and true_false and rng.random() < true_false:
+                draft = as_claim(kg, draft, rng, language)
             if draft is None:
                 continue
             key = (draft.question, draft.answer, tuple(draft.choices))

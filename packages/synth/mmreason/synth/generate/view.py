@@ -28,6 +28,7 @@ class Draft:
     extra_nodes: list[str] = field(default_factory=list)  # support nodes off the path (a hidden table)
     answer_in_text_ok: bool = False  # the answer is a shown table cell; only the figure says which one
     hops: int | None = None  # hops the question chains (None: the path's)
+    base_question: str | None = None  # a true/false question's underlying question (what the evidence must answer)
 
     @property
     def value(self) -> str:
@@ -51,9 +52,10 @@ def cn(name: str) -> str:
 
 class View:
     def __init__(self, kg: KG, nodes: list[str], shown_types: set[str], table_images: bool = False,
-                 max_steps: int = 1):
+                 max_steps: int = 1, language: str = "en"):
         self.kg, self.g, self.nodes = kg, kg.g, nodes
         self.max_steps = max_steps  # hops a question may chain
+        self.language = language  # the question's language (generate/lang.py)
         self.shown = shown_types
         self.table_images = table_images
         by = {t: [n for n in nodes if self.g.nodes[n]["type"] == t] for t in ("Chunk", "Table", "Image", "Formula", "Entity")}
