@@ -218,6 +218,9 @@ EXPECTED = {
                         "M = 20 g/mol, mass m = 4 g. Which equation gives the larger number?", "Eq. (1)"),  # 0.5 > 0.2
     "formula_table": ("ftable", "Using Eq. (1) and the values in Table 1, compute the density rho of Beta. Round to 2 "
                       "decimal places.", "0.5"),
+    "chart_formula_argmax": ("chartformula", "Figure 1 shows the mass of each compound. Using Eq. (1) with the mass m "
+                             "of the compound with the tallest bar read from the figure and volume V = 20 cm³, compute "
+                             "the density rho. Round to 2 decimal places.", "2"),  # Gamma: 40 g / 20 cm³
     "chart_formula": ("chartformula", "Figure 1 shows the mass of each compound. Using Eq. (1) with the mass m of Beta "
                       "read from the figure and volume V = 8 cm³, compute the density rho. Round to 2 decimal places.",
                       "0.5"),

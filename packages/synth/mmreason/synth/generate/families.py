@@ -1425,8 +1425,18 @@ def formula_passage_symbol(v: View, rng):
                    as_choice=rng.random() < 0.5)
 
 
+@family("chart_formula_argmax", pick=_pick_chart)
+def chart_formula_argmax(v: View, rng, i, t, col):
+    """Two hops: the tallest (shortest) bar of the chart, then the formula with that bar's value."""
+    return _chart_formula(v, rng, i, t, col, by_bar=True)
+
+
 @family("chart_formula", pick=_pick_chart)
 def chart_formula(v: View, rng, i, t, col):
+    return _chart_formula(v, rng, i, t, col)
+
+
+def _chart_formula(v: View, rng, i, t, col, by_bar: bool = False):
     if not v.formulas:
         return None
     f = v.formulas[0]
@@ -1443,9 +1453,18 @@ def chart_formula(v: View, rng, i, t, col):
     if not rows:
         return None
     ent = rng.choice(sorted(rows))
+    if by_bar:
+        op = rng.choice(["argmax", "argmin"])
+        cells = v.num_cells(t, col)
+        ent = (max if op == "argmax" else min)(cells, key=lambda c: c["value"])["entity"]
+        if ent not in rows or [c["value"] for c in cells].count(rows[ent][s]["value"]) > 1:
+            return None
     row = rows[ent]
     spec = {"op": "formula", "formula": f, "target": target, "bind": {x: {"cell": row[x]["key"]} for x in others + [s]},
             "round": 2}
+    if by_bar:  # the bar is found, not named: its value is read from the tallest (shortest) bar
+        spec["bind"][s] = {"op": "attr", "args": [{"op": op, "args": [{"cell": c["key"]} for c in cells]}], "table": t,
+                           "column": col}
     pool = []
     for c in v.num_cells(t, col):  # distractors: the same computation with another bar's value
         try:
@@ -1453,9 +1472,10 @@ def chart_formula(v: View, rng, i, t, col):
         except ComputeError:
             pass
     given = f" and {_given(v, f, row, others)}" if others else ""
+    who = f"of the {v.key_type(t)} with the {'tallest' if op == 'argmax' else 'shortest'} bar" if by_bar else f"of {ent}"
     q = (f"{v.label(i)} shows the {cn(col)} of each {v.key_type(t)}. Using {v.label(f)} with the {_q(v, f, s)} {s} "
-         f"of {ent} read from the figure{given}, compute the {_q(v, f, target)} {target}. Round to 2 decimal places.")
+         f"{who} read from the figure{given}, compute the {_q(v, f, target)} {target}. Round to 2 decimal places.")
     cot = [f"From {v.label(i)}, {ent} has {cn(col)} {fmt_num(row[s]['value'])}.",
            f"{v.label(f)}: ${v.node(f)['latex']}$; solve for {target}."]
-    return _finish("chart_formula", q, spec, cot, [row[x]["key"] for x in others + [s]], v, rng, pool=pool,
-                   extra_nodes=[t])
+    return _finish("chart_formula_argmax" if by_bar else "chart_formula", q, spec, cot,
+                   [row[x]["key"] for x in others + [s]], v, rng, pool=pool, extra_nodes=[t], hops=2 if by_bar else None)
