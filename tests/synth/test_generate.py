@@ -170,6 +170,11 @@ EXPECTED = {
                      "Alpha (in g/mol)?", "80"),  # Alpha -> Alcohol <- Gamma; Gamma's molar mass
     "multi_table_join": ("mjoin", "In Table 1, take the trained on entry of Wren. What is its size according to Table 2 "
                          "(in GB)?", "60"),  # JOIN_DOC: Wren -> Books -> 60 GB
+    "table_chain": ("table", "In Table 1, what is the mass of the compound whose molar mass is 80 (in g)?", "40"),  # Gamma
+    "formula_table_argmax": ("ftable", "Find the compound with the smallest molar mass in Table 1. Using Eq. (1) and its "
+                             "values in Table 1, compute its density rho. Round to 2 decimal places.", "0.5"),  # Beta 4/8
+    "passage_chain": ("pchain", "According to Passage 1, what is the trained on entry of the model whose parameters is "
+                      "340?", "Books"),  # JOIN_DOC's passage: Wren, 340 M, trained on Books
     "entity_shared": ("entity3", "Which other compound has the same class entry as Alpha?", "Gamma"),
     "multi_table_argmax": ("mt", "Give the compound with the smallest price in Table 2 and the compound with the "
                            "smallest density in Table 1, as 'first; second'.", "Gamma; Beta"),
@@ -244,6 +249,8 @@ Table 1: Models.
 | Books | 60 | Gutenberg |
 
 Table 2: Datasets.
+
+Wren has 340 M parameters; the trained on entry for Wren is Books.
 """
 
 
@@ -282,6 +289,7 @@ def fixed(tmp_path_factory):
     extract_structural(read_document(root / "m.md", root), kg2, [])
     lab2 = {d["label"]: n for n, d in kg2.g.nodes(data=True) if d.get("label")}
     out["mjoin"] = View(kg2, [lab2["Table 1"], kg2.nodes_of("Document")[0], lab2["Table 2"]], {"Table"})
+    out["pchain"] = View(kg2, kg2.nodes_of("Chunk"), {"Chunk"})
     return kg, out
 
 
