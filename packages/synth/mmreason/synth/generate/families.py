@@ -510,16 +510,27 @@ def _pairs(v: View, same_table: bool):
     return apart or pairs
 
 
+def _pair_cells(v: View, rng, same_table: bool):
+    """Two named rows and the cell asked of each: ((chunk, table, n, entity), (column, where), cell) twice;
+    one column for both when they share the table."""
+    pairs = _pairs(v, same_table)
+    if not pairs:
+        return None
+    a, b = rng.choice(pairs)
+    ca = rng.choice(_cols_of(v, a[1]))
+    cb = ca if same_table else rng.choice(_cols_of(v, b[1]))
+    x, y = _cell_of(v, a[1], ca[0], a[3]), _cell_of(v, b[1], cb[0], b[3])
+    return ((a, ca, x), (b, cb, y)) if x and y else None
+
+
 @family("passage_pair")
 def passage_pair(v: View, rng):
     """Two rows named by passages (the n-th of Passage i, the m-th of Passage j), compared on one column."""
-    pairs = _pairs(v, same_table=True)
-    if not pairs:
+    got = _pair_cells(v, rng, same_table=True)
+    if not got:
         return None
-    (c1, t, n1, e1), (c2, _, n2, e2) = rng.choice(pairs)
-    col, where = rng.choice(_cols_of(v, t))
-    x, y = _cell_of(v, t, col, e1), _cell_of(v, t, col, e2)
-    if not x or not y or x["value"] == y["value"]:
+    ((c1, t, n1, e1), (col, where), x), ((c2, _, n2, e2), _, y) = got
+    if x["value"] == y["value"]:
         return None
     args = [{"op": "attr", "args": [_named_spec(v, c, t, n)], "table": t, "column": col} for c, n in ((c1, n1), (c2, n2))]
     rows = f"{_row_phrase(v, c1, t, n1, where)}, and {_row_phrase(v, c2, t, n2, where)}"
@@ -538,14 +549,10 @@ def passage_pair(v: View, rng):
 @family("passage_pair_tables")
 def passage_pair_tables(v: View, rng):
     """Rows two passages name in two different tables (or charts): one value from each."""
-    pairs = _pairs(v, same_table=False)
-    if not pairs:
+    got = _pair_cells(v, rng, same_table=False)
+    if not got:
         return None
-    (c1, t1, n1, e1), (c2, t2, n2, e2) = rng.choice(pairs)
-    (k1, w1), (k2, w2) = rng.choice(_cols_of(v, t1)), rng.choice(_cols_of(v, t2))
-    x, y = _cell_of(v, t1, k1, e1), _cell_of(v, t2, k2, e2)
-    if not x or not y:
-        return None
+    ((c1, t1, n1, e1), (k1, w1), x), ((c2, t2, n2, e2), (k2, w2), y) = got
     args = [{"op": "attr", "args": [_named_spec(v, c, t, n)], "table": t, "column": k} for c, t, n, k in
             ((c1, t1, n1, k1), (c2, t2, n2, k2))]
     q = (f"Take {_row_phrase(v, c1, t1, n1, w1)}, and {_row_phrase(v, c2, t2, n2, w2)}. Give the {cn(k1)} of the first "
@@ -1211,15 +1218,21 @@ def formula_symbol(v: View, rng):
     return _finish("formula_symbol", q, spec, cot, [], v, rng, pool=list(v.node(f)["variables"]))
 
 
-@family("formula_table")
-def formula_table(v: View, rng):
+def _table_formula(v: View) -> tuple[str, str, list[str]] | None:
+    """(the path's first formula, its left-hand symbol, the other symbols) when the path also has a table."""
     if not v.formulas or not v.tables:
         return None
     f = v.formulas[0]
     lhs = _lhs(v, f)
-    if not lhs:
+    return (f, lhs, [x for x in v.node(f)["variables"] if x != lhs]) if lhs else None
+
+
+@family("formula_table")
+def formula_table(v: View, rng):
+    got = _table_formula(v)
+    if not got:
         return None
-    inputs = [x for x in v.node(f)["variables"] if x != lhs]
+    f, lhs, inputs = got
     rows = _formula_rows(v, f, inputs)
     if not rows:
         return None
@@ -1242,13 +1255,12 @@ def formula_table(v: View, rng):
 @family("formula_table_argmax")
 def formula_table_argmax(v: View, rng):
     """Two hops: the row with the largest (smallest) value of a column, then a formula on that row's values."""
-    if not v.formulas or not v.tables:
+    got = _table_formula(v)
+    if not got:
         return None
-    f = v.formulas[0]
-    lhs = _lhs(v, f)
+    f, lhs, inputs = got
     bind = v.formula_bindings(f)
-    inputs = [x for x in v.node(f)["variables"] if x != lhs]
-    if not lhs or any(x not in bind for x in inputs):
+    if any(x not in bind for x in inputs):
         return None
     t = bind[inputs[0]][0]
     cols = [c for c in v.numeric_columns(t) if v.complete(t, c)]
