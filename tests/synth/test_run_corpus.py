@@ -134,6 +134,23 @@ def test_official_presets_compose_by_their_names_and_generate(run, tmp_path):
     assert min(hops) >= 2  # the *_multihop presets chain two hops or more
 
 
+def test_ans_types_question_need_info_and_extra_requirements_filter(run, tmp_path):
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    base = "nodes: {Table: 1}\nsampler: {name: pattern, pattern: Table}\n"
+    (tasks / "a.yaml").write_text("name: ENT\n" + base + "questions: [table_lookup, table_argmax, table_relation]\n"
+                                  "ans_types: [Entity]\nquestion_need_info: [Table]\n")
+    chart = "nodes: {Image: 1}\nhidden: [Table]\nsampler: {name: pattern, pattern: 'Image-[plots]->Table'}\n" \
+            "questions: [chart_argmax, chart_value]\n"
+    (tasks / "b.yaml").write_text("name: CHART\n" + chart + "extra_requirements: {Image: {type: class, require: [chart]}}\n")
+    (tasks / "c.yaml").write_text("name: OTHER\n" + chart + "extra_requirements: {Image: {type: class, require: [other]}}\n")
+    recs = _qa(run, tmp_path / "out", tasks={"dirs": [str(tasks)]})
+    names = {n for n, d in run["kg"].g.nodes(data=True) if d["type"] == "Entity" for n in [d["name"]]}
+    ent = [json.loads(r["provenance"]) for r in recs if r["task_type"] == "ENT"]
+    assert ent and all(p["answer_value"] in names and "Table" in p["question"] for p in ent)
+    assert any(r["task_type"] == "CHART" for r in recs) and not any(r["task_type"] == "OTHER" for r in recs)
+
+
 @pytest.mark.parametrize("method", ["random", "bfs", "acs"])
 def test_subgraph_sampling_keeps_paths_inside_a_sampled_subgraph(run, tmp_path, method):
     from mmreason.synth.sampling.subgraph import SUBGRAPHS, subgraph_paths

@@ -89,6 +89,7 @@ class TasksConfig:
     include: list[str] | None = None  # e.g. [SISC, STSF]; null = all
     max_records: int | None = None  # override every task type's cap
     per_path: int | None = None  # override questions per path
+    max_steps: int | None = None  # override every task type's max_steps (hops a question may chain; walk depth)
 
 
 @dataclass

@@ -74,7 +74,7 @@ def _tasks(s: dict):
 
     t = s["tasks"]
     over: dict[str, Any] = {}
-    for k in ("max_records", "per_path"):
+    for k in ("max_records", "per_path", "max_steps"):
         if t.get(k) is not None:
             over[k] = t[k]
     if s["sample"].get("max_paths") is not None:
