@@ -13,8 +13,7 @@ from mmreason.core.generation.base import SamplingParams
 from mmreason.core.grading import grade
 
 from ..kg.graph import KG
-from .template import contains_value, plotted_values
-from .view import View
+from .view import View, contains_value, plotted_values
 
 PROMPT = """Rewrite a reasoning question in your own words and solve it step by step.
 Facts from the source document:

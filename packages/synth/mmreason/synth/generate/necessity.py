@@ -25,13 +25,12 @@ from __future__ import annotations
 
 from ..kg.graph import KG
 from .compute import ComputeError, edge_index, evaluate, fmt_num, named_by, related_edge
+from .view import contains_value, shown_text
 
 Clause = frozenset[str]
 
 
 def _contains(text: str, value: str) -> bool:
-    from .template import contains_value
-
     return bool(value) and contains_value(text, value)
 
 
@@ -201,13 +200,6 @@ def check(kg: KG, required: dict[str, int], spec: dict, evidence, question: str 
         if got < n:
             return need, f"needs {got} {kind} node(s), the task requires {n}"
     return need, None
-
-
-def shown_text(text: str, spans: list) -> str:
-    """A passage with only the kept [start, end) ranges of its sentences (the others as "[...]")."""
-    from .view import sentence_spans
-
-    return " ".join(text[a:b] if [a, b] in spans else "[...]" for a, b in sentence_spans(text))
 
 
 def evidence_of(kg: KG, prov: dict) -> dict[str, str | None]:

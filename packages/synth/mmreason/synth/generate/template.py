@@ -17,7 +17,7 @@ from ..sampling import Path
 from .compute import fmt_num
 from .families import FAMILIES, entity_facts
 from .lang import TEXT
-from .view import Draft, View
+from .view import Draft, View, contains_value, plotted_values
 
 if TYPE_CHECKING:  # (tasks.py reads generate/'s question families: no import back at run time)
     from ..tasks import TaskType
@@ -59,21 +59,6 @@ def used_columns(kg: KG, draft: Draft, table: str) -> set[str]:
     return out
 
 
-def plotted_values(kg: KG, view: View) -> list[str]:
-    """Texts of every value the path's images show: what its charts plot and, for tables shown as their
-    page crop, every number in them (raw cells and canonical numbers)."""
-    out = []
-    for i in view.charts:
-        t, cols, _ = kg.plotted_table(i)
-        for c in view.cells(t):
-            if c["column"] in cols and isinstance(c["value"], (int, float)):
-                out += [c["raw"], fmt_num(c["value"])]
-    if view.table_images:
-        for t in view.tables:
-            out += [x for c in view.cells(t) if isinstance(c["value"], (int, float)) for x in (c["raw"], fmt_num(c["value"]))]
-    return sorted(set(out))
-
-
 def names_removed(kg: KG, view: View, text: str) -> str:
     """`text` without the row and column names of the path's image tables (a question may name those;
     "GPT-4" naming a row is not the value 4)."""
@@ -86,11 +71,6 @@ def names_removed(kg: KG, view: View, text: str) -> str:
     for n in sorted((n for n in names if n), key=len, reverse=True):
         text = text.replace(n, " ")
     return text
-
-
-def contains_value(text: str, value: str) -> bool:
-    """Whether `value` appears in `text` as a whole number/word (not inside a longer number)."""
-    return re.search(rf"(?<![\w.]){re.escape(value)}(?![\w]|\.\d)", text) is not None
 
 
 def stem_of(problem: str) -> str:

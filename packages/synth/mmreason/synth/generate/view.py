@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..kg.graph import KG
 from ..kg.tables import as_written, singular
+from .compute import fmt_num, relation_edges
 
 USABLE = ("ok", "embedded")  # Image node statuses with a file (embedded: taken out of a PDF into OUT)
 
@@ -39,6 +40,31 @@ class Draft:
 def sentence_spans(text: str) -> list[list[int]]:
     """[start, end) of each sentence of a passage."""
     return [[m.start(), m.end()] for m in re.finditer(r"\S.*?(?:[.!?](?=\s|$)|$)", text, re.S)]
+
+
+def shown_text(text: str, spans: list) -> str:
+    """A passage with only the kept [start, end) ranges of its sentences (the others as "[...]")."""
+    return " ".join(text[a:b] if [a, b] in spans else "[...]" for a, b in sentence_spans(text))
+
+
+def contains_value(text: str, value: str) -> bool:
+    """Whether `value` appears in `text` as a whole number/word (not inside a longer number)."""
+    return re.search(rf"(?<![\w.]){re.escape(value)}(?![\w]|\.\d)", text) is not None
+
+
+def plotted_values(kg: KG, view: View) -> list[str]:
+    """Texts of every value the path's images show: what its charts plot and, for tables shown as their
+    page crop, every number in them (raw cells and canonical numbers)."""
+    out = []
+    for i in view.charts:
+        t, cols, _ = kg.plotted_table(i)
+        for c in view.cells(t):
+            if c["column"] in cols and isinstance(c["value"], (int, float)):
+                out += [c["raw"], fmt_num(c["value"])]
+    if view.table_images:
+        for t in view.tables:
+            out += [x for c in view.cells(t) if isinstance(c["value"], (int, float)) for x in (c["raw"], fmt_num(c["value"]))]
+    return sorted(set(out))
 
 
 def cn(name: str) -> str:
@@ -81,12 +107,8 @@ class View:
         every sentence is left out."""
         cache = self.__dict__.setdefault("_passages", {})
         if chunk not in cache:
-            from .template import contains_value, plotted_values
-
             text = self.g.nodes[chunk]["text"]
             leak = plotted_values(self.kg, self) if self.charts else []
-            from .necessity import shown_text
-
             kept = [sp for sp in sentence_spans(text) if not any(contains_value(text[sp[0]:sp[1]], x) for x in leak)]
             shown = shown_text(text, kept) if kept else ""
             cache[chunk] = (shown, kept)
@@ -149,8 +171,6 @@ class View:
                        for role, vals in zip(d.get("roles") or [], d.get("values") or []))
 
     def relations_of_table(self, table: str) -> list[tuple[str, str, str, dict]]:
-        from .compute import relation_edges
-
         return [(u, v, k, d) for u, v, k, d in relation_edges(self.kg) if d.get("table") == table]
 
     # ---------------------------------------------------------------- charts / formulas
