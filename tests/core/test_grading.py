@@ -118,6 +118,16 @@ def test_normalize_text_and_boolean():
     assert read_boolean("Yes / No", lenient=True) is None
 
 
+def test_chinese_yes_no_answers():
+    # synth.language=zh true/false questions answer 是 (yes) / 否 (no); 对/正确, 错/错误/不是/不对 read the same
+    assert read_boolean("是", lenient=False) is True and read_boolean("否", lenient=False) is False
+    assert read_boolean("正确") is True and read_boolean("不对") is False and read_boolean("不是") is False
+    assert read_boolean("是 / 否") is None  # both sides: no answer
+    assert grade("答案：\\boxed{是}", "是", "boolean") and not grade("\\boxed{否}", "是", "boolean")
+    assert grade("\\boxed{no}", "否", "boolean") and not grade("\\boxed{yes}", "否", "boolean")
+    assert read_boolean("isn't it", lenient=True) is None  # a stray ASCII letter still casts no vote
+
+
 # ------------------------------------------------------------------------------------------------ grade
 # (prediction, gold, answer_type, choices, expected)
 CHEAP_CASES = [

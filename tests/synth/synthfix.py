@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PIL import Image
@@ -48,3 +49,22 @@ class FakeBackend:
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "examples" / "corpus"
+
+
+def assert_needed(kg, records):
+    """Every record: its answer derives from the evidence it showed; removing any needed node breaks that;
+    the needed nodes cover each kind its type requires."""
+    from mmreason.synth.generate.necessity import derivable, evidence_of
+
+    for r in records:
+        p = json.loads(r["provenance"])
+        ev = evidence_of(kg, p)
+        args = (p["answer_value"], p.get("base_question") or p["question"], p["hide_columns"])
+        assert derivable(kg, p["compute"], ev, *args), r["id"]
+        need = p["needed_node_ids"]
+        assert set(need) <= set(ev)
+        for kind, n in p["required"].items():
+            assert sum(kg.g.nodes[x]["type"] == kind for x in need) >= n, (r["task_type"], kind, p["question"])
+        for x in need:
+            rest = {k: v for k, v in ev.items() if k != x}
+            assert not derivable(kg, p["compute"], rest, *args), (r["task_type"], x, p["question"])

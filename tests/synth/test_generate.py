@@ -148,16 +148,33 @@ EXPECTED = {
                    "Alpha?", "2"),  # Gamma 80 > Alpha 30 > Beta 20
     "table_category_count": ("table", "How many compound rows of Table 1 have class Alcohol?", "2"),
     "table_relation": ("table", "According to Table 1, what is the class entry for Beta?", "Ketone"),
-    "passage_lookup": ("passage", "Of the compound rows of Table 1, take the first one Passage 1 names. What is its "
-                       "molar mass according to Table 1 (in g/mol)?", "30"),
-    "passage_rank": ("passage", "Rank the compound rows of Table 1 by molar mass, largest first. At which position is "
-                     "the first of them that Passage 1 names?", "2"),
+    "passage_lookup": ("passage", "Take the second compound row of Table 1 that Passage 1 names. What is its volume "
+                       "according to Table 1 (in cm³)?", "8"),  # Passage 1 names Alpha, then Beta
+    "passage_rank": ("passage", "Rank the compound entries of Table 1 by molar mass, largest first. At which position is "
+                     "the second compound row of Table 1 that Passage 1 names?", "3"),  # Gamma 80 > Alpha 30 > Beta 20
+    "passage_entity": ("passage", "Take the second compound row of Table 1 that Passage 1 names. What is its class "
+                       "entry according to Table 1?", "Ketone"),
+    "passage_pair": ("passage", "Take the second compound row of Table 1 that Passage 1 names, and the first compound "
+                     "row of Table 1 that Passage 1 names. Which of the two has the larger molar mass according to "
+                     "Table 1?", "Alpha"),  # Beta 20 < Alpha 30
+    "passage_pair_tables": ("mtmc", "Take the first compound row of Table 1 that Passage 2 names, and the first compound "
+                            "row of Table 2 that Passage 1 names. Give the molar mass of the first (Table 1) and the "
+                            "boiling point of the second (Table 2), as 'first; second'.", "80; 78"),  # Gamma; Alpha
     "passage_fact": ("passages", "According to the passages, what is the density of Alpha (in g/cm³)?", "1.5"),
-    "passage_count": ("passages", "How many of these compound entries are named in the passages: Gamma, Alpha, Beta?",
+    "passage_count": ("passages", "How many of these compound entries are named in the passages: Alpha, Beta, Gamma?",
                       "3"),
     "passage_relation": ("passages", "According to the passages, what is the class entry for Alpha?", "Alcohol"),
     "entity_relation": ("entity", "What is the class entry for Alpha?", "Alcohol"),
     "entity_count": ("entity", "How many of the listed facts have Alcohol as their class entry?", "2"),
+    "entity_chain": ("chain", "What is the molar mass of the other compound whose class entry is the class entry of "
+                     "Alpha (in g/mol)?", "80"),  # Alpha -> Alcohol <- Gamma; Gamma's molar mass
+    "multi_table_join": ("mjoin", "In Table 1, take the trained on entry of Wren. What is its size according to Table 2 "
+                         "(in GB)?", "60"),  # JOIN_DOC: Wren -> Books -> 60 GB
+    "table_chain": ("table", "In Table 1, what is the mass of the compound whose molar mass is 80 (in g)?", "40"),  # Gamma
+    "formula_table_argmax": ("ftable", "Find the compound with the smallest molar mass in Table 1. Using Eq. (1) and its "
+                             "values in Table 1, compute its density rho. Round to 2 decimal places.", "0.5"),  # Beta 4/8
+    "passage_chain": ("pchain", "According to Passage 1, what is the trained on entry of the model whose parameters is "
+                      "340?", "Books"),  # JOIN_DOC's passage: Wren, 340 M, trained on Books
     "entity_shared": ("entity3", "Which other compound has the same class entry as Alpha?", "Gamma"),
     "multi_table_argmax": ("mt", "Give the compound with the smallest price in Table 2 and the compound with the "
                            "smallest density in Table 1, as 'first; second'.", "Gamma; Beta"),
@@ -186,17 +203,55 @@ EXPECTED = {
                      "decimal places.", "0.5"),
     "formula_solve": ("formula", "Using Eq. (1), compute the mass m when volume V = 10 cm³, density rho = 1.5 g/cm³. "
                       "Round to 2 decimal places.", "15"),
+    "formula_eval_named": ("formula", "Using Eq. (1), compute the density when volume = 10 cm³, mass = 15 g. Round to 2 "
+                           "decimal places.", "1.5"),  # 15 / 10
+    "formula_passage": ("sfmc", "Passage 1 gives the density of one compound. Using Eq. (1), compute that compound's "
+                        "mass from that density and its volume = 10 cm³. Round to 2 decimal places.", "15"),  # 1.5 * 10
+    "formula_passage_symbol": ("sfmc", "Passage 1 states one quantity of a compound. Which symbol stands for that "
+                               "quantity in Eq. (1)?", "rho"),  # Passage 1: "Alpha has a density of 1.5"
+    "formula_chain_named": ("formulas", "A sample has volume = 8 cm³, density = 0.5 g/cm³, molar mass = 20 g/mol. Using "
+                            "Eq. (1) and then Eq. (2), compute its amount. Round to 2 decimal places.", "0.2"),  # 4/20
+    "formula_compare_named": ("formulas", "Evaluate Eq. (1) with volume = 8 cm³, mass = 4 g; and Eq. (2) with molar mass "
+                              "= 20 g/mol, mass = 4 g. Which equation gives the larger number?", "Eq. (1)"),
     "formula_symbol": ("formula", "In Eq. (1), which symbol stands for the mass?", "m"),
     "formula_chain": ("formulas", "A sample has volume V = 8 cm³, density rho = 0.5 g/cm³, molar mass M = 20 g/mol. "
                       "Using Eq. (1) and then Eq. (2), compute its amount n. Round to 2 decimal places.", "0.2"),  # 4/20
+    "formula_chain_strict": ("formulas", "A sample has volume V = 8 cm³, density rho = 0.5 g/cm³, molar mass M = 20 "
+                             "g/mol. Using Eq. (1) and then Eq. (2), compute its amount n. Round to 2 decimal places.",
+                             "0.2"),  # m = 0.5 * 8 = 4; n = 4 / 20
     "formula_compare": ("formulas", "Evaluate Eq. (1) with volume V = 8 cm³, mass m = 4 g; and Eq. (2) with molar mass "
                         "M = 20 g/mol, mass m = 4 g. Which equation gives the larger number?", "Eq. (1)"),  # 0.5 > 0.2
     "formula_table": ("ftable", "Using Eq. (1) and the values in Table 1, compute the density rho of Beta. Round to 2 "
                       "decimal places.", "0.5"),
+    "chart_formula_argmax": ("chartformula", "Figure 1 shows the mass of each compound. Using Eq. (1) with the mass m "
+                             "of the compound with the tallest bar read from the figure and volume V = 20 cm³, compute "
+                             "the density rho. Round to 2 decimal places.", "2"),  # Gamma: 40 g / 20 cm³
     "chart_formula": ("chartformula", "Figure 1 shows the mass of each compound. Using Eq. (1) with the mass m of Beta "
                       "read from the figure and volume V = 8 cm³, compute the density rho. Round to 2 decimal places.",
                       "0.5"),
 }
+
+
+# Two tables joined on a shared entity: Table 1's "Trained on" entries are Table 2's rows.
+JOIN_DOC = """# Models
+
+| Model | Parameters (M) | Trained on |
+|---|---|---|
+| Orca | 120 | Pile |
+| Wren | 340 | Books |
+| Kite | 90 | Pile |
+
+Table 1: Models.
+
+| Dataset | Size (GB) | Released by |
+|---|---|---|
+| Pile | 800 | EleutherAI |
+| Books | 60 | Gutenberg |
+
+Table 2: Datasets.
+
+Wren has 340 M parameters; the trained on entry for Wren is Books.
+"""
 
 
 @pytest.fixture(scope="module")
@@ -225,8 +280,17 @@ def fixed(tmp_path_factory):
              "chart": ([ch[1], i2, t2], {"Image", "Chunk"}), "charts": ([i1, doc, i2], {"Image"}),
              "chartjoin": ([i2, t2], {"Image", "Table"}), "formula": ([f1, ch[2]], {"Formula", "Chunk"}),
              "formulas": ([f1, doc, f2], {"Formula"}), "ftable": ([f1, t1], {"Formula", "Table"}),
-             "chartformula": ([i1, t1, f1], {"Image", "Formula"})}
-    return kg, {k: View(kg, nodes, shown) for k, (nodes, shown) in views.items()}
+             "chartformula": ([i1, t1, f1], {"Image", "Formula"}),
+             "mtmc": ([ch[0], t1, t2, ch[1]], {"Chunk", "Table"}), "sfmc": ([ch[0], a, t1, f1, ch[2]], {"Formula", "Chunk"})}
+    out = {k: View(kg, nodes, shown) for k, (nodes, shown) in views.items()}
+    out["chain"] = View(kg, [a, alc, c], {"Entity"}, max_steps=4)
+    (root / "m.md").write_text(JOIN_DOC, encoding="utf-8")
+    kg2 = KG()
+    extract_structural(read_document(root / "m.md", root), kg2, [])
+    lab2 = {d["label"]: n for n, d in kg2.g.nodes(data=True) if d.get("label")}
+    out["mjoin"] = View(kg2, [lab2["Table 1"], kg2.nodes_of("Document")[0], lab2["Table 2"]], {"Table"})
+    out["pchain"] = View(kg2, kg2.nodes_of("Chunk"), {"Chunk"})
+    return kg, out
 
 
 def test_every_family_has_a_hand_checked_case():
@@ -242,7 +306,7 @@ def test_family_gives_the_hand_computed_answer(fixed, fam):
     assert d.question == question
     assert d.value == answer
     assert d.answer_type != "choice" or d.choices[ord(d.answer) - 65] == answer
-    assert d.cot and (d.facts or fam == "formula_symbol")  # the symbol is read off the formula node
+    assert d.cot and (d.facts or fam in ("formula_symbol", "formula_passage_symbol"))  # the symbol is read off the formula node
 
 
 def test_formula_families():

@@ -43,6 +43,198 @@ def test_counts_cover_all_task_types_and_domains(run):
         validate_record(r)
 
 
+def test_each_benchmark_type_has_20_questions_and_each_needs_its_required_kinds(run):
+    from synthfix import assert_needed
+
+    per = {t: sum(r["task_type"] == t for r in run["records"]) for t in ALL17}
+    assert min(per.values()) >= 20, per
+    assert_needed(run["kg"], run["records"])
+
+
+def _walk_by_hand(g, spec) -> tuple[str | float, list[str]]:
+    """The chain re-walked on the networkx graph itself (not generate.compute): (answer, entities visited)."""
+    st = spec["start"]
+    if "entity" in st:
+        cur = st["entity"]
+    else:  # the one row of the table with that value
+        (cur,) = [u for u, t, d in g.in_edges(st["table"], data=True) if d["type"] == "has_attribute"
+                  and d["name"] == st["column"] and d["value"] == st["value"]]
+    seen = [cur]
+    for step in spec["steps"]:
+        edges = g.out_edges(cur, data=True) if step["dir"] == "out" else g.in_edges(cur, data=True)
+        nxt = {(w if step["dir"] == "out" else u) for u, w, d in edges if d["type"] == "relation"
+               and d["name"] == step["relation"] and d.get("table") == step.get("table", d.get("table"))}
+        (cur,) = nxt - set(seen)
+        seen.append(cur)
+    if spec.get("attr"):
+        (val,) = [d["value"] for _, t, d in g.out_edges(cur, data=True) if t == spec["attr"]["table"]
+                  and d["type"] == "has_attribute" and d["name"] == spec["attr"]["column"]]
+        return val, seen
+    return g.nodes[cur]["name"], seen
+
+
+def test_four_hop_entity_questions_rederive_by_walking_the_graph(run):
+    g = run["kg"].g
+    chains = [p for p in (json.loads(r["provenance"]) for r in run["records"] if r["task_type"] == "Entity")
+              if p["family"] == "entity_chain"]
+    assert any(p["hops"] == 4 for p in chains)
+    for p in chains:
+        spec = p["compute"]
+        assert p["hops"] == len(spec["steps"]) + ("table" in spec["start"]) + bool(spec.get("attr")) <= 4
+        answer, seen = _walk_by_hand(g, spec)
+        if isinstance(answer, str):
+            assert answer == p["answer_value"], p["question"]
+        else:
+            assert float(p["answer_value"]) == answer, p["question"]
+        # only a start given by name is named: bridges, the answer and a start described by its value are not
+        for n in seen[1:] if "entity" in spec["start"] else seen:
+            assert not re.search(rf"(?<!\w){re.escape(g.nodes[n]['name'])}(?!\w)", p["question"]), p["question"]
+
+
+# MMKG-RDS data_synthesis/constants.py TASK_INFO: the official task names
+OFFICIAL = ["Entity", "single_table", "single_table_mutihop", "single_table_single_text", "single_table_multi_text_qa",
+            "multi_table", "multi_table_multihop", "multi_table_multi_text", "single_text", "multi_text",
+            "single_text_multihop", "multi_text_multihop", "single_formula", "single_formula_single_text",
+            "single_formula_multi_text", "multi_formula", "multi_formula_multihop", "multi_formula_multi_text",
+            "single_chart", "single_chart_single_text", "single_chart_multi_text", "multi_chart",
+            "multi_chart_multi_text", "single_table_single_chart", "single_table_single_chart_multihop",
+            "single_table_single_formula", "single_table_single_formula_multihop", "single_chart_single_formula",
+            "single_chart_single_formula_multihop"]  # (not yet: single_formula_multihop, single_chart_multihop,
+#                                                   multi_chart_multihop)
+
+
+def _qa(run, tmp_path, **synth):
+    """sample + qa on the fixture's graph with other settings; the records."""
+    import shutil
+
+    from mmreason.core.io import read_jsonl
+    from mmreason.synth.run import run_qa, run_sample
+
+    shutil.copytree(run["out"] / "kg", tmp_path / "kg")
+    cfg = {"synth": {**run["cfg"]["synth"], "out_dir": str(tmp_path), **synth}}
+    run_sample(cfg)
+    return list(read_jsonl(run_qa(cfg)))
+
+
+def test_official_presets_compose_by_their_names_and_generate(run, tmp_path):
+    from mmreason.core.config import compose
+    from mmreason.synth.config import synth_settings
+    from mmreason.synth.tasks import load_task_types
+
+    cfg = compose("synth", [f"synth.tasks.include=[{','.join(OFFICIAL)}]", f"synth.out_dir={tmp_path}"])
+    s, _ = synth_settings(cfg)
+    tasks = load_task_types(s["tasks"]["dirs"], s["tasks"]["include"])
+    assert len(tasks) == len(OFFICIAL)
+    by = {a: t for t in tasks for a in [t.name, *t.aliases]}
+    assert all(by[n].max_steps == (4 if n == "Entity" or "hop" in n else 1) for n in OFFICIAL)
+    recs = _qa(run, tmp_path, tasks={"include": OFFICIAL, "max_records": 5})
+    got = {r["task_type"] for r in recs}
+    assert {by[n].name for n in OFFICIAL} <= got
+    hops = [json.loads(r["provenance"])["hops"] for r in recs if "multihop" in r["task_type"]]
+    assert min(hops) >= 2  # the *_multihop presets chain two hops or more
+
+
+def test_ans_types_question_need_info_and_extra_requirements_filter(run, tmp_path):
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    base = "nodes: {Table: 1}\nsampler: {name: pattern, pattern: Table}\n"
+    (tasks / "a.yaml").write_text("name: ENT\n" + base + "questions: [table_lookup, table_argmax, table_relation]\n"
+                                  "ans_types: [Entity]\nquestion_need_info: [Table]\n")
+    chart = "nodes: {Image: 1}\nhidden: [Table]\nsampler: {name: pattern, pattern: 'Image-[plots]->Table'}\n" \
+            "questions: [chart_argmax, chart_value]\n"
+    (tasks / "b.yaml").write_text("name: CHART\n" + chart + "extra_requirements: {Image: {type: class, require: [chart]}}\n")
+    (tasks / "c.yaml").write_text("name: OTHER\n" + chart + "extra_requirements: {Image: {type: class, require: [other]}}\n")
+    recs = _qa(run, tmp_path / "out", tasks={"dirs": [str(tasks)]})
+    names = {n for n, d in run["kg"].g.nodes(data=True) if d["type"] == "Entity" for n in [d["name"]]}
+    ent = [json.loads(r["provenance"]) for r in recs if r["task_type"] == "ENT"]
+    assert ent and all(p["answer_value"] in names and "Table" in p["question"] for p in ent)
+    assert any(r["task_type"] == "CHART" for r in recs) and not any(r["task_type"] == "OTHER" for r in recs)
+
+
+@pytest.mark.parametrize("method", ["random", "bfs", "acs"])
+def test_subgraph_sampling_keeps_paths_inside_a_sampled_subgraph(run, tmp_path, method):
+    from mmreason.synth.sampling.subgraph import SUBGRAPHS, subgraph_paths
+    from mmreason.synth.tasks import load_task_types
+
+    kg = run["kg"]
+    import random
+
+    nodes = SUBGRAPHS[method](kg.g, 60, random.Random(0))
+    assert 1 < len(nodes) <= 60
+    if method != "random":  # bfs and acs grow connected subgraphs
+        import networkx as nx
+
+        assert nx.is_connected(kg.g.subgraph(nodes).to_undirected())
+    (st,) = load_task_types(include=["STSC"])
+    paths = subgraph_paths(kg, st.sampler, 0, method=method, order=60, rounds=30)
+    assert paths and len({p.key() for p in paths}) == len(paths)
+    whole = {p.key() for p in subgraph_paths(kg, st.sampler, 0)}
+    assert {p.key() for p in paths} <= whole  # a subgraph's paths are paths of the graph
+    recs = _qa(run, tmp_path, tasks={"include": ["STSC"]}, sample={"subgraph": {"method": method, "order": 60}})
+    assert recs and all(r["task_type"] == "STSC" for r in recs)
+
+
+def _graded_right(r) -> bool:
+    from mmreason.core.grading import grade
+
+    value = json.loads(r["provenance"])["answer_value"]
+    return grade(f"\\boxed{{{r['answer']}}}", r["answer"], r["answer_type"], r["choices"]) and (
+        r["answer_type"] != "choice" or r["choices"][ord(r["answer"]) - 65] == value)
+
+
+def test_true_false_questions_answer_whether_the_claim_is_the_computed_answer(run, tmp_path):
+    from synthfix import assert_needed
+
+    from mmreason.core.grading import grade
+    from mmreason.synth.generate.compute import evaluate, render
+
+    recs = _qa(run, tmp_path, tasks={"include": ["ST", "Entity", "STSC"]}, generate={"true_false": 1.0})
+    assert recs and all(r["answer_type"] == "boolean" for r in recs)
+    assert {r["answer"] for r in recs} == {"yes", "no"}
+    for r in recs:
+        p = json.loads(r["provenance"])
+        inner = p["compute"]["args"][0]
+        # yes exactly when the claimed answer is the inner question's answer, recomputed on the graph
+        assert r["answer"] == ("yes" if render(evaluate(run["kg"], inner), inner) == p["compute"]["claim"] else "no")
+        assert p["question"].startswith(p["base_question"]) and r["problem"].endswith("Answer yes or no in \\boxed{}.")
+        assert grade(f"\\boxed{{{r['answer']}}}", r["answer"], "boolean")
+        assert not grade("\\boxed{" + ("no" if r["answer"] == "yes" else "yes") + "}", r["answer"], "boolean")
+    assert_needed(run["kg"], recs)  # checking a claim needs the same evidence as answering the question
+
+
+def test_fuzzified_chains_name_no_entity_of_the_chain_and_grade(run):
+    fuzzy = [r for r in run["records"] if r["task_type"] == "Entity"
+             and "table" in json.loads(r["provenance"])["compute"].get("start", {})]
+    assert fuzzy
+    for r in fuzzy:
+        p = json.loads(r["provenance"])
+        st = p["compute"]["start"]
+        (e,) = [u for u, t, d in run["kg"].g.in_edges(st["table"], data=True) if d["type"] == "has_attribute"
+                and d["name"] == st["column"] and d["value"] == st["value"]]
+        assert run["kg"].g.nodes[e]["name"] not in p["question"]  # described by its value, never named
+        assert _graded_right(r)
+
+
+def test_chinese_questions_are_generated_and_graded(run, tmp_path):
+    from mmreason.core.grading import grade
+
+    recs = _qa(run, tmp_path, language="zh", tasks={"include": ["ST", "Entity", "STSC", "SI"]},
+               generate={"true_false": 0.3})
+    assert {r["task_type"] for r in recs} == {"ST", "Entity", "STSC", "SI"}
+    for r in recs:
+        q = json.loads(r["provenance"])["question"]
+        assert re.search(r"[\u4e00-\u9fff]", q) and "问题：" + q in r["problem"], q
+        assert "\\boxed{}" in r["problem"].splitlines()[-1] and re.search(r"[\u4e00-\u9fff]", r["problem"].splitlines()[-1])
+        assert _graded_right(r)
+    tf = [r for r in recs if r["answer_type"] == "boolean"]
+    assert {r["answer"] for r in tf} == {"是", "否"}
+    for r in tf:
+        other = "否" if r["answer"] == "是" else "是"
+        assert grade(f"答案：\\boxed{{{r['answer']}}}", r["answer"], "boolean")
+        assert not grade(f"答案：\\boxed{{{other}}}", r["answer"], "boolean")
+        assert grade("\\boxed{" + ("yes" if r["answer"] == "是" else "no") + "}", r["answer"], "boolean")
+
+
 def test_every_template_answer_recomputes_from_the_graph(run):
     from mmreason.synth.generate.compute import evaluate, render
 

@@ -216,7 +216,7 @@ def test_vlm_read_chart_becomes_a_chart_source(tmp_path):
     cfg = _cfg(inp, tmp_path / "out", kg={"graphml": False, "extractors": ["structural", "llm"]})
     build_kg(cfg, backend=FakeBackend(replies), progress=False)
     run_from_graph(cfg)
-    recs = [json.loads(r["provenance"]) for r in _recs(tmp_path / "out") if r["task_type"] in ("SISC", "SIMC")]
+    recs = [json.loads(r["provenance"]) for r in _recs(tmp_path / "out") if r["task_type"] in ("SI", "SISC", "SIMC")]
     assert recs
     for p in recs:
         if p["family"] == "chart_argmax":

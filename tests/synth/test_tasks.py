@@ -41,3 +41,19 @@ def test_bad_task_type_names_file_and_reason(tmp_path):
     (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
     with pytest.raises(ValueError, match=r"bad.yaml: not a readable YAML file"):
         load_task_types([tmp_path])
+
+
+def test_max_steps_and_official_names(tmp_path):
+    from mmreason.synth.tasks import load_task_types
+
+    (ent,) = load_task_types(include=["Entity"])
+    assert ent.max_steps == 4 and ent.sampler.hops == 4  # MMKG-RDS Entity walks four steps
+    (short,) = load_task_types(include=["Entity"], overrides={"*": {"max_steps": 2}})
+    assert short.max_steps == 2 and short.sampler.hops == 2
+    (mt,) = load_task_types(include=["multi_table_multihop"])  # an official name is an alias
+    assert mt.name == "MT-multihop" and mt.max_steps == 4
+    assert "ST-multihop" not in {t.name for t in load_task_types()}  # default: false presets run by name only
+    (tmp_path / "x.yaml").write_text("name: X\nnodes: {Table: 1}\nsampler: {name: pattern, pattern: Table}\n"
+                                     "questions: [table_lookup]\nans_types: [Vector]\n")
+    with pytest.raises(ValueError, match="unknown ans_types"):
+        load_task_types([tmp_path])

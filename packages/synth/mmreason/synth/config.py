@@ -89,11 +89,26 @@ class TasksConfig:
     include: list[str] | None = None  # e.g. [SISC, STSF]; null = all
     max_records: int | None = None  # override every task type's cap
     per_path: int | None = None  # override questions per path
+    max_steps: int | None = None  # override every task type's max_steps (hops a question may chain; walk depth)
+
+
+@dataclass
+class SubgraphConfig:
+    """Subgraph sampling before path selection (sampling/subgraph.py; MMKG-RDS random / bfs / acs)."""
+
+    method: str | None = None  # none | random | bfs | acs for every task type; null = each task type's `subgraph`
+    order: int = 200  # nodes per sampled subgraph
+    rounds: int = 20  # subgraphs sampled per task type (their paths pooled)
+
+    def __post_init__(self) -> None:
+        if self.method is not None:
+            check_choice("synth.sample.subgraph.method", self.method, ("none", "random", "bfs", "acs"), "method")
 
 
 @dataclass
 class SampleConfig:
     max_paths: int | None = None  # override every task type's sampler.max_paths
+    subgraph: SubgraphConfig = field(default_factory=SubgraphConfig)
 
 
 @dataclass
@@ -108,6 +123,8 @@ class GenerateLLMConfig:
 class GenerateConfig:
     generator: str = "template"  # template (no model) | llm (a model phrases question + reasoning; checked)
     max_table_columns: int = 12  # a wider table is shown with its key, the columns asked about and the first others
+    true_false: float = 0.0  # share of questions asked as a true/false claim ("... Someone answers: X. Is that
+    #                          answer correct?", answer yes / no; half the claims wrong), seeded
     llm: GenerateLLMConfig = field(default_factory=GenerateLLMConfig)
 
     def __post_init__(self) -> None:
@@ -171,6 +188,8 @@ class SynthConfig:
     seed: int = 0
     attn_implementation: str | None = "sdpa"  # attention of the models synth loads itself (solver, judge, llm): replaces
     #   the model group's eager (an L x L matrix per head: 6 GB for five 4k-token prompts); null keeps the group's
+    language: str = "en"  # question language: en | zh (templates and the record's wording; the llm rephraser is
+    #                       asked to write in it; a question family without a template in it yields nothing)
     closed_book: bool = False  # true leaves the text evidence (chunks, tables, formulas, facts) out; figures stay
     progress: bool = True  # progress bars
     cache_dir: str | None = None  # model-call cache for qa/score; null = OUT/cache/generation
@@ -179,6 +198,9 @@ class SynthConfig:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+
+    def __post_init__(self) -> None:
+        check_choice("synth.language", self.language, ("en", "zh"), "language")
 
 
 @dataclass

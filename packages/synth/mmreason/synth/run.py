@@ -74,7 +74,7 @@ def _tasks(s: dict):
 
     t = s["tasks"]
     over: dict[str, Any] = {}
-    for k in ("max_records", "per_path"):
+    for k in ("max_records", "per_path", "max_steps"):
         if t.get(k) is not None:
             over[k] = t[k]
     if s["sample"].get("max_paths") is not None:
@@ -87,13 +87,17 @@ def run_sample(cfg) -> Path:
     from dataclasses import asdict
 
     from .kg.store import load_graph
-    from .sampling import sample_paths
+    from .sampling.subgraph import meets, subgraph_paths
 
     s, _ = settings(cfg)
     gp = _graph_path(s)
     tasks = _tasks(s)
     d = s["out_dir"] / "sample"
-    key = _hash(gp, [asdict(t.sampler) | {"name": t.name} for t in tasks], s["seed"])
+    sub = s["sample"]["subgraph"]
+    plan = {t.name: {"method": "none", "order": sub["order"], "rounds": sub["rounds"], **t.subgraph}
+            | ({"method": sub["method"]} if sub["method"] else {}) for t in tasks}
+    key = _hash(gp, [asdict(t.sampler) | {"name": t.name, "extra": t.extra_requirements} for t in tasks], plan,
+                s["seed"])
     if _fresh(d, key, ["paths.json"]):
         log.info("sample: up to date (%s)", d)
         return d / "paths.json"
@@ -102,7 +106,8 @@ def run_sample(cfg) -> Path:
     with _progress(s["progress"]) as bar:
         job = bar.add_task("sample", total=len(tasks))
         for t in tasks:
-            out[t.name] = [p.to_dict() for p in sample_paths(kg, t.sampler, s["seed"])]
+            found = subgraph_paths(kg, t.sampler, s["seed"], **plan[t.name])
+            out[t.name] = [p.to_dict() for p in found if meets(kg, p, t.extra_requirements)]
             bar.advance(job)
     atomic_write_json(d / "paths.json", out, indent=None)
     _done(d, key, {"paths": {k: len(v) for k, v in out.items()}})
@@ -129,8 +134,9 @@ def run_qa(cfg, backend=None) -> Path:
         raise FileNotFoundError(f"{pp} does not exist: run the sample stage first")
     tasks = _tasks(s)
     d = s["out_dir"] / "qa"
-    key = _hash(gp, pp, s["generate"], s["closed_book"], s["seed"],
-                [(t.name, t.questions, t.nodes, t.hidden, t.per_path, t.max_records) for t in tasks])
+    key = _hash(gp, pp, s["generate"], s["closed_book"], s["seed"], s["language"],
+                [(t.name, t.questions, t.nodes, t.hidden, t.per_path, t.max_records, t.max_steps, t.ans_types,
+                  t.question_need_info, t.needs) for t in tasks])
     if _fresh(d, key, ["records.jsonl"]):
         log.info("qa: up to date (%s)", d)
         return d / "records.jsonl"
@@ -143,7 +149,7 @@ def run_qa(cfg, backend=None) -> Path:
         for t in tasks:
             ps = [SPath(**p) for p in paths.get(t.name, [])]
             recs, st = generate_for_task(kg, t, ps, s["seed"], root_dir, s["closed_book"],
-                                         s["generate"]["max_table_columns"])
+                                         s["generate"]["max_table_columns"], s["language"], s["generate"]["true_false"])
             records += recs
             stats[t.name] = {**st, "records": len(recs)}
             bar.advance(job)
@@ -152,7 +158,7 @@ def run_qa(cfg, backend=None) -> Path:
 
         own = backend is None
         backend = backend or _backend(root, s)
-        records, llm_stats = rephrase(kg, records, backend, **s["generate"]["llm"])
+        records, llm_stats = rephrase(kg, records, backend, **s["generate"]["llm"], language=s["language"])
         stats["llm"] = llm_stats
         if own:
             backend.close()

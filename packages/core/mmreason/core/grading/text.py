@@ -49,8 +49,8 @@ def normalize_text(s: str) -> str:
 
 
 # Official-style yes/no reading: each word below votes for one side; "not X" votes for the other side.
-_TRUE_WORDS = frozenset({"yes", "true", "correct", "right", "y", "t"})
-_FALSE_WORDS = frozenset({"no", "false", "incorrect", "wrong", "n", "f"})
+_TRUE_WORDS = frozenset({"yes", "true", "correct", "right", "y", "t", "是", "对", "正确"})  # + Chinese 是/对/正确
+_FALSE_WORDS = frozenset({"no", "false", "incorrect", "wrong", "n", "f", "否", "不是", "错", "错误", "不对"})
 _NEGATORS = frozenset({"not", "isn", "isnt", "aren", "wasn", "never"})  # "isn't" -> "isn t" after normalising
 
 
@@ -75,7 +75,7 @@ def read_boolean(s: str, lenient: bool = True) -> bool | None:
     votes: set[bool] = set()
     negate = False
     for w in words:
-        if len(w) == 1:  # "t" of "isn't", stray letters
+        if len(w) == 1 and w.isascii():  # "t" of "isn't", stray letters (not 是 / 否)
             continue
         if w in _NEGATORS:
             negate = True

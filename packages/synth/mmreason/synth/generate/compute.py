@@ -7,6 +7,12 @@ A spec is `{"op": name, "args": [...], ...}`; an argument is a spec or a referen
     {"head": edge_key}      the head entity's name of a relation / has_attribute edge
     {"num": 3.5}            a literal (a number stated in the question)
 
+Ops that read a passage: `named` (the n-th distinct row of `table` that `chunk` names, from its mention
+edges in reading order; n = 0 the first) and `count_named` (how many of the listed entity ids some of
+`chunks` mention), `stated_symbol` (the symbol of `formula` bound to the column of a `stated_cell` that `chunk`
+states). `attr` reads a column of the row an inner op names; `related` the tail of the row's
+relation `name` in `table`; `claim` answers yes / no (in `language`): is `claim` the answer of args[0]?
+
 `evaluate(kg, spec)` recomputes the answer from the graph alone, so a test (or a reader) can check
 every template answer; `render(value, spec)` gives the canonical answer string.
 """
@@ -36,6 +42,15 @@ def edge_index(kg: KG) -> dict[str, tuple[str, str, dict]]:
     return idx
 
 
+def relation_edges(kg: KG) -> list[tuple[str, str, str, dict]]:
+    """Every relation edge (u, v, key, data) of the graph (cached on the KG object like `edge_index`)."""
+    rels = getattr(kg, "_relation_edges", None)
+    if rels is None:
+        rels = [(u, v, k, d) for k, (u, v, d) in edge_index(kg).items() if d["type"] == "relation"]
+        kg._relation_edges = rels  # type: ignore[attr-defined]
+    return rels
+
+
 def _edge(kg: KG, key: str):
     try:
         return edge_index(kg)[key]
@@ -63,6 +78,8 @@ def _ref(kg: KG, a):
 
 
 def _cell_entity(kg: KG, a) -> str:
+    if isinstance(a, dict) and a.get("op") == "attr":  # the row the inner op names
+        return evaluate(kg, a["args"][0]) if "op" in a["args"][0] else _cell_entity(kg, a["args"][0])
     if not (isinstance(a, dict) and "cell" in a):
         raise ComputeError("argmax/argmin take cell references")
     u, _, _ = _edge(kg, a["cell"])
@@ -138,6 +155,15 @@ def evaluate(kg: KG, spec: dict):
             if c["entity"] == name and c["column"] == spec["column"] and isinstance(c["value"], (int, float)):
                 return float(c["value"])
         raise ComputeError(f"no {spec['column']!r} cell for {name!r} in {spec['table']}")
+    if op == "named":
+        rows = named_rows(kg, spec["chunk"], spec["table"], spec.get("spans"))
+        if spec.get("n", 0) >= len(rows):
+            raise ComputeError(f"{spec['chunk']} names {len(rows)} rows of {spec['table']}")
+        return kg.g.nodes[rows[spec.get("n", 0)]]["name"]
+    if op == "related":
+        return kg.g.nodes[related_edge(kg, spec)[1]]["name"]
+    if op == "count_named":
+        return sum(1 for e in spec["entities"] if any(named_by(kg, ch, e) for ch in spec["chunks"]))
     if op == "entity":  # the entity name of a cell
         return _cell_entity(kg, args[0])
     if op == "relation":
@@ -158,6 +184,23 @@ def evaluate(kg: KG, spec: dict):
         if len(hits) != 1:
             raise ComputeError(f"{len(hits)} symbols for {spec['quantity']!r}")
         return hits[0]
+    if op == "claim":  # is the claimed answer the inner computation's answer? (a true/false question)
+        from .lang import text
+
+        ok = render(evaluate(kg, args[0]), args[0]) == spec["claim"]
+        return text(spec.get("language", "en"), "yes" if ok else "no")
+    if op == "walk":
+        cur, _ = walk(kg, spec)
+        return float(cur) if not isinstance(cur, str) else kg.g.nodes[cur]["name"]
+    if op == "stated_symbol":  # the formula variable bound to the column of a cell the passage states
+        u, t, d = _edge(kg, spec["stated_cell"])
+        text = kg.g.nodes[spec["chunk"]]["text"]
+        if str(d["raw"]) not in text and fmt_num(d["value"]) not in text:
+            raise ComputeError(f"{spec['chunk']} does not state {d['raw']}")
+        hits = [x for x, (tt, col) in kg.formula_columns(spec["formula"]).items() if tt == t and col == d["name"]]
+        if len(hits) != 1:
+            raise ComputeError(f"{len(hits)} symbols for column {d['name']!r}")
+        return hits[0]
     if op == "larger":  # label of the larger of two labelled values
         vals = [_ref(kg, x) for x in args]
         if vals[0] == vals[1]:
@@ -168,11 +211,82 @@ def evaluate(kg: KG, spec: dict):
     raise ComputeError(f"unknown op {op!r}")
 
 
+def named_by(kg: KG, chunk: str, entity: str) -> str | None:
+    """The key of the mention edge chunk -> entity, or None."""
+    return next((k for k, d in kg.g.get_edge_data(chunk, entity, default={}).items() if d["type"] == "mentions"), None)
+
+
+def named_rows(kg: KG, chunk: str, table: str, spans: list | None = None) -> list[str]:
+    """The distinct row entities of `table` that `chunk` mentions, in reading order (mention spans); with
+    `spans` ([start, end) ranges of the chunk's text a record shows) only mentions inside them."""
+    rows = {u for u, _, d in kg.g.in_edges(table, data=True) if d["type"] == "row_of"}
+    base = kg.g.nodes[chunk]["span"][0]
+
+    def shown(sp) -> bool:
+        return spans is None or any(a <= sp[0] - base and sp[1] - base <= b for a, b in spans)
+
+    ms = sorted((d["provenance"]["span"][0], v) for _, v, d in kg.g.out_edges(chunk, data=True)
+                if d["type"] == "mentions" and v in rows and shown(d["provenance"]["span"]))
+    return list(dict.fromkeys(v for _, v in ms))
+
+
+def related_edge(kg: KG, spec: dict) -> tuple[str, str, str]:
+    """(head, tail, key) of the relation `spec['name']` of the row an inner op names, in `spec['table']`."""
+    name = evaluate(kg, spec["args"][0])
+    for u, w, k, d in relation_edges(kg):
+        if d["name"] == spec["name"] and d.get("table") == spec.get("table") \
+                and kg.g.nodes[u]["name"] == name:
+            return u, w, k
+    raise ComputeError(f"no {spec['name']!r} relation for {name!r}")
+
+
+def walk(kg: KG, spec: dict) -> tuple:
+    """Follow a multi-hop chain on the graph: (the end entity id, or the value its final attribute hop reads;
+    the edge keys read, as [("cell" | "rel", key)]). Every hop must lead to exactly one entity.
+
+    spec: {"start": {"entity": id} | {"table", "column", "value"} (the one row with that value: an entity
+    described by its attribute, never named), "steps": [{"relation": name, "dir": "out" | "in", "table": id (optional: that table's
+    relation only; a merged entity may have the same relation in several documents)}], "attr":
+    {"table", "column"} (optional final hop: read that cell)}."""
+    used: list[tuple[str, str]] = []
+    st = spec["start"]
+    if "entity" in st:
+        cur = st["entity"]
+    else:
+        hits = [(u, k) for u, _, k, d in kg.g.in_edges(st["table"], keys=True, data=True) if d["type"] == "has_attribute"
+                and d["name"] == st["column"] and isinstance(d["value"], (int, float)) and d["value"] == st["value"]]
+        if len(hits) != 1:
+            raise ComputeError(f"{len(hits)} rows with {st['column']} = {st['value']}")
+        cur, k = hits[0]
+        used.append(("cell", k))
+    seen = [cur]
+    for step in spec["steps"]:
+        it = kg.g.out_edges(cur, keys=True, data=True) if step["dir"] == "out" else kg.g.in_edges(cur, keys=True, data=True)
+        nxt = [((w if step["dir"] == "out" else u), k) for u, w, k, d in it
+               if d["type"] == "relation" and d["name"] == step["relation"]
+               and ("table" not in step or d.get("table") == step["table"])]
+        nxt = [(n, k) for n, k in nxt if n not in seen]
+        if len({n for n, _ in nxt}) != 1:
+            raise ComputeError(f"hop {step} from {cur}: {len(nxt)} entities")
+        cur, k = nxt[0]
+        used.append(("rel", k))
+        seen.append(cur)
+    if spec.get("attr"):
+        a = spec["attr"]
+        k = next((k for _, t, k, d in kg.g.out_edges(cur, keys=True, data=True) if t == a["table"]
+                  and d["type"] == "has_attribute" and d["name"] == a["column"] and isinstance(d["value"], (int, float))), None)
+        if k is None:
+            raise ComputeError(f"no {a['column']!r} for {cur}")
+        used.append(("cell", k))
+        return kg.g.edges[cur, a["table"], k]["value"], used
+    return cur, used
+
+
 def spec_refs(spec) -> list[str]:
     """Every edge key a compute spec reads (cells, relations, heads), in order."""
     out = []
     if isinstance(spec, dict):
-        for k in ("cell", "rel", "head"):
+        for k in ("cell", "rel", "head", "stated_cell"):
             if k in spec:
                 out.append(spec[k])
         for v in spec.values():

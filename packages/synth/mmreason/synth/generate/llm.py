@@ -13,14 +13,14 @@ from mmreason.core.generation.base import SamplingParams
 from mmreason.core.grading import grade
 
 from ..kg.graph import KG
-from .template import contains_value, plotted_values
-from .view import View
+from .view import View, contains_value, plotted_values
 
 PROMPT = """Rewrite a reasoning question in your own words and solve it step by step.
 Facts from the source document:
 {facts}
 Question: {question}
 Correct answer: {answer}
+Write the question and the reasoning in {language}.
 Reply exactly as:
 Question: <the rewritten question, without the answer>
 Reasoning: <step-by-step reasoning ending with \\boxed{{answer}}>"""
@@ -48,8 +48,11 @@ def check(kg: KG, rec: dict, question: str, reasoning: str) -> str | None:
 
 
 def rephrase(kg: KG, records: list[dict], backend, max_new_tokens: int = 256, temperature: float = 0.0,
-             batch_size: int = 16, limit: int | None = None) -> tuple[list[dict], dict]:
-    """Records with model-phrased questions where the checks pass; stats count accepted and fallbacks."""
+             batch_size: int = 16, limit: int | None = None, language: str = "en") -> tuple[list[dict], dict]:
+    """Records with model-phrased questions where the checks pass; stats count accepted and fallbacks. The
+    model is asked to write in `language` (synth.language)."""
+    from .lang import NAMES, TEXT
+
     todo = records if limit is None else records[:limit]
     stats = {"asked": len(todo), "accepted": 0, "fallback": 0, "reasons": {}}
     out = list(records)
@@ -58,7 +61,8 @@ def rephrase(kg: KG, records: list[dict], backend, max_new_tokens: int = 256, te
         chats = []
         for r in part:
             prov = json.loads(r["provenance"])
-            text = PROMPT.format(facts=prov["cot"], question=prov["question"], answer=prov["answer_value"])
+            text = PROMPT.format(facts=prov["cot"], question=prov["question"], answer=prov["answer_value"],
+                                 language=NAMES[language])
             # an image question's figure / table crop goes along, so a VLM rephrases what it can see
             chats.append([{"role": "user", "content": user_content(text, r["images"]) if r.get("images") else text}])
         comps = backend.generate(chats, SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, seed=b))
@@ -71,9 +75,10 @@ def rephrase(kg: KG, records: list[dict], backend, max_new_tokens: int = 256, te
                 continue
             q, reasoning = parsed
             prov = json.loads(r["provenance"])
-            stem, sep, rest = r["problem"].partition(f"Question: {prov['question']}")
+            mark = TEXT[language]["question"]
+            stem, sep, rest = r["problem"].partition(mark + prov["question"])
             new = dict(r)
-            new["problem"] = stem + f"Question: {q}" + rest
+            new["problem"] = stem + mark + q + rest
             prov.update(question=q, cot=reasoning, generator="llm", model=backend.describe(),
                         template_question=prov["question"])
             new["provenance"] = json.dumps(prov, ensure_ascii=False, sort_keys=True)

@@ -16,17 +16,14 @@ from ..kg.values import clean_text
 from ..sampling import Path
 from .compute import fmt_num
 from .families import FAMILIES, entity_facts
-from .view import Draft, View
+from .lang import TEXT
+from .view import Draft, View, contains_value, plotted_values
 
 if TYPE_CHECKING:  # (tasks.py reads generate/'s question families: no import back at run time)
     from ..tasks import TaskType
 
-INSTRUCTION = {"choice": "Answer with the option letter in \\boxed{}.",
-               "number": "Give the final number in \\boxed{}.",
-               "text": "Give the final answer in \\boxed{}.",
-               "expression": "Give the final expression in \\boxed{}.",
-               "boolean": "Answer yes or no in \\boxed{}."}
-OPTIONS_HEADER = "\nOptions:\n"
+INSTRUCTION = TEXT["en"]["instruction"]
+OPTIONS_HEADER = TEXT["en"]["options"]
 
 
 def table_text(kg: KG, t: str, hide: list[str] = (), used: set[str] = frozenset(), max_columns: int | None = None) -> str:
@@ -62,21 +59,6 @@ def used_columns(kg: KG, draft: Draft, table: str) -> set[str]:
     return out
 
 
-def plotted_values(kg: KG, view: View) -> list[str]:
-    """Texts of every value the path's images show: what its charts plot and, for tables shown as their
-    page crop, every number in them (raw cells and canonical numbers)."""
-    out = []
-    for i in view.charts:
-        t, cols, _ = kg.plotted_table(i)
-        for c in view.cells(t):
-            if c["column"] in cols and isinstance(c["value"], (int, float)):
-                out += [c["raw"], fmt_num(c["value"])]
-    if view.table_images:
-        for t in view.tables:
-            out += [x for c in view.cells(t) if isinstance(c["value"], (int, float)) for x in (c["raw"], fmt_num(c["value"]))]
-    return sorted(set(out))
-
-
 def names_removed(kg: KG, view: View, text: str) -> str:
     """`text` without the row and column names of the path's image tables (a question may name those;
     "GPT-4" naming a row is not the value 4)."""
@@ -91,28 +73,66 @@ def names_removed(kg: KG, view: View, text: str) -> str:
     return text
 
 
-def contains_value(text: str, value: str) -> bool:
-    """Whether `value` appears in `text` as a whole number/word (not inside a longer number)."""
-    return re.search(rf"(?<![\w.]){re.escape(value)}(?![\w]|\.\d)", text) is not None
-
-
 def stem_of(problem: str) -> str:
-    return problem.split(OPTIONS_HEADER)[0]
+    for lang in TEXT.values():
+        problem = problem.split(lang["options"])[0]
+    return problem
+
+
+def shown_chunks(kg: KG, view: View) -> list[str]:
+    """The path's passages a record shows (a passage whose every sentence states a value the figures show is
+    withheld)."""
+    return [ch for ch in view.chunks if view.shown_passage(ch)[0]]
+
+
+def shown_facts(kg: KG, view: View, draft: Draft | None = None) -> list[tuple[str, str, str, dict]]:
+    """The facts list of an Entity task: every relation of each name (and table) joining consecutive path
+    nodes, and (a multi-hop chain) every row's value of each attribute column the chain reads, as
+    (entity, tail entity or table, edge key, edge data)."""
+    names = list(dict.fromkeys((d["name"], d.get("table")) for a, b in zip(view.nodes, view.nodes[1:])
+                               for u, w, d in list(kg.g.out_edges(a, data=True)) + list(kg.g.in_edges(a, data=True))
+                               if {u, w} == {a, b} and d["type"] == "relation"))
+    facts = [f for name, table in names for f in entity_facts(view, name, table)]
+    spec = draft.compute if draft is not None else {}
+    if spec.get("op") == "walk":
+        cols = [c for c in (spec["start"], spec.get("attr")) if c and "table" in c]
+        facts += [(u, t, k, d) for c in cols for u, t, k, d in kg.g.in_edges(c["table"], keys=True, data=True)
+                  if d["type"] == "has_attribute" and d["name"] == c["column"]]
+    return facts
+
+
+def fact_line(kg: KG, u: str, w: str, d: dict) -> str:
+    tail = kg.g.nodes[w]["name"] if d["type"] == "relation" else d["raw"] + (f" {d['unit']}" if d.get("unit")
+                                                                              and d["unit"] not in d["raw"] else "")
+    return f"- ({kg.g.nodes[u]['name']}, {d['name']}, {tail})"
+
+
+def evidence_nodes(kg: KG, view: View, task: TaskType, draft: Draft | None = None) -> dict[str, str | None]:
+    """{node id: its shown text (passages) or None} for the nodes whose content a record shows (open book):
+    passages not withheld, tables, charts, formulas, and the entities of the facts list; what the necessity
+    check removes one at a time."""
+    shown = set(task.nodes)
+    out = {ch: view.shown_passage(ch)[0] for ch in (shown_chunks(kg, view) if "Chunk" in shown else [])}
+    for n in (view.tables if "Table" in shown else []) + (view.charts if "Image" in shown else []) \
+            + (view.formulas if "Formula" in shown else []):
+        out[n] = None
+    if "Entity" in shown:
+        out.update(dict.fromkeys(sorted({x for u, w, _, d in shown_facts(kg, view, draft) for x in (u, w)
+                                         if kg.g.nodes[x]["type"] == "Entity"})))
+    return out
 
 
 def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
            max_table_columns: int | None = None) -> tuple[str, list[str]]:
-    """(problem text with <image> markers, image node ids in marker order)."""
+    """(problem text with <image> markers, image node ids in marker order), worded in the view's language."""
+    L = TEXT[view.language]
     parts, images = [], []
     shown = set(task.nodes)
-    leak = plotted_values(kg, view) if view.charts else []
     if not closed_book:
         if "Chunk" in shown:
             for ch in view.chunks:
-                text = kg.g.nodes[ch]["text"]
-                if any(contains_value(text, x) for x in leak):
-                    text = "[passage withheld: it states values shown in a figure]"
-                parts.append(f"Passage {view.passage_no(ch)}: {text}")
+                text = view.shown_passage(ch)[0] or L["withheld"]
+                parts.append(L["passage"].format(n=view.passage_no(ch)) + text)
         if "Table" in shown and not view.table_images:
             for t in view.tables:
                 parts.append(table_text(kg, t, draft.hide_columns.get(t, []), used_columns(kg, draft, t),
@@ -121,12 +141,9 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
             for f in view.formulas:
                 parts.append(f"{view.label(f)}: $${kg.g.nodes[f]['latex']}$$")
         if "Entity" in shown:
-            rel = next((d for a, b in zip(view.nodes, view.nodes[1:]) for _, w, d in kg.g.out_edges(a, data=True)
-                        if w == b and d["type"] == "relation"), None)
-            if rel is not None:
-                facts = entity_facts(view, rel["name"], rel.get("table"))
-                parts.append("Facts:\n" + "\n".join(f"- ({kg.g.nodes[u]['name']}, {d['name']}, {kg.g.nodes[w]['name']})"
-                                                    for u, w, _, d in facts))
+            facts = shown_facts(kg, view, draft)
+            if facts:
+                parts.append(L["facts"] + "\n" + "\n".join(fact_line(kg, u, w, d) for u, w, _, d in facts))
     if "Image" in shown:
         for i in view.charts:
             cap = kg.g.nodes[i].get("caption") or view.label(i)
@@ -136,11 +153,11 @@ def render(kg: KG, view: View, task: TaskType, draft: Draft, closed_book: bool,
         for t in view.tables:
             parts.append(f"{kg.g.nodes[t].get('caption') or view.label(t)}\n{IMAGE_MARKER}")
             images.append(t)
-    head = "Use the evidence below to answer the question.\n\n" if parts and not closed_book else ""
-    body = head + "\n\n".join(parts) + ("\n\n" if parts else "") + f"Question: {draft.question}"
+    head = L["head"] if parts and not closed_book else ""
+    body = head + "\n\n".join(parts) + ("\n\n" if parts else "") + L["question"] + draft.question
     if draft.answer_type == "choice":
-        body += OPTIONS_HEADER + "\n".join(f"{chr(65 + k)}. {c}" for k, c in enumerate(draft.choices))
-    return body + "\n" + INSTRUCTION[draft.answer_type], images
+        body += L["options"] + "\n".join(f"{chr(65 + k)}. {c}" for k, c in enumerate(draft.choices))
+    return body + "\n" + L["instruction"][draft.answer_type], images
 
 
 def leaks(kg: KG, view: View, draft: Draft, problem: str) -> bool:
@@ -151,8 +168,32 @@ def leaks(kg: KG, view: View, draft: Draft, problem: str) -> bool:
     return any(contains_value(stem, x) for x in plotted_values(kg, view))
 
 
+def answer_kind(kg: KG, draft: Draft) -> str:
+    """What the answer is (a task's `ans_types`): Entity (the name of an entity node), Number, or Text."""
+    value = draft.value
+    if draft.answer_type == "number" or re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return "Number"
+    names = getattr(kg, "_entity_names", None)
+    if names is None:
+        names = kg._entity_names = {kg.g.nodes[n]["name"] for n in kg.nodes_of("Entity")}  # type: ignore[attr-defined]
+    return "Entity" if value in names else "Text"
+
+
 def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: FsPath, closed_book: bool,
                 view: View, max_table_columns: int | None = None) -> dict | None:
+    from .necessity import check
+
+    evidence = evidence_nodes(kg, view, task, draft)
+    needed, why = check(kg, task.required, draft.compute, evidence, draft.base_question or draft.question,
+                        draft.hide_columns)
+    if why is not None:  # a question that does not need every required kind of evidence
+        return None
+    if task.ans_types is not None and answer_kind(kg, draft) not in task.ans_types:
+        return None
+    for kind in task.question_need_info:  # the question itself names a needed node of that kind
+        if not any(kg.g.nodes[n]["type"] == kind and (kg.g.nodes[n].get("label") or kg.g.nodes[n].get("name") or "\0")
+                   in draft.question for n in needed):
+            return None
     problem, image_ids = render(kg, view, task, draft, closed_book, max_table_columns)
     if task.image_grounded and (not image_ids or leaks(kg, view, draft, problem)):
         return None
@@ -172,10 +213,13 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
     prov = {"doc_ids": docs, "node_ids": node_ids, "edge_ids": path.edges, "fact_ids": draft.facts,
             "generator": "template", "model": None, "family": draft.family, "operation": draft.operation,
             "compute": draft.compute, "answer_value": answer_value, "cot": "\n".join(cot),
-            "question": draft.question, "hops": len(path.nodes) - 1, "modalities": mods,
+            "question": draft.question, "base_question": draft.base_question, "language": view.language,
+            "hops": draft.hops if draft.hops is not None else len(path.nodes) - 1, "modalities": mods,
             "image_grounded": bool(image_ids), "image_ids": image_ids, "closed_book": closed_book,
             "multi_hop": task.multi_hop, "hide_columns": draft.hide_columns,
-            "answer_in_text_ok": draft.answer_in_text_ok}
+            "answer_in_text_ok": draft.answer_in_text_ok, "evidence_node_ids": list(evidence), "needed_node_ids": needed,
+            "required": task.required, "passage_spans": {ch: view.shown_passage(ch)[1] for ch, text in evidence.items()
+                                                         if text is not None and text != g.nodes[ch]["text"]}}
     rid = make_id(task.name, draft.question, draft.answer, draft.choices, node_ids, closed_book, prefix="synth-")
     # an image taken out of a PDF lives under OUT (path_root "out"), the others under the input folder
     images = [str(kg.image_file(i) if g.nodes[i].get("path_root") == "out" else input_root / g.nodes[i]["path"])
@@ -185,13 +229,43 @@ def make_record(kg: KG, path: Path, task: TaskType, draft: Draft, input_root: Fs
             "provenance": json.dumps(prov, ensure_ascii=False, sort_keys=True), "quality": ""}
 
 
+def as_claim(kg: KG, draft: Draft, rng: random.Random, language: str = "en") -> Draft | None:
+    """The draft as a true/false question: "<question> Someone answers: <claim>. Is that answer correct?",
+    the claim the right answer or (half the time) another option / a changed number; answer yes or no."""
+    from dataclasses import replace
+
+    from .compute import evaluate
+    from .lang import text
+
+    truth = draft.value
+    wrong = [c for c in draft.choices if c != truth]
+    if not wrong and draft.answer_type == "number":
+        try:
+            x = float(truth)
+        except ValueError:
+            return None
+        wrong = [fmt_num(x * f) for f in (0.5, 1.5, 2) if fmt_num(x * f) != truth] or [fmt_num(x + 1)]
+    if not wrong:
+        return None
+    claim = truth if rng.random() < 0.5 else rng.choice(wrong)
+    spec = {"op": "claim", "args": [draft.compute], "claim": claim, "language": language}
+    q = text(language, "claim").format(question=draft.question, claim=claim)
+    verdict = "correct" if claim == truth else "not correct"
+    return replace(draft, question=q, answer=evaluate(kg, spec), answer_type="boolean", compute=spec, choices=[],
+                   operation="claim", base_question=draft.question,
+                   cot=draft.cot + [f"The answer is {truth}, so the claimed {claim} is {verdict}."])
+
+
 def generate_for_task(kg: KG, task: TaskType, paths: list[Path], seed: int, input_root: FsPath,
-                      closed_book: bool = False, max_table_columns: int | None = 12) -> tuple[list[dict], dict]:
-    """Template records for one task type: up to `per_path` distinct questions per path, then capped."""
+                      closed_book: bool = False, max_table_columns: int | None = 12, language: str = "en",
+                      true_false: float = 0.0) -> tuple[list[dict], dict]:
+    """Template records for one task type: up to `per_path` distinct questions per path, then capped.
+    `language`: the question language; `true_false`: the share of questions asked as a yes/no claim."""
     out, seen = [], set()
     stats = {"paths": len(paths), "drafts": 0, "leaks_or_unfit": 0}
     for p in paths:
-        view = View(kg, p.nodes, set(task.nodes), table_images=task.table_image)
+        view = View(kg, p.nodes, set(task.nodes), table_images=task.table_image, max_steps=task.max_steps,
+                    language=language)
         rng = random.Random(make_id(seed, task.name, p.nodes))
         n = 0
         for attempt in range(task.per_path * 4):
@@ -199,6 +273,8 @@ def generate_for_task(kg: KG, task: TaskType, paths: list[Path], seed: int, inpu
                 break
             fam = task.questions[attempt % len(task.questions)]
             draft = FAMILIES[fam](view, rng)
+            if draft is not None and true_false and rng.random() < true_false:
+                draft = as_claim(kg, draft, rng, language)
             if draft is None:
                 continue
             key = (draft.question, draft.answer, tuple(draft.choices))

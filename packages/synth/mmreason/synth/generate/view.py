@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..kg.graph import KG
 from ..kg.tables import as_written, singular
+from .compute import fmt_num, relation_edges
 
 USABLE = ("ok", "embedded")  # Image node statuses with a file (embedded: taken out of a PDF into OUT)
 
@@ -27,11 +28,43 @@ class Draft:
     hide_columns: dict[str, list[str]] = field(default_factory=dict)  # table id -> columns not shown
     extra_nodes: list[str] = field(default_factory=list)  # support nodes off the path (a hidden table)
     answer_in_text_ok: bool = False  # the answer is a shown table cell; only the figure says which one
+    hops: int | None = None  # hops the question chains (None: the path's)
+    base_question: str | None = None  # a true/false question's underlying question (what the evidence must answer)
 
     @property
     def value(self) -> str:
         """The answer as text (the chosen option for 'choice')."""
         return self.choices[ord(self.answer) - 65] if self.answer_type == "choice" else self.answer
+
+
+def sentence_spans(text: str) -> list[list[int]]:
+    """[start, end) of each sentence of a passage."""
+    return [[m.start(), m.end()] for m in re.finditer(r"\S.*?(?:[.!?](?=\s|$)|$)", text, re.S)]
+
+
+def shown_text(text: str, spans: list) -> str:
+    """A passage with only the kept [start, end) ranges of its sentences (the others as "[...]")."""
+    return " ".join(text[a:b] if [a, b] in spans else "[...]" for a, b in sentence_spans(text))
+
+
+def contains_value(text: str, value: str) -> bool:
+    """Whether `value` appears in `text` as a whole number/word (not inside a longer number)."""
+    return re.search(rf"(?<![\w.]){re.escape(value)}(?![\w]|\.\d)", text) is not None
+
+
+def plotted_values(kg: KG, view: View) -> list[str]:
+    """Texts of every value the path's images show: what its charts plot and, for tables shown as their
+    page crop, every number in them (raw cells and canonical numbers)."""
+    out = []
+    for i in view.charts:
+        t, cols, _ = kg.plotted_table(i)
+        for c in view.cells(t):
+            if c["column"] in cols and isinstance(c["value"], (int, float)):
+                out += [c["raw"], fmt_num(c["value"])]
+    if view.table_images:
+        for t in view.tables:
+            out += [x for c in view.cells(t) if isinstance(c["value"], (int, float)) for x in (c["raw"], fmt_num(c["value"]))]
+    return sorted(set(out))
 
 
 def cn(name: str) -> str:
@@ -44,8 +77,11 @@ def cn(name: str) -> str:
 
 
 class View:
-    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str], table_images: bool = False):
+    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str], table_images: bool = False,
+                 max_steps: int = 1, language: str = "en"):
         self.kg, self.g, self.nodes = kg, kg.g, nodes
+        self.max_steps = max_steps  # hops a question may chain
+        self.language = language  # the question's language (generate/lang.py)
         self.shown = shown_types
         self.table_images = table_images
         by = {t: [n for n in nodes if self.g.nodes[n]["type"] == t] for t in ("Chunk", "Table", "Image", "Formula", "Entity")}
@@ -65,19 +101,35 @@ class View:
         d = self.g.nodes[n]
         return d.get("label") or d.get("name") or n
 
+    def shown_passage(self, chunk: str) -> tuple[str, list[list[int]]]:
+        """(the passage as a record shows it, the kept [start, end) ranges of its text): a sentence that states
+        a value the path's figures show is left out ("[...]"), so the figure stays needed; ("", []) when
+        every sentence is left out."""
+        cache = self.__dict__.setdefault("_passages", {})
+        if chunk not in cache:
+            text = self.g.nodes[chunk]["text"]
+            leak = plotted_values(self.kg, self) if self.charts else []
+            kept = [sp for sp in sentence_spans(text) if not any(contains_value(text[sp[0]:sp[1]], x) for x in leak)]
+            shown = shown_text(text, kept) if kept else ""
+            cache[chunk] = (shown, kept)
+        return cache[chunk]
+
     def passage_no(self, chunk: str) -> int:
         return self.chunks.index(chunk) + 1
 
     # ---------------------------------------------------------------- tables
     def cells(self, table: str, column: str | None = None) -> list[dict]:
-        """Numeric or entity cells with their edge keys, in row order."""
-        out = []
-        for u, _, k, d in self.g.in_edges(table, keys=True, data=True):
-            if d["type"] == "has_attribute" and (column is None or d["name"] == column) \
-                    and f"{d['name']} {d['raw']}" not in self.g.nodes[u]["name"]:  # "RankMistral (N 20)": N is its name
-                out.append({"key": k, "entity": self.g.nodes[u]["name"], "entity_id": u, "column": d["name"],
-                            "value": d["value"], "unit": d["unit"], "raw": d["raw"], "row": d["row"], "col": d["col"]})
-        return sorted(out, key=lambda c: (c["row"], c["col"]))
+        """Numeric or entity cells with their edge keys, in row order (read once per table)."""
+        cache = self.__dict__.setdefault("_cells", {})
+        if table not in cache:
+            out = []
+            for u, _, k, d in self.g.in_edges(table, keys=True, data=True):
+                if d["type"] == "has_attribute" and f"{d['name']} {d['raw']}" not in self.g.nodes[u]["name"]:
+                    # ("RankMistral (N 20)": N is its name)
+                    out.append({"key": k, "entity": self.g.nodes[u]["name"], "entity_id": u, "column": d["name"],
+                                "value": d["value"], "unit": d["unit"], "raw": d["raw"], "row": d["row"], "col": d["col"]})
+            cache[table] = sorted(out, key=lambda c: (c["row"], c["col"]))
+        return [c for c in cache[table] if column is None or c["column"] == column]
 
     def numeric_columns(self, table: str) -> list[str]:
         d = self.g.nodes[table]
@@ -119,7 +171,7 @@ class View:
                        for role, vals in zip(d.get("roles") or [], d.get("values") or []))
 
     def relations_of_table(self, table: str) -> list[tuple[str, str, str, dict]]:
-        return [(u, v, k, d) for u, v, k, d in self.kg.edges_of("relation") if d.get("table") == table]
+        return [(u, v, k, d) for u, v, k, d in relation_edges(self.kg) if d.get("table") == table]
 
     # ---------------------------------------------------------------- charts / formulas
     def chart(self, image: str) -> tuple[str, str] | None:

@@ -31,7 +31,8 @@ class SamplerSpec:
     name: str = "pattern"
     pattern: str | None = None  # typed path pattern (sampler "pattern")
     start_types: list[str] | None = None  # random walk / bfs start node types
-    hops: int = 2  # random walk length / bfs depth
+    hops: int = 2  # random walk length / bfs depth (a task's `max_steps` sets it)
+    min_hops: int | None = None  # random walk: also shorter walks of at least this many steps (None = exactly hops)
     node_types: list[str] | None = None  # whitelist of node types a path may contain (None = any)
     node_counts: dict[str, Any] = field(default_factory=dict)  # e.g. {"Table": 1, "Chunk": "2+"}
     min_degree: int = 0  # every node on the path has total degree within [min_degree, max_degree]

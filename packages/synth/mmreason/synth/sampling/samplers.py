@@ -36,7 +36,7 @@ def _neighbours(g, n):
 
 @register_sampler("random_walk")
 def random_walk(kg, spec: SamplerSpec, rng: random.Random) -> Iterator[Path]:
-    """Walks of `spec.hops` steps from random start nodes, never revisiting a node."""
+    """Walks of `spec.hops` steps (or `spec.min_hops` and more) from random start nodes, never revisiting a node."""
     g = kg.g
     starts = _starts(kg, spec.start_types)
     if not starts:
@@ -44,7 +44,7 @@ def random_walk(kg, spec: SamplerSpec, rng: random.Random) -> Iterator[Path]:
     for _ in range(spec.tries):
         cur = rng.choice(starts)
         nodes, keys = [cur], []
-        for _ in range(spec.hops):
+        for _ in range(spec.hops if spec.min_hops is None else rng.randint(spec.min_hops, spec.hops)):
             nb = [(v, k) for v, k in _neighbours(g, cur) if v not in nodes
                   and (spec.node_types is None or g.nodes[v]["type"] in spec.node_types)]
             if not nb:
@@ -52,7 +52,7 @@ def random_walk(kg, spec: SamplerSpec, rng: random.Random) -> Iterator[Path]:
             cur, k = rng.choice(nb)
             nodes.append(cur)
             keys.append(k)
-        if len(nodes) == spec.hops + 1:
+        if len(nodes) == spec.hops + 1 or (spec.min_hops is not None and len(nodes) > spec.min_hops):
             yield Path(nodes, keys)
 
 
