@@ -87,6 +87,7 @@ class DiagnosticsConfig:
     data: str = "synthetic"  # synthetic (core.toy shape images) | records: save_to_disk dir, .parquet, .jsonl
     split: str | None = None  # split of a DatasetDict directory
     n: int | None = 8  # first n records (synthetic: how many to draw); null = all
+    images_only: bool = False  # keep only records with an image (a text-only question has no visual attention)
     seed: int = 0  # synthetic images; sampling when temperature > 0
     batch_size: int = 2  # records per generate + teacher-forced forward (attention memory ~ layers·B·heads·S²)
     max_new_tokens: int = 64

@@ -150,6 +150,8 @@ class ScoreConfig:
 @dataclass
 class ExportConfig:
     fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train / validation / test, by source document
+    stratify: str | None = "domain"  # cut the documents of each value of this record column separately (every domain
+    #                                  with >= 3 documents is in every split); null: all documents together
 
 
 @dataclass

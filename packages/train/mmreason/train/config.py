@@ -178,6 +178,8 @@ class LoggerConfig:
     wandb: bool = False  # wandb.init(dir=out_dir, resume="allow"; one run id per out_dir across resumes)
     project: str = "mmreason"  # wandb project
     run_name: str | None = None  # wandb run name (null: wandb picks one)
+    group: str | None = None  # wandb group (the pipeline puts all its stages in one group per run)
+    job_type: str | None = None  # wandb job type (the pipeline: the stage's name)
     mode: str = "offline"  # wandb mode: online | offline | disabled (env WANDB_MODE wins)
     log_every: int = 1  # console lines every N steps (JSONL always gets every step)
 

@@ -201,7 +201,7 @@ def run_diagnostics(cfg) -> dict[str, Any]:
     out_dir = Path(dcfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    records = load_records(dcfg.data, dcfg.n, dcfg.seed, dcfg.split)
+    records = load_records(dcfg.data, dcfg.n, dcfg.seed, dcfg.split, dcfg.images_only)
     from mmreason.core.grading import grade
 
     grader_name = "mmreason.core.grading.grade"
