@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import shutil
 import time
@@ -54,6 +55,13 @@ UNHASHED = ("logger",)  # config sections that do not change a stage's results (
 PLACEHOLDERS = {"synth": {"dataset": "synth-dataset"}, "sft": {"model": "sft-model"}, "rl": {"model": "rl-model"}}
 
 
+def q(value) -> str:
+    """A value (a path) as a quoted Hydra override value, so '=', ',' or spaces in it are not grammar. Hydra's
+    rule: inside quotes only backslashes right before a quote (or the closing quote) are escapes."""
+    text = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", str(value))
+    return "'" + re.sub(r"(\\+)$", lambda m: m.group(1) * 2, text) + "'"
+
+
 def _compose(name: str, overrides: list[str]) -> DictConfig:
     c = compose(name, overrides)
     validate(c)
@@ -64,16 +72,16 @@ def _compose(name: str, overrides: list[str]) -> DictConfig:
 
 
 def synth_configs(cfg: DictConfig, out: Path, state: dict) -> dict[str, DictConfig]:
-    return {"synth": _compose("synth", [*cfg.overrides.synth, f"synth.out_dir={out / 'synth'}"])}
+    return {"synth": _compose("synth", [*cfg.overrides.synth, f"synth.out_dir={q(out / 'synth')}"])}
 
 
 def _train_config(cfg: DictConfig, out: Path, state: dict, name: str) -> dict[str, DictConfig]:
     ds = _need(state, "synth", "dataset")
-    over = ["data=path", f"data.path={ds}", "data.split=train", f"data.eval_path={ds}",
-            f"trainer.out_dir={out / name}", "trainer.resume=auto"]
+    over = ["data=path", f"data.path={q(ds)}", "data.split=train", f"data.eval_path={q(ds)}",
+            f"trainer.out_dir={q(out / name)}", "trainer.resume=auto"]
     init_model = state.get("sft", {}).get("model") if name == "rl" else None
     if init_model:
-        over.append(f"model.path={init_model}")
+        over.append(f"model.path={q(init_model)}")
     return {name: _compose("train", [*over, *cfg.overrides[name], *tracking.train_logger_overrides(cfg, out, name)])}
 
 
@@ -96,10 +104,10 @@ def eval_configs(cfg: DictConfig, out: Path, state: dict) -> dict[str, DictConfi
     template, system, lenient = _train_prompt(cfg, state)  # asked and graded the way the checkpoints were trained
     configs = {}
     for label, path in _models(state).items():
-        over = ["eval.benchmarks=[synth]", f"eval.data.synth={ds}", f"eval.run_name={label}",
-                f"eval.out_dir={out / 'eval' / label}", f"eval.cache_dir={out / 'eval' / 'cache'}"]
+        over = ["eval.benchmarks=[synth]", f"eval.data.synth={q(ds)}", f"eval.run_name={label}",
+                f"eval.out_dir={q(out / 'eval' / label)}", f"eval.cache_dir={q(out / 'eval' / 'cache')}"]
         if path:
-            over.append(f"model.path={path}")
+            over.append(f"model.path={q(path)}")
         c = _compose("eval", [*over, *cfg.overrides.eval])
         with open_dict(c.eval):  # unless overrides.eval sets them
             synth_args = dict(c.eval.benchmark_args.get("synth") or {})
@@ -118,10 +126,10 @@ def diagnostics_configs(cfg: DictConfig, out: Path, state: dict) -> dict[str, Di
     own = {o.split("=", 1)[0] for o in cfg.overrides.diagnostics}
     configs = {}
     for label, path in _models(state).items():
-        over = [f"diagnostics.data={ds}", "diagnostics.split=test", "diagnostics.images_only=true",
-                f"diagnostics.out_dir={out / 'diagnostics' / label}"]
+        over = [f"diagnostics.data={q(ds)}", "diagnostics.split=test", "diagnostics.images_only=true",
+                f"diagnostics.out_dir={q(out / 'diagnostics' / label)}"]
         if path:
-            over.append(f"model.path={path}")
+            over.append(f"model.path={q(path)}")
         c = _compose("diagnostics", [*over, *cfg.overrides.diagnostics])
         if "diagnostics.template" not in own:
             c.diagnostics.template = template

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmreason.core.config import check_choice, register_entry
-from mmreason.train.config import LoggerConfig
+from mmreason.train.config import AlgorithmConfig, LoggerConfig, TrainerConfig
 
 STAGES = ("synth", "sft", "rl", "eval", "diagnostics")
 
@@ -42,3 +42,26 @@ class PipelineConfig:
 
 
 register_entry("pipeline", PipelineConfig)
+
+
+@dataclass
+class SweepConfig:
+    """`python -m mmreason.pipeline.sweep` (conf/sweep.yaml, a multirun): one pipeline run per job in
+    <sweep_dir>/<its overrides>, reusing the synth output (and any stage not in `stages`) of the run in `base_dir`.
+    A job's `algorithm...` and `trainer...` overrides are passed to the RL stage (`trainer.seed` to SFT too), so
+    anything train accepts can be swept; they are checked here against the train schema."""
+
+    base_dir: str = "runs/pipeline"  # the pipeline run whose synth output every job reuses (run there first if missing)
+    sweep_dir: str = "runs/sweep"  # job folders, sweep.md / sweep.json / sweep.png
+    stages: list[str] = field(default_factory=lambda: ["sft", "rl", "eval"])  # what each job runs
+    overrides: StageOverrides = field(default_factory=StageOverrides)  # appended to conf/pipeline.yaml's, per stage
+    logger: LoggerConfig = field(default_factory=LoggerConfig)  # as the pipeline's (logger=wandb: a group per job)
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)  # algorithm=<preset> / algorithm.<key>: the RL stage's
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)  # trainer.seed: both training stages'; other keys: RL's
+
+    def __post_init__(self) -> None:
+        for s in self.stages:
+            check_choice("stages", s, STAGES[1:], "stage a sweep job runs (synth is always reused)")
+
+
+register_entry("sweep", SweepConfig)

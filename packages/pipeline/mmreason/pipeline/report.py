@@ -392,7 +392,7 @@ class Block:
 
     kind: str
     text: str = ""
-    side: bool = False  # table: shown beside the table before it (html)
+    side: bool = False  # table, img: shown beside the block before it (html)
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     png: bytes = b""
@@ -486,8 +486,9 @@ def build(data: RunData) -> tuple[list[Block], dict]:
                               _f3(d["aggregate"]["incorrect"]["late_early_ratio_mean"]),
                               _f3(d["aggregate"]["all"]["uniform_late_early_ratio_mean"])] for m, d in data.diagnostics.items()]))
         for m, d in data.diagnostics.items():
-            for p in d["plots"]:
-                B.append(Block("img", f"{m}: {p.stem.replace('_', ' ')}", png=p.read_bytes(), name=f"diag_{m}_{p.name}"))
+            for i, p in enumerate(d["plots"]):  # attention shares (3 panels) on a row, then the others side by side
+                B.append(Block("img", f"{m}: {p.stem.replace('_', ' ')}", png=p.read_bytes(), name=f"diag_{m}_{p.name}",
+                               side=i > 1))
 
     B += _resource_blocks(state)
     B.append(Block("h2", "Configuration and environment"))
@@ -610,7 +611,8 @@ th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}img{max-width:100
 figcaption{font-size:.85em;color:#555}pre{background:#f6f8fa;padding:.8em;overflow-x:auto;font-size:.78em}
 .q{border:1px solid #ddd;border-radius:6px;padding:.6em .9em;margin:.8em 0}.q pre{white-space:pre-wrap;background:none;
 padding:0;font-size:.85em}.q img{max-height:220px;margin-right:.5em;border:1px solid #eee}.meta{font-size:.85em;color:#444}
-code{background:#f3f3f3;padding:0 .2em}.row{display:flex;flex-wrap:wrap;gap:1.2em;align-items:flex-start}"""
+code{background:#f3f3f3;padding:0 .2em}.row{display:flex;flex-wrap:wrap;gap:1.2em;align-items:flex-start}
+.row figure{flex:1 1 0;min-width:0}"""
 
 
 def _inline(text: str) -> str:
@@ -623,6 +625,17 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+ROW_END = "</div><!-- row -->"
+
+
+def _row(out: list[str], side: bool) -> None:
+    """Open a flex row, or reopen the previous one (drop its end) for a block shown beside the one before."""
+    if side and out[-1] == ROW_END:
+        out.pop()
+    else:
+        out.append('<div class="row">')
+
+
 def to_html(blocks: list[Block], title: str) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -633,16 +646,14 @@ def to_html(blocks: list[Block], title: str) -> str:
         elif b.kind == "p":
             out.append(f"<p>{_inline(b.text)}</p>")
         elif b.kind == "table":
-            if b.side and out[-1] == "</tbody></table></div>":
-                out.pop()
-            else:
-                out.append('<div class="row">')
+            _row(out, b.side)
             out.append("<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in b.header) + "</tr></thead><tbody>")
             out += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in b.rows]
-            out.append("</tbody></table></div>")
+            out += ["</tbody></table>", ROW_END]
         elif b.kind == "img":
-            out.append(f'<figure><img src="{_data_uri(b.png)}" alt="{html.escape(b.text)}">'
-                       f"<figcaption>{html.escape(b.text)}</figcaption></figure>")
+            _row(out, b.side)
+            out += [f'<figure><img src="{_data_uri(b.png)}" alt="{html.escape(b.text)}">'
+                    f"<figcaption>{html.escape(b.text)}</figcaption></figure>", ROW_END]
         elif b.kind == "code":
             name, _, body = b.text.partition("\n")
             out.append(f"<details><summary>{html.escape(name)}</summary><pre>{html.escape(body)}</pre></details>")

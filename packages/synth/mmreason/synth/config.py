@@ -31,7 +31,7 @@ class KGSchemaConfig:
 @dataclass
 class KGLLMConfig:
     max_retries: int = 2  # re-asks after a reply that is not valid JSON; then recorded in errors.jsonl
-    max_new_tokens: int = 512
+    max_new_tokens: int = 512  # reply budget per extraction call
     describe_images: bool = True  # VLM pass: chart -> its data as a table, diagram -> its parts
     cache_dir: str | None = None  # model-call cache; null = OUT/cache/generation
 
@@ -40,7 +40,7 @@ class KGLLMConfig:
 class ResolutionConfig:
     """Entity resolution after the per-document graphs are merged."""
 
-    enabled: bool = True
+    enabled: bool = True  # merge entities that name the same thing across documents
     fuzzy_threshold: float = 95.0  # rapidfuzz ratio (0-100) within blocks of the same entity type
     embeddings: bool = False  # also compare embeddings (needs the `embed` extra: all-MiniLM-L6-v2, offline)
     embed_threshold: float = 0.95  # cosine (MMKG-RDS merges at 0.95)
@@ -97,9 +97,9 @@ class SampleConfig:
 
 @dataclass
 class GenerateLLMConfig:
-    max_new_tokens: int = 256
-    temperature: float = 0.0
-    batch_size: int = 16
+    max_new_tokens: int = 256  # reply budget per rephrased question
+    temperature: float = 0.0  # 0 = greedy
+    batch_size: int = 16  # chats per generate call
     limit: int | None = None  # rephrase only the first N records
 
 
@@ -117,12 +117,12 @@ class DifficultyConfig:
     """Pass rate of a solver model over k samples per record."""
 
     solver: str | None = "default"  # default = the `model` + `generation` groups; null disables
-    k: int = 2
-    max_new_tokens: int = 4
-    temperature: float = 1.0
-    batch_size: int = 32
+    k: int = 2  # solver samples per record
+    max_new_tokens: int = 4  # solver reply budget
+    temperature: float = 1.0  # solver sampling temperature
+    batch_size: int = 32  # chats per generate call
     min_pass_rate: float | None = None  # keep only records with pass rate in [min, max]
-    max_pass_rate: float | None = None
+    max_pass_rate: float | None = None  # (null: no bound)
 
 
 @dataclass
@@ -130,9 +130,9 @@ class JudgeVotesConfig:
     """Optional LLM judges of support (the `model` + `generation` groups)."""
 
     votes: int = 0  # samples per record (0 = off); the majority of yes votes decides
-    max_new_tokens: int = 8
-    temperature: float = 1.0
-    batch_size: int = 16
+    max_new_tokens: int = 8  # judge reply budget
+    temperature: float = 1.0  # judge sampling temperature
+    batch_size: int = 16  # chats per generate call
     require_majority: bool = False  # drop records the judges do not support
 
 
@@ -162,7 +162,7 @@ class SynthConfig:
     #                               *.truth.json = ground truth
     out_dir: str | None = None  # OUT/kg, OUT/sample, OUT/qa, OUT/score, OUT/dataset
     kg: KGConfig = field(default_factory=KGConfig)
-    seed: int = 0
+    seed: int = 0  # path sampling, question generation, splits, model calls
     closed_book: bool = False  # true leaves the text evidence (chunks, tables, formulas, facts) out; figures stay
     progress: bool = True  # progress bars
     cache_dir: str | None = None  # model-call cache for qa/score; null = OUT/cache/generation

@@ -74,9 +74,9 @@ class VGPOConfig:
     exponent: float = 2.0  # the exponential schedule's power
     step_at: float = 0.5  # the step schedule's threshold
     psi_min: float = 0.1  # ψ clamp (paper: [0.1, 2])
-    psi_max: float = 2.0
+    psi_max: float = 2.0  # ψ clamp upper bound
     alpha_min: float = 0.9  # α clamp (paper: [0.9, 2])
-    alpha_max: float = 2.0
+    alpha_max: float = 2.0  # α clamp upper bound
     diag_top: float = 0.4  # share of tokens counted as "visual" (top by ρ) in the diagnostics (official logging)
 
     def __post_init__(self) -> None:

@@ -60,7 +60,7 @@ def trace_batch(
 ) -> list[dict]:
     """Teacher-force `responses[i]` after `chats[i]` in one eager forward with attentions.
 
-    Per sample: `shares` [T][3] (KEY_SETS order), `rho` [T], `late_early_ratio` (None if undefined),
+    Per sample: `shares` (T rows of 3, in KEY_SETS order), `rho` [T], `late_early_ratio` (None if undefined),
     `uniform_late_early_ratio` (the same ratio under uniform causal attention: the dilution baseline),
     key counts, and `share_sum_error` = max_t |1 - Σ shares| (0 up to rounding; see attention.py).
     """
