@@ -272,6 +272,15 @@ def save_configs(out: Path, stage: str, configs: dict[str, DictConfig]) -> None:
 
 
 def run_pipeline(cfg: DictConfig) -> dict:
+    """Run the selected stages (skipping those done with the same hashes), then write the report; returns the state.
+    Callable from code (`run_pipeline(mmreason.core.config.compose("pipeline", [...]))`) as well as from Hydra."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if not GlobalHydra.instance().is_initialized():  # called from code: stage configs compose from conf/ too
+        from hydra import initialize_config_dir
+
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            return run_pipeline(cfg)
     validate(cfg)
     out = Path(cfg.out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
