@@ -8,8 +8,6 @@ import sys
 
 from conftest import stage
 
-from mmreason.pipeline.sweep import table
-
 RL = ["trainer.steps=1", "trainer.prompts_per_step=2", "trainer.rollouts_per_prompt=2", "trainer.mini_batch_size=4",
       "trainer.micro_batch_size=4", "trainer.max_new_tokens=8", "trainer.eval_size=0", "trainer.max_prompt_length=2048",
       "trainer.max_refills=0", "trainer.dynamic_sampling=false"]
@@ -48,12 +46,3 @@ def test_sweep_reuses_one_synth_output_and_writes_its_table(pipeline_run, tmp_pa
     md = (sweep / "sweep.md").read_text()
     assert "| algorithm=grpo | 0,1 |" in md and "| algorithm=vgpo | 0,1 |" in md and " ± " in md
     assert (sweep / "sweep.png").read_bytes()[:4] == b"\x89PNG"
-
-
-def test_sweep_table_is_mean_and_sample_std_per_setting():
-    jobs = {"algorithm=grpo": [(0, {"rl acc (all)": 0.2}), (1, {"rl acc (all)": 0.4}), (2, {"rl acc (all)": 0.6})],
-            "algorithm=vgpo": [(0, {"rl acc (all)": 0.5})]}
-    t = table(jobs)
-    grpo, vgpo = t["rows"]
-    assert grpo["rl acc (all)"]["mean"] == 0.4 and abs(grpo["rl acc (all)"]["std"] - 0.2) < 1e-12  # sqrt(0.08 / 2)
-    assert vgpo["rl acc (all)"] == {"mean": 0.5, "std": None, "values": [0.5]}  # one seed: no spread

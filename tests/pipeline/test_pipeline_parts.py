@@ -9,7 +9,7 @@ from mmreason.core.config import compose
 from mmreason.pipeline.configdoc import field_comments, keys, reference_markdown
 from mmreason.pipeline.report import RunData, accuracy_table, findings, headline, sample_questions
 from mmreason.pipeline.resources import StageMeter
-from mmreason.pipeline.sweep import forwarded
+from mmreason.pipeline.sweep import forwarded, table
 
 
 def _run(correct: dict[str, list[int]], answers: list[str], types: list[str]) -> RunData:
@@ -87,3 +87,12 @@ def test_config_reference_is_read_from_the_dataclasses():
 def test_sweep_forwards_algorithm_and_trainer_overrides_to_training():
     fwd = forwarded(["algorithm=grpo", "trainer.seed=2", "algorithm.token_weights=vgpo", "base_dir=/x", "stages=[rl]"])
     assert fwd == {"rl": ["algorithm=grpo", "trainer.seed=2", "algorithm.token_weights=vgpo"], "sft": ["trainer.seed=2"]}
+
+
+def test_sweep_table_is_mean_and_sample_std_per_setting():
+    jobs = {"algorithm=grpo": [(0, {"rl acc (all)": 0.2}), (1, {"rl acc (all)": 0.4}), (2, {"rl acc (all)": 0.6})],
+            "algorithm=vgpo": [(0, {"rl acc (all)": 0.5})]}
+    t = table(jobs)
+    grpo, vgpo = t["rows"]
+    assert abs(grpo["rl acc (all)"]["mean"] - 0.4) < 1e-12 and abs(grpo["rl acc (all)"]["std"] - 0.2) < 1e-12  # sqrt(0.08 / 2)
+    assert vgpo["rl acc (all)"] == {"mean": 0.5, "std": None, "values": [0.5]}  # one seed: no spread
