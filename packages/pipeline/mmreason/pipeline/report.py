@@ -190,8 +190,10 @@ def findings(data: RunData, head: dict) -> list[str]:
     rows = {r["group"]: r for r in head["rows"]}
     out = []
     n_dom = len({r["domain"] for r in evaluated(data)[0]})
-    out.append(f"{rows['all']['n']} test questions from {n_dom} domain(s), split by source document; accuracy in % "
-               f"with 95 % Wilson intervals in brackets.")
+    n_test = len(data.records.get("test", []))
+    asked = f"{rows['all']['n']}" + (f" of the {n_test}" if rows["all"]["n"] < n_test else "")
+    out.append(f"{asked} test questions from {n_dom} domain(s) (the test split holds whole source documents); "
+               f"accuracy in % with 95 % Wilson intervals in brackets.")
     choice = rows.get("choice")
     for m in head["labels"]:
         if choice is None:
@@ -417,9 +419,8 @@ def build(data: RunData) -> tuple[list[Block], dict]:
     B.append(Block("p", f"Run `{data.run_dir}` (id {data.info.get('id', '?')}, created {data.info.get('created', '?')}); "
                         f"stages: {', '.join(s for s in state if state[s].get('done')) or 'none'}."))
     B.append(Block("h2", "Findings"))
-    for line in findings(data, head):
-        B.append(Block("p", line))
     numbers["findings"] = findings(data, head)
+    B += [Block("p", line) for line in numbers["findings"]]
 
     if head:
         B.append(Block("h2", "Accuracy on the test split"))
