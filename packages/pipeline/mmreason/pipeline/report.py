@@ -50,6 +50,7 @@ class RunData:
     configs: dict[str, str] = field(default_factory=dict)  # stage -> composed YAML
     kg: dict = field(default_factory=dict)  # synth/kg/stats.json
     kg_eval: dict = field(default_factory=dict)  # synth/kg/eval.json (documents with a ground truth)
+    synth_report: dict = field(default_factory=dict)  # synth/report.json (per document: blocks, facts, paths, questions)
     records: dict[str, list[dict]] = field(default_factory=dict)  # split -> records without images
     test_images: dict[str, list[bytes]] = field(default_factory=dict)  # test id -> PNG bytes
     metrics: dict[str, list[dict]] = field(default_factory=dict)  # sft | rl -> metrics.jsonl rows
@@ -89,6 +90,7 @@ def load_run(run_dir: str | Path) -> RunData:
         data.configs[f.stem] = f.read_text()
     data.kg = _read_json(run / "synth" / "kg" / "stats.json")
     data.kg_eval = _read_json(run / "synth" / "kg" / "eval.json")
+    data.synth_report = _read_json(run / "synth" / "report.json")
     ds = data.state.get("synth", {}).get("dataset")
     if ds and Path(ds).exists():
         data.records, data.test_images = load_dataset_records(ds)
@@ -452,6 +454,17 @@ def build(data: RunData) -> tuple[list[Block], dict]:
                                                                             ("edges", counts.get("edges", {}))]),
                        name="kg.png"))
         numbers["kg"] = counts
+    docs = data.synth_report.get("documents") or []
+    if docs:
+        B.append(Block("p", f"Per document (synth/report.json): {data.synth_report.get('questions', '?')} questions from "
+                            f"{data.synth_report.get('documents_with_questions', '?')} of {len(docs)} documents."))
+        B.append(Block("table", header=["document", "blocks", "tables usable", "figures charted", "facts", "paths",
+                                        "questions", "why none"],
+                       rows=[[d["document"], str(sum(d.get("blocks", {}).values())),
+                              f"{d.get('tables_usable', 0)}/{d.get('tables', 0)}",
+                              f"{d.get('figures_charted', 0)}/{d.get('figures', 0)}", str(d.get("facts", 0)),
+                              str(d.get("paths", 0)), str(d.get("questions", 0)), "; ".join(d.get("reasons") or [])]
+                             for d in docs]))
 
     if data.records:
         B += _dataset_blocks(data)
