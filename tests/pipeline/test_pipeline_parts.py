@@ -46,6 +46,20 @@ def test_findings_say_which_differences_are_within_noise():
     assert "BASE on choice questions: 0.0 [" in text and "is below it" in text
 
 
+def test_findings_name_a_model_that_answers_a_constant():
+    answers = ["A"] * 10 + ["B"] * 30
+    data = _run({"base": [0] * 40, "sft": [1] * 10 + [0] * 30}, answers, ["choice"] * 40)
+    data.samples["base"] = {f"q{i}": {"correct": False, "extracted": None} for i in range(40)}  # nothing extracted
+    data.samples["sft"] = {f"q{i}": {"correct": i < 10, "extracted": "A" if i < 37 else "B"} for i in range(40)}
+    text = "\n".join(findings(data, headline(data)))
+    assert "SFT gives the same answer ('A') to 37 of the 40 choice questions" in text  # 37 >= 90 % of 40
+    assert "BASE gives the same answer" not in text  # no answer at all is not a constant answer
+    data.samples["sft"]["q36"]["extracted"] = "C"  # 36 = 90 %: still named; 35 would not be
+    assert "('A') to 36 of the 40" in "\n".join(findings(data, headline(data)))
+    data.samples["sft"]["q35"]["extracted"] = "C"
+    assert "gives the same answer" not in "\n".join(findings(data, headline(data)))
+
+
 def test_sample_questions_rotate_domains_and_task_types():
     test = [{"id": f"{d}{i}", "domain": d, "task_type": f"T{i}"} for d in ("a", "b") for i in range(3)]
     picked = sample_questions(test, {"b2": [b"png"]}, k=4)

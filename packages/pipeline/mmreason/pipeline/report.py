@@ -177,6 +177,18 @@ def changed_answers(data: RunData, a: str, b: str) -> tuple[int, int]:
     return changed, len(records)
 
 
+def answer_concentration(data: RunData, labels: list[str], answer_type: str) -> dict[str, tuple[str, int, int]]:
+    """Per model: its most frequent extracted answer on the evaluated questions of `answer_type`, how many of
+    them got it (no answer extracted does not count), and of how many (a model near n answers a constant)."""
+    records = [r for r in evaluated(data)[0] if r["answer_type"] == answer_type]
+    out = {}
+    for m in labels:
+        counts = Counter(str(e) for r in records if (e := data.samples[m][r["id"]].get("extracted")) not in (None, ""))
+        answer, k = counts.most_common(1)[0] if counts else ("", 0)
+        out[m] = (answer, k, len(records))
+    return out
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
@@ -207,6 +219,10 @@ def findings(data: RunData, head: dict) -> list[str]:
         out.append(f"{m.upper()} on choice questions: {_cell(a)} against the best constant answer "
                    f"('{choice['constant']}', {_pct(choice['constant_acc'])}) and chance ({_pct(choice['chance'])}): "
                    f"{verdict}.")
+    for m, (answer, k, n) in answer_concentration(data, head["labels"], "choice").items():
+        if n and k >= 0.9 * n:  # a constant policy scores the constant's accuracy whatever the questions say
+            out.append(f"{m.upper()} gives the same answer ('{answer}') to {k} of the {n} choice questions: it has "
+                       f"learned the answer format and a prior over answers, not to read the questions.")
     for d in head["differences"]:
         what = "all questions" if d["group"] == "all" else "choice questions"
         sign = "within noise" if d["within_noise"] else ("a real gain" if d["diff"] > 0 else "a real loss")
