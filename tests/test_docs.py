@@ -23,6 +23,7 @@ def test_docs_build_strict_with_no_warnings(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-4000:]
     assert "WARNING" not in r.stderr, r.stderr[-4000:]
+    assert "unrecognized relative link" not in r.stderr, r.stderr[-4000:]  # mkdocs says it at INFO level only
     site = tmp_path / "site"
     config = (site / "config" / "index.html").read_text()
     assert "trainer.rollouts_per_prompt" in config and "n: samples per prompt, one group" in config  # generated
