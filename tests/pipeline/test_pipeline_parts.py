@@ -67,15 +67,32 @@ def test_sample_questions_rotate_domains_and_task_types():
     assert [r["id"] for r in picked] == ["a0", "b2", "a1"]
 
 
+def _status_mb(key: str) -> float:
+    line = next(x for x in open("/proc/self/status") if x.startswith(key + ":"))
+    return int(line.split()[1]) / 1024
+
+
+def _touched(mb: int) -> bytearray:
+    buf = bytearray(mb * 2**20)
+    buf[::4096] = b"\x01" * len(buf[::4096])  # write every page, so it is resident
+    return buf
+
+
 def test_stage_meter_measures_the_stage_not_the_process():
-    hog = bytearray(300 * 2**20)  # the process peak is now >= 300 MiB ...
-    del hog
     with StageMeter() as m:
-        small = bytearray(20 * 2**20)
-        small[::4096] = b"\x01" * len(small[::4096])  # touch the pages
+        pass
     assert m.result["seconds"] >= 0 and m.result["peak_rss_scope"] in ("stage", "process")
-    if m.result["peak_rss_scope"] == "stage":  # ... but the stage's own peak is reset when it starts (Linux)
-        assert m.result["peak_rss_mb"] < 300
+    if m.result["peak_rss_scope"] != "stage":
+        pytest.skip("the per-stage high-water mark needs Linux's /proc/self/clear_refs (elsewhere: the process peak)")
+    hog = _touched(300)  # the process peak is now >= its current size + 300 MiB ...
+    process_peak = _status_mb("VmHWM")
+    del hog
+    start = _status_mb("VmRSS")
+    with StageMeter() as m:
+        small = _touched(40)
+    del small
+    # ... but the stage's own peak is reset when it starts: its start size plus the 40 MiB it touched
+    assert start + 35 <= m.result["peak_rss_mb"] < process_peak - 200
 
 
 def test_paths_with_hydra_grammar_characters_are_quoted():
