@@ -148,20 +148,21 @@ EXPECTED = {
                    "Alpha?", "2"),  # Gamma 80 > Alpha 30 > Beta 20
     "table_category_count": ("table", "How many compound rows of Table 1 have class Alcohol?", "2"),
     "table_relation": ("table", "According to Table 1, what is the class entry for Beta?", "Ketone"),
-    "passage_lookup": ("passage", "Take the first compound named in Passage 1. What is its molar mass according to "
-                       "Table 1 (in g/mol)?", "30"),
+    "passage_lookup": ("passage", "Of the compound rows of Table 1, take the first one Passage 1 names. What is its "
+                       "molar mass according to Table 1 (in g/mol)?", "30"),
     "passage_rank": ("passage", "Rank the compound rows of Table 1 by molar mass, largest first. At which position is "
-                     "the first compound named in Passage 1?", "2"),
+                     "the first of them that Passage 1 names?", "2"),
     "passage_fact": ("passages", "According to the passages, what is the density of Alpha (in g/cm³)?", "1.5"),
-    "passage_count": ("passages", "How many different compound entities are named across the passages?", "3"),
+    "passage_count": ("passages", "How many of these compound entries are named in the passages: Gamma, Alpha, Beta?",
+                      "3"),
     "passage_relation": ("passages", "According to the passages, what is the class entry for Alpha?", "Alcohol"),
     "entity_relation": ("entity", "What is the class entry for Alpha?", "Alcohol"),
     "entity_count": ("entity", "How many of the listed facts have Alcohol as their class entry?", "2"),
     "entity_shared": ("entity3", "Which other compound has the same class entry as Alpha?", "Gamma"),
     "multi_table_argmax": ("mt", "Give the compound with the smallest price in Table 2 and the compound with the "
                            "smallest density in Table 1, as 'first; second'.", "Gamma; Beta"),
-    "multi_table_count": ("mt", "Count the rows with price above 20 USD in Table 2, plus the rows with density above "
-                          "1.8 g/cm³ in Table 1. What is the total?", "2"),  # Beta; Gamma
+    "multi_table_count": ("mt", "Count the compound rows with price above 20 USD in Table 2, plus the compound rows "
+                          "with density above 1.8 g/cm³ in Table 1. What is the total?", "2"),  # Beta; Gamma
     "multi_table_sum": ("mt", "Add the price of Beta in Table 2 to the density of Gamma in Table 1 (ignore units). "
                         "What is the sum?", "32"),  # 30 + 2
     "join_lookup": ("join", "Find the compound with the smallest price in Table 2. What is its density in Table 1 "
@@ -177,7 +178,7 @@ EXPECTED = {
                            "largest boiling point in Figure 2, as 'first; second'.", "Gamma; Gamma"),
     "multi_chart_argmin": ("charts", "Give the compound with the smallest mass in Figure 1 and the compound with the "
                            "smallest boiling point in Figure 2, as 'first; second'.", "Beta; Beta"),
-    "multi_chart_count": ("charts", "Count the rows with mass above 30 g in Figure 1, plus the rows with boiling point "
+    "multi_chart_count": ("charts", "Count the bars with mass above 30 g in Figure 1, plus the bars with boiling point "
                           "above 70 °C in Figure 2. What is the total?", "3"),  # Gamma; Alpha, Gamma
     "chart_join": ("chartjoin", "Find the compound with the tallest bar in Figure 2. What is its price according to "
                    "Table 2 (in USD)?", "9"),
@@ -315,3 +316,21 @@ def test_llm_generator_with_the_tiny_model_counts_fallbacks(tmp_path):
     assert st["asked"] == 2 and st["accepted"] + st["fallback"] == 2 and be.calls == 2
     out2, st2 = rephrase(kg, recs, be, max_new_tokens=8)
     assert be.calls == 2 and be.hits == 2 and out2 == out  # the second pass is served from the cache
+
+
+def test_small_results_are_rounded_to_two_significant_digits():
+    # the realdocs audit: "total $USD / 1K Input Tokens" over 0.00015 and 0.0025 was "Round to 2 decimal
+    # places" with gold 0
+    from mmreason.synth.generate.families import places
+
+    assert [places(x) for x in (0, 123.4, 0.1, -0.5, 0.0999, 0.00265, -0.00265, 1e-12)] == [2, 2, 2, 2, 3, 4, 4, 8]
+    assert fmt_num(0.00015 + 0.0025, places(0.00015 + 0.0025)) == "0.0027"
+
+
+def test_sums_and_differences_stay_exact():
+    # the realdocs audit: 65.78 (NDCG) + 0.00015 (USD per 1K tokens) was answered "65.7802" with no rounding asked
+    from mmreason.synth.generate.families import exact_places
+
+    assert exact_places(65.78, 0.00015) == 5 and exact_places(3.5, 2) == 4
+    assert fmt_num(65.78 + 0.00015, exact_places(65.78, 0.00015)) == "65.78015"
+    assert fmt_num(0.00015 - 0.0025, exact_places(0.00015, 0.0025)) == "-0.00235"

@@ -102,6 +102,31 @@ def test_wikipedia_page_real():
     imgs = doc.of_type("image")
     assert imgs and all(b.image_status == "remote" for b in imgs)
     assert any(b.caption == "Wood ducks." for b in imgs)
+    # a video's <figcaption> took the caption of the image before it ("Pecten along the bill" was lost)
+    assert [b.caption for b in imgs if "bill" in b.caption or "preening" in b.caption] == ["Pecten along the bill"]
+    assert any(b.type == "text" and b.text == "Mallard duckling preening" for b in doc.blocks)
+    # the infobox's edit icon ("Edit this classification") is no figure; notes keep their numbers
+    assert not [b for b in imgs if "Edit this" in (b.caption or b.text)]
+    assert any(b.text.startswith('1. "Duckling". The American Heritage Dictionary') for b in doc.blocks)
+
+
+def test_figcaptions_numbered_items_and_edit_icons(tmp_path):
+    # MediaWiki's layouts: a <figure> holding a video (no <img>) after an image figure, an infobox header
+    # with an edit icon (<span class="taxobox-edit-taxonomy">), the references list (<ol class="references">)
+    page = """<html><body><main id="content"><h1>Ducks</h1>
+<figure><a href="/f"><img src="https://x/bill.jpg"></a><figcaption>Pecten along the bill</figcaption></figure>
+<figure><video src="https://x/v.webm"></video><figcaption>Mallard duckling preening</figcaption></figure>
+<table class="infobox"><tr><th colspan="2">Scientific classification <span class="plainlinks taxobox-edit-taxonomy">
+<a href="/edit"><img src="https://x/edit-icon.png" alt="Edit this classification"></a></span></th></tr>
+<tr><td>Kingdom:</td><td>Animalia</td></tr><tr><td>Class:</td><td>Aves</td></tr></table>
+<ol class="references" start="3"><li><span class="mw-cite-backlink"><a href="#r3">^</a></span>
+<span class="reference-text">Carboneras 1992, p. 536.</span></li><li>Kear 2005, p. 448.</li></ol>
+</main></body></html>"""
+    doc = read(tmp_path, "w.html", page)
+    assert [(b.image_path, b.caption) for b in doc.of_type("image")] == [("https://x/bill.jpg", "Pecten along the bill")]
+    text = [b.text for b in doc.blocks if b.type == "text"]
+    assert "Mallard duckling preening" in text
+    assert "3. Carboneras 1992, p. 536." in text and "4. Kear 2005, p. 448." in text
 
 
 FRONT = """---

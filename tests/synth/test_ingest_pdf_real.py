@@ -159,3 +159,32 @@ def test_subscripts_are_joined_with_an_underscore():
     names = [r[0] for r in rows]
     assert "w/o L_ia (SFT from GPT-4o)" in names and names.count("RankMistral_20") == 3
     assert "importance-aware loss L_ia" in text_of("acl2025-long-8.pdf")
+
+
+MIME_SPEC = Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")  # Debian package shared-mime-info
+
+
+def test_the_shared_mime_info_spec_is_spaced_and_its_empty_boxes_are_no_tables():
+    # issue 15's "Thisisversion0.21ofthe" (a 185-chunk spec with 0 tables). The attribute "tables" of this PDF are
+    # ruled boxes with nothing inside (rendered empty, no text in them): 0 tables is right; the text must be spaced.
+    import pytest
+
+    if not MIME_SPEC.is_file():
+        pytest.skip(f"{MIME_SPEC} not installed (apt-get install shared-mime-info)")
+    d = read_document(MIME_SPEC, MIME_SPEC.parent)
+    text = [b.text for b in d.blocks if b.type == "text"]
+    assert "This is version 0.21 of the Shared MIME-info Database specification, last updated 2 October 2018." in text
+    tokens = " ".join(text).split()
+    assert len(tokens) > 3000 and glued(tokens) == []
+    assert "Each match element has a number of attributes:" in text
+    assert not [b for b in d.blocks if b.type == "table"]
+
+
+def test_a_code_listing_in_a_drawn_frame_is_text_in_line_order():
+    # docling's code_and_formula.pdf: "Listing 1" is four lines of JavaScript inside a drawn frame (line segments
+    # along its border, nothing drawn inside): text in top-to-bottom order, not an uncaptioned figure
+    d = doc("code_and_formula.pdf")
+    assert not [b for b in d.blocks if b.type == "image"]
+    code = next(b.text for b in d.blocks if "function add" in b.text)
+    words = code.split()
+    assert words.index("function") < words.index("return") < words.index("}") < words.index("console")

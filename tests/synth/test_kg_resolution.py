@@ -44,3 +44,19 @@ def test_embedding_resolution_optional_extra():
     names = ["International Business Machines", "IBM corporation", "banana bread", "International Business Machines Corp"]
     pairs = embedding_pairs(names, ["c"] * 4, threshold=0.9, model=model)
     assert (0, 3) in pairs and all(2 not in p for p in pairs)
+
+
+def test_batched_normalisation_equals_name_by_name():
+    # the joined-string fast paths of fuzzy_pairs (compare_names, _digits_of) give exactly the per-name results,
+    # on names with tabs / newlines, articles between runs of punctuation, dots in numbers, digits, only articles
+    from mmreason.synth.kg.resolution import _digits, _digits_of, compare_name, compare_names
+
+    names = ["Llama-2-7B", "llama\t2 \n7b", "The  A-Team!", "a  --  the", "GPT-4o (2024-08-06)", "v3.5.1 model", "the",
+             "Battle of the  Bulge", "x.y  z", "an apple", "R&D  Labs", "Command R+", "  padded  ", "a_b c"]
+    norms = compare_names(names)  # all ASCII: the joined fast path
+    assert norms == [compare_name(n) for n in names]
+    assert norms[1] == "llama 2 7b" and norms[2] == "a-team" and norms[7] == "battle of bulge"
+    assert _digits_of(norms) == [_digits(x) for x in norms] and _digits_of(norms)[4] == "4 2024 08 06"
+    other = names + ["über 2", "x\x1ey 3"]  # non-ASCII, a name holding the separator: name by name
+    assert compare_names(other) == [compare_name(n) for n in other]
+    assert _digits_of(compare_names(other)) == [_digits(x) for x in compare_names(other)]

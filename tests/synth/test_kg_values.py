@@ -234,3 +234,33 @@ def test_a_column_that_names_a_row_is_not_asked_about_for_it():
     assert {c["entity"] for c in v.cells(t)} == {"RankMistral 20 (N 20)", "RankMistral 100 (N 20)",
                                                   "RankMistral 20 (N 40)", "RankMistral 100 (N 40)"}
     assert {c["column"] for c in v.cells(t)} == {"DL19"}  # "the N of RankMistral 20 (N 20)" is no question
+
+
+def test_years_name_their_rows_under_an_empty_header():
+    # ../shared/realdocs/docs/office/pptx_chart.pptx: the chart's data ("Wild Duck Observations by Year") has an
+    # empty first header cell over 2019..2022; every row was dropped as "a number in a column of names"
+    kg = _graph([["", "Freshwater Ducks", "Saltwater Ducks"], ["2019", "120", "80"], ["2020", "130", "95"],
+                 ["2021", "150", "110"], ["2022", "175", "130"]])
+    assert sorted(kg.g.nodes[e]["name"] for e in kg.nodes_of("Entity")) == ["2019", "2020", "2021", "2022"]
+    got = {(kg.g.nodes[u]["name"], d["name"]): d["value"] for u, _, d in kg.g.edges(data=True) if d["type"] == "has_attribute"}
+    assert got[("2021", "Freshwater Ducks")] == 150 and got[("2022", "Saltwater Ducks")] == 130
+    assert not [i for i in kg.issues if "column of names" in i["reason"]]
+    # a numeric first column under an empty header that is not years still names nothing
+    kg = _graph([["", "Mass"], ["1.5", "3"], ["2.5", "4"], ["3.5", "5"]])
+    assert kg.nodes_of("Entity") == []
+
+
+def test_one_row_of_words_under_another_gives_no_facts_and_names_keep_their_spelling():
+    # ../shared/realdocs/docs/office/table_with_equations.docx: two rows, no header markup; the first row is data,
+    # yet it became the header ("$a=\pi r^{2}$" lower-cased as a relation name)
+    rows = [["The next cell has an equation", "$A=\\pi r^{2}$"],
+            ["The next cell has another equation", "$x=\\frac{-b\\pm \\sqrt{b^{2}-4ac}}{2a}$"]]
+    kg = _graph(rows)
+    assert kg.nodes_of("Entity") == [] and any("one row of words" in i["reason"] for i in kg.issues)
+    # a header over one row with a number is a header (Markdown, HTML <th>, a spreadsheet)
+    kg = _graph([["Item", "Weight (kg)"], ["Box", "2"]])
+    assert [kg.g.nodes[e]["name"] for e in kg.nodes_of("Entity")] == ["Box"]
+    # relation names as written: only a plain capitalised word is lower-cased
+    kg = _graph([["Model", "Provider", "GPU Type", "$A=\\pi r^{2}$"], ["a1", "Meta", "Hopper", "x"], ["b2", "Cohere", "Ampere", "y"]])
+    names = {d["name"] for _, _, d in kg.g.edges(data=True) if d["type"] == "relation"}
+    assert names == {"provider", "GPU Type", "$A=\\pi r^{2}$"}

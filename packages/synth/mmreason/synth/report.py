@@ -5,7 +5,8 @@ many are chart sources), facts, sampled paths, questions generated and kept (by 
 document that gave none, the reasons — each one a fact the graph or the stage outputs show:
 
     "reader found no text, table, image or formula (<ingest issue>)"
-    "no table with >= 3 rows and a named numeric or categorical column (Table 2: 2 rows; Table 3: no column name)"
+    "no table with >= 3 rows and a named numeric or categorical column (Table 2: 2 rows naming an entity, of 3
+     (1 header); Table 3: no column name)"
     "3 figures, none with a known plotted column (a figure is a chart only when its caption names the table
      or 'column by row type')"
     "12 questions generated, none kept at scoring (support / verification / near-duplicates)"
@@ -20,6 +21,9 @@ from pathlib import Path
 from mmreason.core.io import atomic_write_json, read_json, read_jsonl
 
 MIN_ROWS = 3
+# read_table's row roles other than data, as the report names them
+_ROLES = {"dropped": "without a distinct name (empty, a number, or a repeated key)", "section": "section labels",
+          "summary": "totals/summaries", "data": "data rows giving no facts (one row of words under another)"}
 
 
 def table_usable(kg, t: str) -> tuple[bool, str]:
@@ -29,7 +33,13 @@ def table_usable(kg, t: str) -> tuple[bool, str]:
     rows = sum(1 for _, _, e in g.in_edges(t, data=True) if e["type"] == "row_of")
     label = d.get("label") or "a table"
     if rows < MIN_ROWS:
-        return False, f"{label}: {rows} row{'s' if rows != 1 else ''}"
+        # what the other rows are: the table's own row count (header rows included) and the roles read_table gave
+        total = len(d.get("rows") or []) + d.get("header_rows", 1)
+        other = Counter(d.get("roles") or [])
+        other["data"] -= rows
+        why = ", ".join(f"{n} {_ROLES[r]}" for r, n in sorted(other.items()) if r in _ROLES and n > 0)
+        return False, (f"{label}: {rows} row{'s' if rows != 1 else ''} naming an entity, of {total} "
+                       f"({d.get('header_rows', 1)} header{', ' + why if why else ''})")
     cols = Counter(e["name"] for _, _, e in g.in_edges(t, data=True)
                    if e["type"] == "has_attribute" and isinstance(e.get("value"), (int, float)))
     cats = Counter(e["name"] for _, _, _, e in kg.edges_of("relation") if e.get("table") == t)

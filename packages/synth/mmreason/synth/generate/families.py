@@ -7,6 +7,7 @@ your own with `@family("name")`; a task type YAML lists the families it asks.
 from __future__ import annotations
 
 import functools
+import math
 import random
 import re
 from collections.abc import Callable
@@ -129,22 +130,36 @@ def _two_cells(v: View, rng):
 @family("table_diff", pick=_two_cells)
 def table_diff(v: View, rng, t, col, a, b, unit):
     q = f"Using {v.label(t)}, what is the {cn(col)} of {a['entity']} minus the {cn(col)} of {b['entity']}{_u(unit)}?"
-    spec = {"op": "sub", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 4}
+    d = exact_places(a["value"], b["value"])
+    spec = {"op": "sub", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": d}
     cot = [f"{a['entity']}: {cn(col)} = {a['raw']}.", f"{b['entity']}: {cn(col)} = {b['raw']}.",
-           f"{fmt_num(a['value'])} - {fmt_num(b['value'])} = {fmt_num(a['value'] - b['value'], 4)}."]
+           f"{fmt_num(a['value'])} - {fmt_num(b['value'])} = {fmt_num(a['value'] - b['value'], d)}."]
     return _finish("table_diff", q, spec, cot, [a["key"], b["key"]], v, rng)
+
+
+def exact_places(*values: float) -> int:
+    """Decimal places that keep a sum or difference of `values` exact: the most any of them has (at least 4,
+    the old fixed rounding; 65.78 + 0.00015 = 65.78015, not "65.7802")."""
+    return max([4] + [len(fmt_num(v).partition(".")[2]) for v in values])
+
+
+def places(x: float) -> int:
+    """Decimal places to round a result to: 2, or enough for two significant digits of a small one
+    (0.00265 -> 4: "0.0027", not "0")."""
+    return 2 if not x or abs(x) >= 0.1 else min(8, 1 - math.floor(math.log10(abs(x))))
 
 
 @family("table_ratio", pick=_two_cells)
 def table_ratio(v: View, rng, t, col, a, b, _unit):
     if not b["value"]:
         return None
+    d = places(a["value"] / b["value"])
     q = (f"Using {v.label(t)}, divide the {cn(col)} of {a['entity']} by that of {b['entity']}. "
-         "Round the result to 2 decimal places.")
-    spec = {"op": "div", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 2}
+         f"Round the result to {d} decimal places.")
+    spec = {"op": "div", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": d}
     cot = [f"{a['entity']}: {a['raw']}; {b['entity']}: {b['raw']}.",
-           f"{fmt_num(a['value'])} / {fmt_num(b['value'])} = {fmt_num(a['value'] / b['value'], 4)} ≈ "
-           f"{fmt_num(a['value'] / b['value'], 2)}."]
+           f"{fmt_num(a['value'])} / {fmt_num(b['value'])} = {fmt_num(a['value'] / b['value'], d + 2)} ≈ "
+           f"{fmt_num(a['value'] / b['value'], d)}."]
     return _finish("table_ratio", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
@@ -153,14 +168,16 @@ def table_sum(v: View, rng, t, col):
     cells = v.num_cells(t, col)
     op = rng.choice(["sum", "mean"])
     word = "total" if op == "sum" else "average"
-    q = (f"What is the {word} {cn(col)} over all {v.key_type(t)} rows of {v.label(t)}{_u(v.unit(t, col))}? "
-         "Round to 2 decimal places.")
-    spec = {"op": op, "args": [{"cell": c["key"]} for c in cells], "round": 2}
     vals = [c["value"] for c in cells]
     res = sum(vals) if op == "sum" else sum(vals) / len(vals)
+    d = places(res)
+    q = (f"What is the {word} {cn(col)} over all {v.key_type(t)} rows of {v.label(t)}{_u(v.unit(t, col))}? "
+         f"Round to {d} decimal places.")
+    spec = {"op": op, "args": [{"cell": c["key"]} for c in cells], "round": d}
     cot = [f"The {cn(col)} values are {', '.join(c['raw'] for c in cells)}.",
-           f"Their sum is {fmt_num(sum(vals), 4)}" + ("." if op == "sum" else f"; divided by {len(vals)} gives {fmt_num(res, 4)}."),
-           f"Rounded: {fmt_num(res, 2)}."]
+           f"Their sum is {fmt_num(sum(vals), d + 2)}" + ("." if op == "sum" else f"; divided by {len(vals)} gives "
+                                                          f"{fmt_num(res, d + 2)}."),
+           f"Rounded: {fmt_num(res, d)}."]
     return _finish("table_sum", q, spec, cot, [c["key"] for c in cells], v, rng)
 
 
@@ -291,15 +308,27 @@ def table_relation(v: View, rng):
 
 
 # =============================================================== passages + tables
+def _first_words(names) -> set[str]:
+    return {w for n in names for w in re.findall(r"\w+", n.casefold())[:1] if len(w) >= 3 and not w.isdigit()}
+
+
 def _passage_entity(v: View, rng):
-    """(chunk, table, first mentioned row entity, mention edge key) for a chunk that names a row entity."""
+    """(chunk, table, first mentioned row entity, mention edge key) for a chunk that names a row entity, when
+    that row is the first the chunk names unambiguously: no other row's first word ("Aya" of "Aya Expanse
+    32B", "Llama" of "Llama 3.1 70B") comes before it, which a reader could take for a mention of that row."""
     opts = []
     for ch in v.chunks:
+        text = v.node(ch)["text"].casefold()
         for t in v.tables or [v.chart(i)[0] for i in v.charts]:
-            rows = {c["entity_id"] for c in v.cells(t)}
-            ms = [(e, k) for _, e, k in v.mentions(ch) if e in rows]
-            if ms:
-                opts.append((ch, t, ms[0][0], ms[0][1]))
+            rows = {c["entity_id"]: c["entity"] for c in v.cells(t)}
+            ms = [(s, e, k) for s, e, k in v.mentions(ch) if e in rows]
+            if not ms:
+                continue
+            start, e, k = ms[0]
+            before = text[: max(0, start - v.node(ch)["span"][0])]  # mention spans are document offsets
+            others = _first_words(n for x, n in rows.items() if x != e)
+            if not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", before) for w in others):
+                opts.append((ch, t, e, k))
     return rng.choice(opts) if opts else None
 
 
@@ -313,8 +342,8 @@ def passage_lookup(v: View, rng, ch, t, ent, mk):
     if not cell:
         return None
     n = v.passage_no(ch)
-    q = (f"Take the first {v.key_type(t)} named in Passage {n}. What is its {cn(col)} according to "
-         f"{v.label(t)}{_u(v.unit(t, col))}?")
+    q = (f"Of the {v.key_type(t)} rows of {v.label(t)}, take the first one Passage {n} names. What is its {cn(col)} "
+         f"according to {v.label(t)}{_u(v.unit(t, col))}?")
     cot = [f"Passage {n} first names {cell['entity']}.", f"{v.label(t)} gives its {cn(col)} as {cell['raw']}."]
     return _finish("passage_lookup", q, {"op": "value", "args": [{"cell": cell["key"]}]}, cot, [mk, cell["key"]], v, rng)
 
@@ -331,7 +360,7 @@ def passage_rank(v: View, rng, ch, t, ent, mk):
         return None
     n = v.passage_no(ch)
     q = (f"Rank the {v.key_type(t)} rows of {v.label(t)} by {cn(col)}, largest first. At which position is the "
-         f"first {v.key_type(t)} named in Passage {n}?")
+         f"first of them that Passage {n} names?")
     others = [c for c in cells if c is not me]
     spec = {"op": "rank_desc", "args": [{"cell": me["key"]}] + [{"cell": c["key"]} for c in others]}
     order = sorted(cells, key=lambda c: -c["value"])
@@ -380,10 +409,20 @@ def passage_count(v: View, rng):
         return None
     et = rng.choice(sorted(types))
     es = types[et]
-    q = f"How many different {cn(et)} entities are named across the passages?"
     names = sorted(v.node(e)["name"] for e in es)
+    # a closed list: the named ones and others of the same kind from the same documents that the passages
+    # plainly never name (not even their first word: "GPT-4 Turbo (gpt-4-turbo-…)" beside "GPT-4 Turbo");
+    # what else the passages name ("English" when no table lists it) does not count
+    docs = {v.node(ch)["doc"] for ch in v.chunks}
+    absent = sorted({v.node(e)["name"] for e in v.kg.nodes_of("Entity") if v.node(e)["entity_type"] == et
+                     and e not in es and docs & set(v.node(e).get("docs") or [])
+                     and not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)
+                                 for w in _first_words([v.node(e)["name"]]) | {v.node(e)["name"].casefold()})})
+    listed = names + rng.sample(absent, min(len(absent), max(2, len(names) // 2)))
+    rng.shuffle(listed)
+    q = f"How many of these {cn(et)} entries are named in the passages: {', '.join(listed)}?"
     spec = {"op": "count_gt", "args": [{"num": 1}] * len(es), "threshold": 0}
-    cot = [f"The passages name these {cn(et)} entities: {', '.join(names)}.", f"That is {len(es)}."]
+    cot = [f"Of those, the passages name {', '.join(names)}.", f"That is {len(es)}."]
     return _finish("passage_count", q, spec, cot, sorted(es.values()), v, rng)
 
 
@@ -509,7 +548,9 @@ def multi_table_argmax(v: View, rng, t1, c1, t2, c2):
     return _multi_arg("multi_table_argmax", op, v, rng, [(t1, c1, f"in {v.label(t1)}"), (t2, c2, f"in {v.label(t2)}")])
 
 
-def _multi_count(fam, v, rng, pairs):
+def _multi_count(fam, v, rng, pairs, bars: bool = False):
+    """Rows (or bars) above a threshold in each of two tables (charts), added. Rows are named by their kind
+    ("the category rows"): a summary row ("Total 66,787") is not one of them."""
     args, facts, cot, parts = [], [], [], []
     for t, col, where in pairs:
         cells = v.num_cells(t, col)
@@ -519,9 +560,10 @@ def _multi_count(fam, v, rng, pairs):
         args.append({"op": "count_gt", "args": [{"cell": c["key"]} for c in cells], "threshold": thr})
         facts += [c["key"] for c in cells]
         n = sum(c["value"] > thr for c in cells)
-        parts.append(f"{cn(col)} above {fmt_num(thr)}{_us(v.unit(t, col))} {where}")
-        cot.append(f"{where[0].upper() + where[1:]}: {n} {v.key_type(t)} rows have {cn(col)} above {fmt_num(thr)}.")
-    q = f"Count the rows with {parts[0]}, plus the rows with {parts[1]}. What is the total?"
+        noun = "bars" if bars else f"{v.key_type(t)} rows"
+        parts.append(f"{noun} with {cn(col)} above {fmt_num(thr)}{_us(v.unit(t, col))} {where}")
+        cot.append(f"{where[0].upper() + where[1:]}: {n} {noun} have {cn(col)} above {fmt_num(thr)}.")
+    q = f"Count the {parts[0]}, plus the {parts[1]}. What is the total?"
     spec = {"op": "add", "args": args}
     cot.append(f"Total: {evaluate(v.kg, args[0])} + {evaluate(v.kg, args[1])}.")
     return _finish(fam, q, spec, cot, facts, v, rng)
@@ -537,9 +579,10 @@ def multi_table_sum(v: View, rng, t1, c1, t2, c2):
     a, b = rng.choice(v.num_cells(t1, c1)), rng.choice(v.num_cells(t2, c2))
     q = (f"Add the {cn(c1)} of {a['entity']} in {v.label(t1)} to the {cn(c2)} of {b['entity']} in "
          f"{v.label(t2)} (ignore units). What is the sum?")
-    spec = {"op": "add", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 4}
+    d = exact_places(a["value"], b["value"])
+    spec = {"op": "add", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": d}
     cot = [f"{v.label(t1)}: {a['entity']} {cn(c1)} = {a['raw']}.", f"{v.label(t2)}: {b['entity']} {cn(c2)} = {b['raw']}.",
-           f"{fmt_num(a['value'])} + {fmt_num(b['value'])} = {fmt_num(a['value'] + b['value'], 4)}."]
+           f"{fmt_num(a['value'])} + {fmt_num(b['value'])} = {fmt_num(a['value'] + b['value'], d)}."]
     return _finish("multi_table_sum", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
@@ -627,12 +670,13 @@ def chart_count_gt(v: View, rng, i, t, col):
 def chart_diff(v: View, rng, i, t, col):
     cells = v.num_cells(t, col)
     refs = [{"cell": c["key"]} for c in cells]
-    spec = {"op": "sub", "args": [{"op": "max", "args": refs}, {"op": "min", "args": refs}], "round": 4}
     vals = [c["value"] for c in cells]
-    pool = [fmt_num(a - b, 4) for a in vals for b in vals if a > b]
+    d = exact_places(*vals)
+    spec = {"op": "sub", "args": [{"op": "max", "args": refs}, {"op": "min", "args": refs}], "round": d}
+    pool = [fmt_num(a - b, d) for a in vals for b in vals if a > b]
     q = f"In {v.label(i)}, what is the difference between the tallest and the shortest bar{_u(v.unit(t, col))}?"
     cot = [f"Tallest bar: {fmt_num(max(vals))}; shortest: {fmt_num(min(vals))}.",
-           f"{fmt_num(max(vals))} - {fmt_num(min(vals))} = {fmt_num(max(vals) - min(vals), 4)}."]
+           f"{fmt_num(max(vals))} - {fmt_num(min(vals))} = {fmt_num(max(vals) - min(vals), d)}."]
     return _finish("chart_diff", q, spec, cot, [c["key"] for c in cells], v, rng, pool=pool, extra_nodes=[t])
 
 
@@ -657,7 +701,7 @@ def multi_chart_argmin(v: View, rng, *pairs):
 
 @family("multi_chart_count", pick=_two_charts)
 def multi_chart_count(v: View, rng, *pairs):
-    return _multi_count("multi_chart_count", v, rng, pairs)
+    return _multi_count("multi_chart_count", v, rng, pairs, bars=True)
 
 
 @family("chart_join", pick=_pick_chart)

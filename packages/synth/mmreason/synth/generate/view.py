@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..kg.graph import KG
-from ..kg.tables import singular
+from ..kg.tables import as_written, singular
 
 USABLE = ("ok", "embedded")  # Image node statuses with a file (embedded: taken out of a PDF into OUT)
 
@@ -35,16 +35,12 @@ class Draft:
 
 
 def cn(name: str) -> str:
-    """A column or type name as a question writes it: a plain capitalised word of 4+ letters is lower-cased
-    ("Boiling point" -> "boiling point"); everything else keeps the header's own spelling ("BLEU", "Acc",
-    "P/E ratio", "F1", "GPU Type"); a year-like name becomes "2020 value"."""
+    """A column or type name as a question writes it (`kg.tables.as_written`); a year-like name becomes
+    "2020 value"."""
     name = " ".join(name.split())
     if re.fullmatch(r"\d{4}", name):
         return f"{name} value"
-    words = name.split()
-    if words and re.fullmatch(r"[A-Z]?[a-z]{3,}[a-z'-]*", words[0]) and not any(re.search(r"[A-Z\d]", w) for w in words[1:]):
-        return name[0].lower() + name[1:]
-    return name
+    return as_written(name)
 
 
 class View:

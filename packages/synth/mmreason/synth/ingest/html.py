@@ -15,8 +15,9 @@ rowspan and colspan expanded; a key/value table such as an infobox gets the head
 `<figcaption>` captions; URLs recorded as remote and never fetched; `data:` images decoded), display
 formulas written as $$…$$ / \\[…\\] or MathML `alttext`. `<sup>` / `<sub>` become `^` / `_`
 (`2<sup>8</sup>-1` -> "2^8-1", `H<sub>2</sub>O` -> "H_2O"); ordinal or footnote superscripts
-("1<sup>st</sup>", "<sup>*</sup>") stay plain. Links are reduced to their text; each block keeps
-them in `Block.links` ([{"text", "url"}]).
+("1<sup>st</sup>", "<sup>*</sup>") stay plain. `<ol>` items start with the number a browser shows; a
+`<figcaption>` captions an image of its own `<figure>` (a video's caption is text). Links are reduced
+to their text; each block keeps them in `Block.links` ([{"text", "url"}]).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search",
                "alertdialog", "toolbar", "tablist"}
 _NOISE = re.compile(
     r"(?:^|[\s_-])(?:nav|navbar|navbox|navigation|menu|sidebar|breadcrumbs?|cookies?|consent|gdpr|banner|"
-    r"toc|tocnumber|mw-editsection|editsection|edit-link|catlinks|printfooter|mw-jump-link|noprint|"
+    r"toc|tocnumber|mw-editsection|editsection|edit-link|edit|catlinks|printfooter|mw-jump-link|noprint|"
     r"sistersitebox|mw-cite-backlink|cite-backlink|share|social|advert|ads|popup|modal|"
     r"skip-link|mw-indicators|vector-header|vector-menu|site-header|"
     r"site-footer|mw-footer|authority-control|shortdescription|metadata)(?:$|[\s_-])", re.I)
@@ -153,8 +154,8 @@ class _Walker:
             if tag == "table":
                 self.flush()
                 self.items.append({"kind": "table", "el": node, "line": node.sourceline or 0, "tag": "table"})
-                for img in node.iter("img"):
-                    if not _is_noise(img, True):
+                for img in node.iter("img"):  # images of the table, not those of its edit links or icons
+                    if not any(_is_noise(a, True) for a in _up_to(img, node)):
                         self.items.append(_image_item(img))
                 if node.tail:
                     self.buf.append(node.tail)
@@ -165,17 +166,24 @@ class _Walker:
                 if node.tail:
                     self.buf.append(node.tail)
                 continue
-            if tag == "li" and node.getparent() is not None and node.getparent().tag == "ol":
+            numbered = tag == "li" and node.getparent() is not None and node.getparent().tag == "ol"
+            if numbered:
                 self.flush()
+                self.line = node.sourceline or self.line
                 siblings = [c for c in node.getparent() if isinstance(c.tag, str) and c.tag == "li"]
                 start = _span(node.getparent().get("start"), 10**6)
-                self.buf.append(f"{start + siblings.index(node)}. ")  # the number a browser shows
+                self.buf.append(f"{start + siblings.index(node)}. ")  # the number a browser shows, before the item
             if tag == "figcaption" or (tag in ("div", "span", "p") and _CAPTION_CLASS.search(node.get("class") or "")
                                        and any(it["kind"] == "image" for it in self.items[-1:])):
                 cap = _inline_text(node, [])
+                fig = next((a for a in node.iterancestors() if a.tag == "figure"), None) if tag == "figcaption" else None
                 for it in reversed(self.items):
                     if it["kind"] == "image":
-                        it["figcaption"] = cap
+                        # a <figcaption> captions an image of its own <figure> (a video's caption is text)
+                        if fig is None or any(it.get("el") is img for img in fig.iter("img")):
+                            it["figcaption"] = cap
+                            break
+                        self.buf.append(" " + cap + " ")
                         break
                 else:
                     self.buf.append(" " + cap + " ")
@@ -187,7 +195,7 @@ class _Walker:
                 if node.tail:
                     self.buf.append(node.tail)
                 continue
-            if tag in _BLOCK:
+            if tag in _BLOCK and not numbered:
                 self.flush()
                 self.line = node.sourceline or self.line
             elif tag == "br":
@@ -200,9 +208,19 @@ class _Walker:
         self.flush()
 
 
+def _up_to(el, top) -> list:
+    """`el` and its ancestors below `top`."""
+    out = [el]
+    for a in el.iterancestors():
+        if a is top:
+            break
+        out.append(a)
+    return out
+
+
 def _image_item(img) -> dict:
     return {"kind": "image", "src": (img.get("src") or img.get("data-src") or "").strip(),
-            "alt": " ".join((img.get("alt") or "").split()), "line": img.sourceline or 0, "tag": "img"}
+            "alt": " ".join((img.get("alt") or "").split()), "line": img.sourceline or 0, "tag": "img", "el": img}
 
 
 def _script(text: str, kind: str) -> str:

@@ -11,7 +11,9 @@ Per page:
    lines next to it (unruled tables); their structure comes from `pdftable.table_rows`;
 5. figures: clusters of drawings (images, curves, rectangles, lines) outside tables, grown over the
    words around them (axis labels, legends, which are then not text), paired with the nearest
-   "Figure N" caption; a caption with no drawing claims the non-body lines above it;
+   "Figure N" caption; a caption with no drawing claims the non-body lines above it; an uncaptioned frame
+   (segments along a box's border, nothing drawn inside) around lines of text — a code listing, a framed
+   note — is one text block, its lines top to bottom;
 6. reading order: recursive XY-cut of the remaining lines and of the table / figure regions: a page
    splits into horizontal slabs, consecutive slabs sharing a column gutter are read column by column;
 7. paragraphs (line gap, indentation, font changes), headings (bold or larger short lines), hyphens
@@ -349,6 +351,16 @@ def _clusters(objs: list[tuple[tuple, str]], exclude: list[tuple], gap: float = 
     return out
 
 
+def _frame_only(box, drawings, tol: float = 4.0) -> bool:
+    """Every drawing inside the box is a thin segment along its border: a frame, nothing drawn inside it."""
+    inner = [b for b, _ in drawings if b[0] >= box[0] - 1 and b[2] <= box[2] + 1 and b[1] >= box[1] - 1
+             and b[3] <= box[3] + 1]
+    return bool(inner) and all(
+        (b[2] - b[0] <= tol and min(abs(b[0] - box[0]), abs(b[2] - box[2])) <= tol)  # a vertical side
+        or (b[3] - b[1] <= tol and min(abs(b[1] - box[1]), abs(b[3] - box[3])) <= tol)  # a horizontal side
+        for b in inner)
+
+
 def _white(color) -> bool:
     if color is None:
         return False
@@ -550,7 +562,8 @@ def _page_blocks(doc: Document, page, pno: int, words: list[dict], drop: set[int
 
 
 def _regions(page, body_lines, lines, caps, rules, size, colgap):
-    """Table and figure regions of a page: [{"kind": table|image, "box", "cap": caption index|None}]."""
+    """Table and figure regions of a page: [{"kind": table|image|text, "box", "cap": caption index|None}] (text: a
+    frame drawn around lines of text)."""
     W, H = float(page.width), float(page.height)
     drawings = _drawings(page, W * H)
     clusters = _clusters(drawings, [])
@@ -606,6 +619,10 @@ def _regions(page, body_lines, lines, caps, rules, size, colgap):
                     changed = True
                     break
     for c in loose:  # an uncaptioned picture (a raster image, a plot), not a frame around text
+        if not c[4] & {"image", "curve"} and _frame_only(c[:4], drawings) \
+                and any(_inside(ln, c[:4], 1) for ln in body_lines):
+            regions.append({"kind": "text", "box": c[:4], "cap": None})  # a box drawn around lines of text (a
+            continue  # code listing, a framed note): one text block, its lines in top-to-bottom order
         if (c[4] & {"image", "curve"} or c[5] >= 10) and (c[2] - c[0]) >= 50 and (c[3] - c[1]) >= 40:
             prose = [ln for ln in body_lines if _inside(ln, c[:4]) and _is_prose(ln, 0.5 * (c[2] - c[0]), size)]
             if len(prose) < 3:
@@ -723,6 +740,8 @@ def _as_text(r: dict, pno: int) -> Block | None:
 
 
 def _region_block(doc, r, caps, words, rules, page, size, pno, render, opts) -> Block | None:
+    if r["kind"] == "text":
+        return _as_text(r, pno)
     box = r["box"]
     cap = caps[r["cap"]]["text"] if r["cap"] is not None else ""
     rendered, scale = render() if render else (None, 1.0)

@@ -5,8 +5,10 @@
 For each document with a reference `<name>.md` (or `<stem>.md`):
 - word recall: share of the reference's words (lower-cased, Unicode word characters; as a multiset)
   found in everything the reader produced (text, captions, table cells, formulas); "content" word
-  recall leaves out the reference's navigation (list items that are only links or toggles: a web
-  page's menus, language and category lists), which a main-content reader drops on purpose;
+  recall leaves out what is not a word of the document: the reference's navigation (list items that are
+  only links or toggles: a web page's menus, language and category lists), which a main-content reader
+  drops on purpose, and docling's own picture-class labels ("Bar chart" / "Other chart" under an
+  `<!-- image -->` placeholder: the converter's classification of a figure, not document text);
 - cell recall: share of the reference's distinct non-empty table cells (per document) that the reader
   produced as a table cell: the same text, or, for a reference cell holding several lines (docling
   joins the sub-rows of a `multirow` block into one cell), every word of it in one column of one of
@@ -44,22 +46,65 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_norm(text))
 
 
-_NAV_LINE = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+(?:\[ \]\s.*|(?:\[[^\]]*\]\([^)]*\)\s*)+)$")
+_LINK = r"\[[^\]]*\]\((?:[^()\s]|\([^()\s]*\))*\)"  # [text](url), the url may hold one level of (...)
+# a list item that is only links, optionally with a disclosure toggle ("Toggle Behaviour subsection"), or a toggle
+_NAV_LINE = re.compile(rf"^\s*(?:[-*+]|\d+\.)\s+(?:\[ \]\s.*|(?:{_LINK}\s*)+(?:Toggle\b.*)?)$")
+_LINK_ONLY = re.compile(rf"^\s*(?:{_LINK}\s*)+\W*$")
+# back-links: in-page links whose text is "^" or one letter ([**^**](#cite_ref-1), [***a***](#cite_ref-5_0))
+_BACKLINK = re.compile(r"\^?\s*\[(\**)(?:\^|[a-z])\1\]\(#[^)\s]*\)")
+
+
+# docling's picture-class label, the line it writes under a picture's placeholder ("<!-- image -->\n\nBar chart"):
+# the converter's classification of the figure, not a word of the document
+_CHART_LABEL = re.compile(r"(<!--\s*image\s*-->\s*\n)[ \t]*\n?[ \t]*[A-Z][a-z]+ chart[ \t]*(?=\n|$)")
 
 
 def _nav_row(line: str) -> bool:
     """A table row of a navigation box: a cell that is a list of links."""
     s = line.strip()
-    return s.startswith("|") and bool(re.search(r"\|\s*-\s*\[[^\]]*\]\([^)]*\)\s*(-\s*\[[^\]]*\]\([^)]*\)\s*)*\|", s))
+    return s.startswith("|") and bool(re.search(rf"\|\s*-\s*{_LINK}\s*(-\s*{_LINK}\s*)*\|", s))
+
+
+def _drop_navigation(md: str) -> str:
+    """The reference without navigation: list items that are only links or toggles (menus, tables of
+    contents, language and category lists), navigation boxes (tables whose rows are lists of links, with their
+    title row), back-links, and the menu chrome
+    around them: lines of at most four words that are not headings ("Tools", "move to sidebar", "hide",
+    "Hidden categories:", "[Edit links](…)") next to navigation or to other such lines."""
+    lines = [_BACKLINK.sub(" ", ln) for ln in md.splitlines()]
+    nav = [bool(_NAV_LINE.match(ln) or _nav_row(ln)) for ln in lines]
+    k = 0
+    while k < len(lines):  # a table all of whose body rows are navigation is a navigation box
+        e = k
+        while e < len(lines) and lines[e].strip().startswith("|"):
+            e += 1
+        rows = [j for j in range(k, e) if not _SEP_ROW.match(lines[j].strip())]
+        if e > k and len(rows) > 1 and all(nav[j] for j in rows[1:]):
+            nav[k:e] = [True] * (e - k)
+        k = e + 1
+    body = [k for k, ln in enumerate(lines) if ln.strip()]
+    short = {k for k in body if not lines[k].lstrip().startswith(("#", "|"))
+             and (len(words(lines[k])) <= 4 or _LINK_ONLY.match(lines[k]))}
+    changed = True
+    while changed:
+        changed = False
+        for i, k in enumerate(body):
+            if nav[k] or k not in short:
+                continue
+            near = [body[j] for j in (i - 1, i + 1) if 0 <= j < len(body)]
+            if any(nav[n] for n in near):
+                nav[k] = changed = True
+    return "\n".join(ln for ln, n in zip(lines, nav) if not n)
 
 
 def reference_units(md: str, content_only: bool = False) -> tuple[list[str], list[set[str]]]:
     """(words, [distinct cells of each table]) of a reference Markdown text. `content_only` leaves out
-    navigation: list items that are only links or toggles (menus, language lists, category lists)."""
+    navigation (`_drop_navigation`), which a main-content reader drops on purpose."""
+    if content_only:
+        md = _CHART_LABEL.sub(r"\1", md)
     md = re.sub(r"<!--.*?-->", " ", md, flags=re.S)
     if content_only:
-        md = "\n".join(line for line in md.splitlines() if not _NAV_LINE.match(line))
-        md = "\n".join(line for line in md.splitlines() if not _nav_row(line))
+        md = _drop_navigation(md)
     tables: list[set[str]] = []
     in_table = False
     text_lines = []

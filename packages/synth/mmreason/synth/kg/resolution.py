@@ -8,7 +8,8 @@ of a table, or two values of one column, are distinct by construction: a cannot-
 
 1. exact: same normalised name and type → one group (ids already coincide);
 2. fuzzy: rapidfuzz `ratio` ≥ threshold among candidates blocked by (type, digits, first-3 or last-3
-   characters of the normalised name) — a typo must leave one end intact —, filtered by length and by
+   characters of the normalised name; integer keys, no per-name strings) — a typo must leave one end
+   intact —, filtered by length and by
    character counts (both exact lower bounds of the edit distance), the rest scored in one
    `process.cpdist` call (C, no Python pair loop);
 3. embeddings (optional, `embed` extra): cosine ≥ threshold of all-MiniLM-L6-v2 vectors within a type
@@ -43,7 +44,7 @@ def compare_name(name: str) -> str:
 
 
 _SEP = "\x1e"
-_WS = re.compile(r"[ \t\n\r\x0b\x0c\x1c\x1d\x1f]+")  # ASCII whitespace (str.split's) but the separator
+_WS = "\t\n\r\x0b\x0c\x1c\x1d\x1f"  # ASCII whitespace (str.split's) but space and the separator
 _KEEP_DOT = re.compile(r"(\d)\.(?=\d)")
 _ARTICLE = re.compile(r"([ \x1e])(?:the|a|an)(?=[ \x1e])")
 _RUNS = re.compile(r" {2,}")
@@ -52,22 +53,39 @@ _RUNS = re.compile(r" {2,}")
 def compare_names(names: list[str]) -> list[str]:
     """`[compare_name(n) for n in names]`, for many names at once: plain ASCII names are normalised in a
     few passes over one joined string (the same result, several times faster than name by name)."""
-    from .graph import _ASCII_PUNCT
-
     big = _SEP.join(names)
     if not big.isascii() or big.count(_SEP) != len(names) - 1 or not _MARKUP.isdisjoint(big) or "://" in big \
             or "www." in big:
         return [compare_name(n) for n in names]
-    big = big.lower().translate(_ASCII_PUNCT)
+    big = big.lower().translate(_ascii_map())  # punctuation and whitespace -> one space each
     if "." in big:  # a dot stays only between two digits (norm_name's rule)
         big = _KEEP_DOT.sub("\\1\x01", big).replace(".", " ").replace("\x01", ".")
-    big = _ARTICLE.sub(r"\1", _SEP + _WS.sub(" ", big) + _SEP)
+    # articles between spaces / separators go; the runs of spaces left are collapsed after (same result as
+    # collapsing first: an article is matched after any one of the spaces before it)
+    big = _ARTICLE.sub(r"\1", _SEP + big + _SEP)
     big = _RUNS.sub(" ", big).replace(" " + _SEP, _SEP).replace(_SEP + " ", _SEP)
     out = big.split(_SEP)[1:-1]
     return [x or norm_name(n) for x, n in zip(out, names)]  # only articles: norm_name's own fallback
 
 
+@functools.cache
+def _ascii_map() -> dict[int, str]:
+    """norm_name's ASCII punctuation map (`graph._ASCII_PUNCT`) plus whitespace other than space -> space."""
+    from .graph import _ASCII_PUNCT
+
+    return {**_ASCII_PUNCT, **{ord(c): " " for c in _WS}}
+
+
 _DIGITS = re.compile(r"\d+")
+_NON_DIGITS = re.compile(r"[^\d\x1e]+")
+
+
+def _digits_of(norms: list[str]) -> list[str]:
+    """`[_digits(x) for x in norms]` in one regex pass over the joined names (digit runs, space-joined)."""
+    joined = _SEP.join(norms)
+    if joined.count(_SEP) != len(norms) - 1:  # a name holding the separator: name by name
+        return [_digits(x) for x in norms]
+    return [x.strip() for x in _NON_DIGITS.sub(" ", joined).split(_SEP)]
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -128,36 +146,42 @@ def fuzzy_pairs(names: list[str], types: list[str], threshold: float = 95.0, min
     if n < 2:
         return []
     norms = compare_names(names)
-    # exact groups: the same (type, normalised name)
-    _, rep, group = np.unique(np.array([f"{t}\0{x}" for t, x in zip(types, norms)]), return_index=True,
-                              return_inverse=True)
-    group = group.ravel()
+    # exact groups: the same (type, normalised name); ids by first appearance (a dict, not a string sort)
+    group = _factorize(f"{t}\0{x}" for t, x in zip(types, norms))
+    rep = np.unique(group, return_index=True)[1]
     ea, eb = _block_pairs(group, np.zeros(n, dtype=np.int64), 1.0)
     found_a, found_b = [ea], [eb]
     # two different strings of lengths a ≤ b have ratio ≤ 200a/(a+b) and ≤ 100(1 - 1/(a+b)): below
     # a = t / (2(100 - t)) (9.5 at t = 95) no partner can reach the threshold, so such names skip blocking
     if threshold < 100:
-        min_len = max(min_len, math.ceil(threshold / (2 * (100 - threshold)) - 1e-9))
+        min_len = max(min_len, 3, math.ceil(threshold / (2 * (100 - threshold)) - 1e-9))  # 3: the block keys
         rep_l = rep.tolist()
         key_norm, key_type = [norms[i] for i in rep_l], [types[i] for i in rep_l]
         cand = [g for g, x in enumerate(key_norm) if len(x) >= min_len]
         if len(cand) >= 2:
-            texts = np.array([key_norm[g] for g in cand], dtype=object)
-            heads = [f"{key_type[g]}\0{_digits(key_norm[g])}\0" for g in cand]
-            tags = np.array([h + "p" + key_norm[g][:3] for h, g in zip(heads, cand)]
-                            + [h + "s" + key_norm[g][-3:] for h, g in zip(heads, cand)])
-            _, block_of = np.unique(tags, return_inverse=True)
-            lens = np.fromiter(map(len, texts.tolist()), dtype=np.int64, count=len(cand))
+            cand_norm = [key_norm[g] for g in cand]
+            texts = np.array(cand_norm, dtype=object)
+            lens = np.fromiter(map(len, cand_norm), dtype=np.int64, count=len(cand))
+            chars = np.frombuffer("".join(cand_norm).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+            ends = np.cumsum(lens)
+            # blocks: (type, digits, first 3 characters) and (type, digits, last 3 characters), as int64 keys;
+            # a key collision only joins two blocks, and pairs of another type or digits are dropped below
+            head = _factorize(zip((key_type[g] for g in cand), _digits_of(cand_norm)))
+            pre = (chars[ends - lens] * 1_114_112 + chars[ends - lens + 1]) * 1_114_112 + chars[ends - lens + 2]
+            suf = (chars[ends - 1] * 1_114_112 + chars[ends - 2]) * 1_114_112 + chars[ends - 3]
+            block_of = np.unique(np.concatenate([head * 7_919 + pre, head * 7_919 + suf + 1]), return_inverse=True)[1]
             # ratio = 2·LCS / (a + b) ≤ 2a / (a + b) for a ≤ b: only b ≤ a·(200/t - 1) can reach t
-            lo, hi = _block_pairs(block_of.ravel(), np.concatenate([lens, lens]), 200.0 / threshold - 1.0)
+            lo, hi = _block_pairs(block_of, np.concatenate([lens, lens]), 200.0 / threshold - 1.0)
             lo, hi = lo % len(cand), hi % len(cand)
+            same = head[lo] == head[hi]
+            lo, hi = lo[same], hi[same]
             # bag filter: the indel distance is at least the L1 distance of character counts (counted in 32
             # buckets and capped at 127, still a lower bound), and ratio >= t needs indel <= (1 - t/100)(a + b)
-            codes = np.frombuffer("".join(texts.tolist()).encode("utf-32-le"), dtype=np.uint32) % 32
+            codes = chars % 32
             row = np.repeat(np.arange(len(cand)), lens)
             counts = np.minimum(np.bincount(row * 32 + codes, minlength=len(cand) * 32), 127).reshape(len(cand), 32)
             counts = counts.astype(np.int8)
-            bag = np.abs(counts[lo] - counts[hi]).sum(axis=1)
+            bag = np.abs(counts[lo] - counts[hi]).sum(axis=1, dtype=np.int32)  # <= 32·127: no int64 upcast
             keep = bag <= (1 - threshold / 100) * (lens[lo] + lens[hi]) + 1e-9
             lo, hi = lo[keep], hi[keep]
             if len(lo):
@@ -171,6 +195,14 @@ def fuzzy_pairs(names: list[str], types: list[str], threshold: float = 95.0, min
     code = np.sort(np.minimum(a, b) * n + np.maximum(a, b))
     code = code[np.r_[True, code[1:] != code[:-1]]] if len(code) else code
     return list(zip((code // n).tolist(), (code % n).tolist()))
+
+
+def _factorize(keys):
+    """An int64 array of ids for hashable keys, equal keys equal ids, numbered by first appearance."""
+    import numpy as np
+
+    ids: dict = {}
+    return np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
 
 
 def _expand(group, gx, gy):

@@ -67,6 +67,17 @@ def singular(word: str) -> str:
     return word[:-1]
 
 
+def as_written(name: str) -> str:
+    """A column name inside a sentence: a plain capitalised word of 4+ letters is lower-cased ("Boiling
+    point" -> "boiling point"); everything else keeps the header's own spelling ("BLEU", "Acc", "P/E
+    ratio", "F1", "GPU Type", "$A=\\pi r^{2}$")."""
+    name = " ".join(name.split())
+    words = name.split()
+    if words and re.fullmatch(r"[A-Z]?[a-z]{3,}[a-z'-]*", words[0]) and not any(re.search(r"[A-Z\d]", w) for w in words[1:]):
+        return name[0].lower() + name[1:]
+    return name
+
+
 def entity_name(text: str) -> str:
     """A key cell as an entity name: `GPT-4†` -> `GPT-4`, `**Acme**` -> `Acme`, `[Reddit](http…)` -> `Reddit`."""
     s = clean_text(text)
@@ -180,6 +191,8 @@ def read_table(rows: list[list[str]]) -> TableRead | None:
     roles, names = [], []
     section, sections = "", []
     key_numeric = all(c.kind == "number" for r in cells for c in [r[key]] if c.text)
+    # years name their rows even under an empty header ("| | Freshwater Ducks |" over 2019, 2020, …)
+    key_years = all(re.fullmatch(r"(?:1[89]|20)\d\d", r[key].text) for r in cells if r[key].text)
     for i, r in enumerate(cells):
         others = [c for j, c in enumerate(r) if j != key and c.text]
         texts = {c.text for c in r if c.text}
@@ -195,7 +208,7 @@ def read_table(rows: list[list[str]]) -> TableRead | None:
             roles.append("summary")
             names.append(None)
         elif not name or r[key].kind == "missing" or (r[key].kind in ("number", "range", "approx")
-                                                      and not (key_numeric and columns[key])):
+                                                      and not (key_numeric and (columns[key] or key_years))):
             roles.append("dropped")  # no name ("", "N/A"), or a number where the key column holds names
             names.append(None)
             if name and r[key].kind != "missing":

@@ -21,7 +21,7 @@ from mmreason.core.schema import make_id
 from ...ingest.model import Block, Document, find_references, make_label
 from ..formulas import formula_srepr, parse_formula, where_quantities
 from ..graph import KG, norm_name, prov
-from ..tables import entity_name, is_note, read_table, singular
+from ..tables import as_written, entity_name, is_note, read_table, singular
 
 
 def doc_node_id(doc: Document) -> str:
@@ -163,6 +163,13 @@ def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict,
     kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=t.header,
                 columns=t.columns, units=t.units, rows=[list(r) for r in t.body], values=values, key_column=t.key,
                 kinds=t.kinds, roles=t.roles, summary=summary, header_rows=t.header_rows, **crop, **common)
+    if len(t.cells) < 2 and not any(c.kind == "number" for c in t.cells[0]):
+        # one row of words under a first row of words: nothing says that first row is a header, not data
+        issue(f"block {b.index}: {b.label or 'table'}: one row of words under another (the first may be data, "
+              "not a header); no facts")
+        tables[nid] = {"columns": t.columns, "kinds": t.kinds, "entities": [None] * len(t.cells), "block": b.index,
+                       "key": t.key, "names": [None] * len(t.cells)}
+        return
     etype = t.columns[t.key] or "Entity"
     ents: list[str | None] = []
     for i, r in enumerate(t.cells):
@@ -181,7 +188,7 @@ def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict,
                 if is_note(cell):
                     continue
                 oid = kg.add_entity(entity_name(cell.text), t.columns[j], p)
-                kg.add_edge(eid, oid, "relation", p, extractor, name=t.columns[j].lower(), table=nid, row=i, col=j)
+                kg.add_edge(eid, oid, "relation", p, extractor, name=as_written(t.columns[j]), table=nid, row=i, col=j)
                 continue
             if kind == "number" and cell.kind == "number":
                 val, unit = cell.value, t.units[j] or cell.unit
@@ -298,6 +305,10 @@ def _link_formulas(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: s
                     break
 
 
+_REFERENCES = re.compile(r"(?:^|/)\s*(?:[\dA-Z]+\.?\s+)?(?:references|bibliography|works cited|citations|"
+                         r"literature cited|sources|further reading|external links)\s*$", re.I)
+
+
 def _mentions(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -> None:
     names: dict[str, str] = {}
     for info in tables.values():
@@ -312,8 +323,8 @@ def _mentions(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -
         return
     pat = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b")
     for b in doc.blocks:
-        if b.type != "text" or b.heading_level or b.index not in node_of:
-            continue
+        if b.type != "text" or b.heading_level or b.index not in node_of or _REFERENCES.search(b.section or ""):
+            continue  # a bibliography entry names titles ("Scripts in memory for text"), not the table's rows
         for m in pat.finditer(b.text):
             kg.add_edge(node_of[b.index], names[m.group(1)], "mentions",
                         prov(doc_id, b.index, (b.span[0] + m.start(), b.span[0] + m.end())))
