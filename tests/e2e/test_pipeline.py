@@ -1,53 +1,39 @@
-"""The whole pipeline (synth -> SFT -> VGPO -> eval) on a small generated corpus, then a rerun that resumes."""
+"""The whole pipeline (synth -> SFT -> VGPO -> eval -> diagnostics -> report) on a small generated corpus (the
+session's run, conftest.py), then a rerun that skips every stage; stage records, hashes and resumption."""
 
 import json
-import os
-import subprocess
-import sys
 
 import datasets
 import pytest
+from conftest import run_cli, stage
 
-from mmreason.synth.corpus import generate
-
-
-def stage(name, *overrides):
-    """A pipeline stage's override list on the command line (each item quoted for Hydra)."""
-    return f"overrides.{name}=[" + ",".join(f"'{o}'" for o in overrides) + "]"
+STAGES = ["synth", "sft", "rl", "eval", "diagnostics"]
 
 
-def run(out, inp):
-    cmd = [
-        sys.executable, "-m", "mmreason.pipeline", f"out_dir={out}",
-        stage("synth", f"synth.input_dir={inp}", "synth.score.difficulty.solver=null"),
-        stage("sft", "algorithm=sft", "trainer.steps=3", "trainer.eval_size=8", "trainer.max_prompt_length=2048",
-              "algorithm.batch_size=4"),
-        stage("rl", "algorithm=vgpo", "trainer.steps=1", "trainer.prompts_per_step=2", "trainer.rollouts_per_prompt=2",
-              "trainer.mini_batch_size=4", "trainer.micro_batch_size=4", "trainer.max_new_tokens=8",
-              "trainer.eval_size=0", "trainer.max_prompt_length=2048", "trainer.max_refills=0"),
-        stage("eval", "eval.max_new_tokens=8", "eval.limit=6"),
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=600)
-
-
-def test_pipeline_end_to_end_and_resume(tmp_path):
-    inp = tmp_path / "corpus"
-    generate(inp, n_per_domain=1, seed=3)
-    out = tmp_path / "run"
-    r = run(out, inp)
-    assert r.returncode == 0, r.stderr[-3000:]
+def test_pipeline_end_to_end_and_resume(pipeline_run):
+    out = pipeline_run.out
     state = json.loads((out / "pipeline.json").read_text())
-    assert list(state) == ["synth", "sft", "rl", "eval"]
+    assert list(state) == STAGES and all(state[s]["done"] for s in STAGES)
     dd = datasets.load_from_disk(state["synth"]["dataset"])
     assert set(dd) == {"train", "validation", "test"} and len(dd["train"]) > 0
+    assert set(dd["test"]["domain"]) == {"reports", "law"}  # documents split within each domain
     assert state["rl"]["model"].startswith(str(out / "rl" / "checkpoints"))
     acc = state["eval"]["synth_accuracy"]
     assert set(acc) == {"base", "sft", "rl"} and all(0.0 <= v <= 1.0 for v in acc.values())
     assert "| synth | overall |" in (out / "eval" / "compare.md").read_text()
+    assert set(state["diagnostics"]["late_early_ratio"]) == {"base", "sft", "rl"}
+    for s in STAGES:  # time and peak memory of each stage, its composed config(s) on disk
+        res = state[s]["resources"]
+        assert res["seconds"] > 0 and res["peak_rss_mb"] > 100, (s, res)
+        assert (out / "configs" / f"{s}.yaml").read_text().strip()
+    env = json.loads((out / "environment.json").read_text())
+    assert env["packages"]["torch"].startswith("2.13.0")
+    for name in ("report.html", "report.md", "report.json"):
+        assert (out / name).stat().st_size > 0
 
-    again = run(out, inp)  # everything done: every stage is skipped, nothing recomputed
+    again = run_cli(out, pipeline_run.inp, pipeline_run.env)  # everything done: every stage skipped
     assert again.returncode == 0, again.stderr[-3000:]
-    assert (again.stdout + again.stderr).count("already done") == 4
+    assert (again.stdout + again.stderr).count("already done") == len(STAGES)
     assert json.loads((out / "pipeline.json").read_text()) == state
 
 
@@ -87,7 +73,8 @@ def test_eval_stage_asks_every_model_with_the_training_prompt(tmp_path, monkeypa
 def test_a_rerun_reruns_the_changed_stage_and_every_stage_after_it(tmp_path, monkeypatch):
     """Records in pipeline.json hold the hash of each stage's composed config and of its inputs' records:
     editing overrides.rl reruns rl (from scratch: its old checkpoints are cleared, so resume=auto cannot reuse
-    the old model) and eval; synth and sft are skipped. An interrupted stage resumes with its files kept."""
+    the old model), eval and diagnostics; synth and sft are skipped. An interrupted stage resumes with its files kept.
+    The report is written at the end of every run, from whatever the run folder holds."""
     from hydra import compose, initialize_config_dir
 
     import mmreason.pipeline.__main__ as pipe
@@ -108,29 +95,33 @@ def test_a_rerun_reruns_the_changed_stage_and_every_stage_after_it(tmp_path, mon
                 return {"dataset": str(out / "ds")}
             if stage == "eval":
                 return {"synth_accuracy": {label: 0.5 for label in configs}}
+            if stage == "diagnostics":
+                return {"late_early_ratio": {label: {} for label in configs}}
             return {"model": str(out / stage / "model"), "steps": configs[stage].trainer.steps}
         return run
 
-    for name in ("synth", "sft", "rl", "eval"):
+    for name in STAGES:
         monkeypatch.setitem(pipe.RUNNERS, name, fake(name))
 
-    def go(*overrides):
+    def go(*overrides, report=False):
         ran.clear()
         leftovers.clear()
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            return pipe.run_pipeline(compose("pipeline", [f"out_dir={tmp_path}", *overrides]))
+            return pipe.run_pipeline(compose("pipeline", [f"out_dir={tmp_path}", f"report={report}", *overrides]))
 
-    first = go()
-    assert ran == ["synth", "sft", "rl", "eval"] and all(first[s]["done"] for s in ran)
+    first = go(report=True)
+    assert ran == STAGES and all(first[s]["done"] for s in ran)
+    assert "Time and memory per stage" in (tmp_path / "report.md").read_text()
     assert go() == first and ran == []  # nothing changed: nothing runs
 
     rl = ["algorithm=vgpo", 'data.prompt_template="{problem}"', "trainer.prompts_per_step=4", "trainer.rollouts_per_prompt=4",
-          "trainer.mini_batch_size=16", "trainer.micro_batch_size=8", "trainer.max_new_tokens=24", "trainer.eval_size=32",
-          "trainer.max_prompt_length=2048", "trainer.lr=1.0e-4", "reward.format=0.2"]
-    assert go(stage("rl", *rl, "trainer.steps=4")) == first and ran == []  # conf/pipeline.yaml's rl, spelled out
+          "trainer.mini_batch_size=16", "trainer.micro_batch_size=8", "trainer.max_new_tokens=16", "trainer.max_refills=1",
+          "trainer.eval_size=32", "trainer.eval_every=10", "trainer.max_prompt_length=2048", "trainer.lr=1.0e-4",
+          "reward.format=0.2"]
+    assert go(stage("rl", *rl, "trainer.steps=20")) == first and ran == []  # conf/pipeline.yaml's rl, spelled out
     changed = go(stage("rl", *rl, "trainer.steps=7"))
-    assert ran == ["rl", "eval"]
-    assert leftovers == {"rl": False, "eval": False}  # rerun from scratch, not resumed from the old run
+    assert ran == ["rl", "eval", "diagnostics"]
+    assert leftovers == {"rl": False, "eval": False, "diagnostics": False}  # rerun from scratch, not resumed
     assert changed["rl"]["steps"] == 7 and changed["rl"]["config_hash"] != first["rl"]["config_hash"]
     assert changed["eval"]["inputs_hash"] != first["eval"]["inputs_hash"]  # eval reran because rl changed ...
     assert changed["eval"]["config_hash"] == first["eval"]["config_hash"]  # ... not its own config
@@ -140,9 +131,10 @@ def test_a_rerun_reruns_the_changed_stage_and_every_stage_after_it(tmp_path, mon
     with pytest.raises(KeyboardInterrupt):
         go(stage("sft", "algorithm=sft", "trainer.steps=5"), stage("rl", *rl, "trainer.steps=7"))
     assert json.loads((tmp_path / "pipeline.json").read_text())["sft"]["done"] is False
-    fail.clear()  # ... then rerun with the same config: resumed (its files kept), and rl, eval follow
+    fail.clear()  # ... then rerun with the same config: resumed (its files kept), and rl, eval, diagnostics follow
     resumed = go(stage("sft", "algorithm=sft", "trainer.steps=5"), stage("rl", *rl, "trainer.steps=7"))
-    assert ran == ["sft", "rl", "eval"] and leftovers == {"sft": True, "rl": False, "eval": False}
+    assert ran == ["sft", "rl", "eval", "diagnostics"]
+    assert leftovers == {"sft": True, "rl": False, "eval": False, "diagnostics": False}
     assert resumed["sft"]["steps"] == 5 and resumed["rl"]["inputs_hash"] != changed["rl"]["inputs_hash"]
 
 

@@ -160,3 +160,52 @@ def test_superclevr_count_table(reply, expected):
     from mmreason.eval.benchmarks.superclevr import count_answer
 
     assert count_answer(reply) == expected
+
+
+# ---------------------------------------------------------------- uncertainty and baselines (the pipeline report)
+
+
+def test_wilson_interval_matches_hand_computed_values():
+    from mmreason.eval.metrics import wilson_interval
+
+    # 8/10, z = 1.96: centre (0.8 + 0.19207) / 1.38415 = 0.71675, half 1.96·sqrt(0.016 + 0.009604) / 1.38415 = 0.22659
+    lo, hi = wilson_interval(8, 10)
+    assert abs(lo - 0.49016) < 1e-5 and abs(hi - 0.94332) < 1e-5
+    lo, hi = wilson_interval(0, 10)  # never below 0; upper = z²/n / (1 + z²/n) = 0.38415 / 1.38415
+    assert lo == 0.0 and abs(hi - 0.27753) < 1e-5
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_clopper_pearson_matches_the_exact_binomial_tails():
+    from mmreason.eval.metrics import clopper_pearson
+
+    lo, hi = clopper_pearson(15, 20)  # tables: (0.5090, 0.9134)
+    assert abs(lo - 0.50895) < 1e-4 and abs(hi - 0.91343) < 1e-4
+    lo, hi = clopper_pearson(0, 10)  # upper = 1 - 0.025^(1/10)
+    assert lo == 0.0 and abs(hi - (1 - 0.025 ** 0.1)) < 1e-9
+
+
+def test_paired_difference_mcnemar_and_its_exact_conditional_interval():
+    from mmreason.eval.metrics import mcnemar_exact_p, paired_difference
+
+    # 100 questions: 5 right only for A, 15 right only for B, 80 the same for both
+    a = [1] * 5 + [0] * 15 + [0] * 80
+    b = [0] * 5 + [1] * 15 + [0] * 80
+    d = paired_difference(a, b)
+    assert (d["n"], d["n10"], d["n01"]) == (100, 5, 15) and abs(d["diff"] - 0.10) < 1e-12
+    # p = 2·P(X <= 5), X ~ Bin(20, 1/2) = 2·(1 + 20 + 190 + 1140 + 4845 + 15504) / 2^20
+    assert abs(d["p_mcnemar"] - 2 * 21700 / 2**20) < 1e-12 and d["p_mcnemar"] < 0.05
+    # interval: (m/n)(2π - 1) over the Clopper-Pearson interval of π = 15/20: 0.2·(2·0.50895 - 1), 0.2·(2·0.91343 - 1)
+    assert abs(d["low"] - 0.00358) < 1e-4 and abs(d["high"] - 0.16537) < 1e-4
+    assert mcnemar_exact_p(0, 0) == 1.0 and mcnemar_exact_p(3, 3) == 1.0
+    same = paired_difference([1, 0, 1], [1, 0, 1])
+    assert (same["diff"], same["low"], same["high"], same["p_mcnemar"]) == (0.0, 0.0, 0.0, 1.0)
+
+
+def test_chance_and_best_constant_baselines():
+    from mmreason.eval.metrics import best_constant, chance_accuracy
+
+    assert chance_accuracy("choice", ["a", "b", "c", "d"]) == 0.25 and chance_accuracy("boolean", []) == 0.5
+    assert chance_accuracy("number", []) == 0.0 and chance_accuracy("text", []) == 0.0
+    assert best_constant(["B", "A", "B", "C", "A"]) == ("A", 2)  # a tie goes to the first in sorted order
+    assert best_constant(["12", " 12", "7"]) == ("12", 2) and best_constant([]) == (None, 0)

@@ -191,6 +191,13 @@ def test_vgpo_2x4_batch_by_hand():
     assert diag["psi_min"] == pytest.approx(0.4325) and diag["psi_max"] == pytest.approx(1.666667, abs=1e-6)
     assert diag["alpha_min"] == pytest.approx(0.9) and diag["alpha_max"] == pytest.approx(1.403846, abs=1e-6)
     assert diag["n_valid_tokens"] == 31
+    # α quantiles (linear interpolation at q·(n-1) over the 8 sorted α: .9 .9 .903846 .978736 1.288462 1.310827
+    # 1.355219 1.403846): p10 at 0.7 → .9; p50 at 3.5 → (.978736 + 1.288462)/2; p90 at 6.3 → 1.355219 + .3·.048627
+    assert diag["alpha_p10"] == pytest.approx(0.9, abs=1e-6)
+    assert diag["alpha_p50"] == pytest.approx(1.133599, abs=1e-6)
+    assert diag["alpha_p90"] == pytest.approx(1.369807, abs=1e-6)
+    assert diag["psi_min"] <= diag["psi_p10"] <= diag["psi_p50"] <= diag["psi_p90"] <= diag["psi_max"]
+    assert 0.0 < diag["rho_mean"] < 1.0 and diag["rho_std"] > 0.0  # normalised ρ of the valid tokens
 
     # GRPO advantages: prompt 0 rewards [1, 0, 1, 0] → ±0.5/(sqrt(1/3)+1e-6) = ±0.866024;
     # prompt 1 rewards [1, 0, 0, 0]: mean .25, unbiased std .5 → [1.499997, -.5, -.5, -.5]

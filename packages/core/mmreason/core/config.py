@@ -31,6 +31,7 @@ ENTRY_MODULES = {
     "eval": "mmreason.eval.config",
     "diagnostics": "mmreason.eval.config",
     "pipeline": "mmreason.pipeline.config",
+    "sweep": "mmreason.pipeline.config",
 }
 TINY_ARCHS = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -61,18 +62,18 @@ class TinyModelConfig:
     sum(mrope_section) = head size / 2; see shared VLLM_CPU.md)."""
 
     arch: str = "qwen2_vl"  # qwen2_vl | qwen2_5_vl | qwen3_vl (the same tokenizer and shape knobs)
-    hidden_size: int = 128
-    intermediate_size: int = 256
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 4
-    num_key_value_heads: int = 2
-    mrope_section: list[int] = field(default_factory=lambda: [4, 6, 6])
-    vision_depth: int = 2
-    vision_embed_dim: int = 32
-    vision_num_heads: int = 2
+    hidden_size: int = 128  # text decoder width
+    intermediate_size: int = 256  # MLP width
+    num_hidden_layers: int = 2  # decoder layers
+    num_attention_heads: int = 4  # query heads (head size = hidden_size / heads)
+    num_key_value_heads: int = 2  # grouped-query KV heads
+    mrope_section: list[int] = field(default_factory=lambda: [4, 6, 6])  # M-RoPE split (temporal, h, w); sums to head size / 2
+    vision_depth: int = 2  # vision transformer blocks
+    vision_embed_dim: int = 32  # vision transformer width
+    vision_num_heads: int = 2  # vision attention heads
     vocab_size: int = 1024  # BPE merges learned up to this size (specials included)
-    max_position_embeddings: int = 4096
-    tie_word_embeddings: bool = True
+    max_position_embeddings: int = 4096  # longest sequence (prompt + image tokens + response)
+    tie_word_embeddings: bool = True  # output head shares the input embedding
     seed: int = 0  # random init
 
     def __post_init__(self) -> None:
@@ -90,7 +91,7 @@ class ModelConfig:
     device: str = "auto"  # auto -> cuda if available else cpu
     attn_implementation: str = "eager"  # eager | sdpa | flash_attention_2
     min_pixels: int = 56 * 56  # images are resized into [min_pixels, max_pixels] (Qwen2-VL smart_resize)
-    max_pixels: int = 112 * 112
+    max_pixels: int = 112 * 112  # upper bound (the tiny default keeps images at 4-16 visual tokens)
     freeze_vision: bool = False  # freeze the vision tower (and merger) in training
     tiny: TinyModelConfig = field(default_factory=TinyModelConfig)
 
@@ -105,7 +106,7 @@ class GenerationConfig:
     backend: str = "hf"  # hf (transformers) | openai (any OpenAI-compatible server) | vllm (in-process)
     batch_size: int = 16  # hf: chats per generate call
     # openai-compatible server
-    base_url: str = "http://127.0.0.1:8000/v1"
+    base_url: str = "http://127.0.0.1:8000/v1"  # openai: the server (python -m mmreason.core.serve, vLLM, ...)
     api_model: str | None = None  # model name sent to the server (default: the server's first model)
     api_key_env: str = "OPENAI_API_KEY"  # the key is read from this env var, never from config
     concurrency: int = 8  # requests in flight
@@ -113,9 +114,9 @@ class GenerationConfig:
     max_retries: int = 3  # on connection errors and 5xx
     backoff_s: float = 0.5  # first retry delay (doubles)
     # vllm in-process
-    gpu_memory_utilization: float = 0.5
-    max_model_len: int = 4096
-    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.5  # vllm: share of GPU memory for weights + KV cache
+    max_model_len: int = 4096  # vllm: longest prompt + response
+    tensor_parallel_size: int = 1  # vllm: GPUs per engine
     enforce_eager: bool = False  # no CUDA graphs
     limit_images: int = 4  # images per prompt
     extra: dict[str, Any] = field(default_factory=dict)  # passed to vllm.LLM(**extra)

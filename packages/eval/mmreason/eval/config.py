@@ -48,11 +48,11 @@ class EvalConfig:
     #   mathverse: {prompt: wo, versions: all}, mathvista: {prompt: build}}; any benchmark: max_skipped_fraction,
     #   lenient (true: core.grading's lenient rule for the rule-graded answers; default false, strict)
     batch_size: int = 8  # chats per generate call (and per cache append)
-    max_new_tokens: int = 1024
+    max_new_tokens: int = 1024  # response budget per question
     temperature: float = 0.0  # 0 = greedy
-    top_p: float = 1.0
+    top_p: float = 1.0  # nucleus sampling (temperature > 0)
     seed: int | None = 0  # sampling seed (when temperature > 0)
-    system_prompt: str | None = None
+    system_prompt: str | None = None  # system message of every chat (null: none)
     prompt_suffix: str | None = None  # appended to every benchmark prompt (e.g. a \boxed{} instruction)
     run_name: str = "default"  # names the run's results (the model's name in conf/eval.yaml)
     out_dir: str = "outputs/eval/default"  # results.json, results.md, samples/, judge/
@@ -87,15 +87,16 @@ class DiagnosticsConfig:
     data: str = "synthetic"  # synthetic (core.toy shape images) | records: save_to_disk dir, .parquet, .jsonl
     split: str | None = None  # split of a DatasetDict directory
     n: int | None = 8  # first n records (synthetic: how many to draw); null = all
+    images_only: bool = False  # keep only records with an image (a text-only question has no visual attention)
     seed: int = 0  # synthetic images; sampling when temperature > 0
     batch_size: int = 2  # records per generate + teacher-forced forward (attention memory ~ layers·B·heads·S²)
-    max_new_tokens: int = 64
+    max_new_tokens: int = 64  # response budget per record
     temperature: float = 0.0  # 0 = greedy
-    top_p: float = 1.0
+    top_p: float = 1.0  # nucleus sampling (temperature > 0)
     system: str | None = None  # system prompt
     template: str = DEFAULT_TEMPLATE  # wraps record["problem"] (str.format, so braces doubled)
     n_bins: int = 10  # bins of the normalised response step in the curves
-    out_dir: str = "outputs/diagnostics"
+    out_dir: str = "outputs/diagnostics"  # samples.jsonl, summary.json and the PNG plots
     resume: bool = True  # reuse samples.jsonl entries computed with the same settings
 
     def __post_init__(self) -> None:

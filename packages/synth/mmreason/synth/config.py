@@ -32,7 +32,7 @@ class KGSchemaConfig:
 @dataclass
 class KGLLMConfig:
     max_retries: int = 2  # re-asks after a reply that is not valid JSON; then recorded in errors.jsonl
-    max_new_tokens: int = 512
+    max_new_tokens: int = 512  # reply budget per extraction call
     describe_images: bool = True  # VLM pass: chart -> its data as a table, diagram -> its parts
     cache_dir: str | None = None  # model-call cache; null = OUT/cache/generation
 
@@ -41,7 +41,7 @@ class KGLLMConfig:
 class ResolutionConfig:
     """Entity resolution after the per-document graphs are merged."""
 
-    enabled: bool = True
+    enabled: bool = True  # merge entities that name the same thing across documents
     fuzzy_threshold: float = 95.0  # rapidfuzz ratio (0-100) within blocks of the same entity type
     embeddings: bool = False  # also compare embeddings (needs the `embed` extra: all-MiniLM-L6-v2, offline)
     embed_threshold: float = 0.95  # cosine (MMKG-RDS merges at 0.95)
@@ -113,9 +113,9 @@ class SampleConfig:
 
 @dataclass
 class GenerateLLMConfig:
-    max_new_tokens: int = 256
-    temperature: float = 0.0
-    batch_size: int = 16
+    max_new_tokens: int = 256  # reply budget per rephrased question
+    temperature: float = 0.0  # 0 = greedy
+    batch_size: int = 16  # chats per generate call
     limit: int | None = None  # rephrase only the first N records
 
 
@@ -136,15 +136,15 @@ class DifficultyConfig:
     """Pass rate of a solver model over k samples per record."""
 
     solver: str | None = "default"  # default = the `model` + `generation` groups; null disables
-    k: int = 2
-    max_new_tokens: int = 4
-    temperature: float = 1.0
-    batch_size: int = 32
+    k: int = 2  # solver samples per record
+    max_new_tokens: int = 4  # solver reply budget
+    temperature: float = 1.0  # solver sampling temperature
+    batch_size: int = 32  # chats per generate call
     max_prompt_tokens: int | None = None  # longer prompts are skipped or truncated; null = model context - max_new_tokens
     overlong: str = "skip"  # skip (the record's difficulty says why) | truncate (evidence cut in the middle, images kept)
     max_batch_tokens: int = 32768  # a batch holds at most this many padded tokens (records x k x longest prompt)
     min_pass_rate: float | None = None  # keep only records with pass rate in [min, max]
-    max_pass_rate: float | None = None
+    max_pass_rate: float | None = None  # (null: no bound)
 
     def __post_init__(self) -> None:
         check_choice("synth.score.difficulty.overlong", self.overlong, OVERLONG, "overlong mode")
@@ -155,9 +155,9 @@ class JudgeVotesConfig:
     """Optional LLM judges of support (the `model` + `generation` groups)."""
 
     votes: int = 0  # samples per record (0 = off); the majority of yes votes decides
-    max_new_tokens: int = 8
-    temperature: float = 1.0
-    batch_size: int = 16
+    max_new_tokens: int = 8  # judge reply budget
+    temperature: float = 1.0  # judge sampling temperature
+    batch_size: int = 16  # chats per generate call
     require_majority: bool = False  # drop records the judges do not support
 
 
@@ -175,6 +175,8 @@ class ScoreConfig:
 @dataclass
 class ExportConfig:
     fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train / validation / test, by source document
+    stratify: str | None = "domain"  # cut the documents of each value of this record column separately (every domain
+    #                                  with >= 3 documents is in every split); null: all documents together
 
 
 @dataclass
@@ -185,7 +187,7 @@ class SynthConfig:
     #                               *.truth.json = ground truth
     out_dir: str | None = None  # OUT/kg, OUT/sample, OUT/qa, OUT/score, OUT/dataset
     kg: KGConfig = field(default_factory=KGConfig)
-    seed: int = 0
+    seed: int = 0  # path sampling, question generation, splits, model calls
     attn_implementation: str | None = "sdpa"  # attention of the models synth loads itself (solver, judge, llm): replaces
     #   the model group's eager (an L x L matrix per head: 6 GB for five 4k-token prompts); null keeps the group's
     language: str = "en"  # question language: en | zh (templates and the record's wording; the llm rephraser is

@@ -26,9 +26,16 @@ from mmreason.core.schema import COLUMNS, features, make_id, validate_record
 SPLITS = ("train", "validation", "test")
 
 
-def split_documents(doc_ids: list[str], fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict[str, str]:
+def split_documents(doc_ids: list[str], fractions=(0.8, 0.1, 0.1), seed: int = 0,
+                    strata: dict[str, str] | None = None) -> dict[str, str]:
     """{doc id: split}: a seeded order of the documents cut by the fractions (validation and test get at least
-    one document each when there are three or more)."""
+    one document each when there are three or more). With `strata` ({doc id: e.g. its domain}) the documents of
+    each stratum are cut separately, so every stratum with three or more documents is in every split."""
+    if strata is not None:
+        groups: dict[str, list[str]] = {}
+        for d in sorted(set(doc_ids)):
+            groups.setdefault(strata.get(d, ""), []).append(d)
+        return {d: s for docs in groups.values() for d, s in split_documents(docs, fractions, seed).items()}
     docs = sorted(set(doc_ids), key=lambda d: make_id(seed, d))
     n = len(docs)
     n_val = max(1, round(fractions[1] * n)) if n >= 3 else 0
@@ -50,13 +57,20 @@ def _png_bytes(path: str) -> bytes:
     return buf.getvalue()
 
 
-def export_dataset(records: list[dict], out: Path, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> dict:
-    """Write every format; returns {"splits": {split: n}, "paths": {...}}."""
+def export_dataset(records: list[dict], out: Path, fractions=(0.8, 0.1, 0.1), seed: int = 0,
+                   stratify: str | None = "domain") -> dict:
+    """Write every format; returns {"splits": {split: n}, "paths": {...}}. Documents are split within each value
+    of the record column `stratify` (a document's first record decides; None: all documents together)."""
     import datasets
     import pandas as pd
 
     out.mkdir(parents=True, exist_ok=True)
-    assign = split_documents([record_doc(r) for r in records], fractions, seed)
+    strata = None
+    if stratify is not None:
+        strata = {}
+        for r in sorted(records, key=lambda r: r["id"]):
+            strata.setdefault(record_doc(r), str(r.get(stratify)))
+    assign = split_documents([record_doc(r) for r in records], fractions, seed, strata)
     by_split = {s: [r for r in records if assign[record_doc(r)] == s] for s in SPLITS}
     img_dir = out / "images"
     img_dir.mkdir(exist_ok=True)

@@ -266,7 +266,7 @@ def run_export(cfg) -> Path:
         log.info("export: up to date (%s)", d)
         return d / "hf"
     records = list(read_jsonl(sp))
-    info = export_dataset(records, d, tuple(s["export"]["fractions"]), s["seed"])
+    info = export_dataset(records, d, tuple(s["export"]["fractions"]), s["seed"], s["export"]["stratify"])
     st = write_stats(records, info["documents"], d)
     _print_summary(st, d)
     write_report(s["out_dir"])

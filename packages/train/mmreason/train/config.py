@@ -121,7 +121,7 @@ class DataConfig:
     train_size: int = 2048  # toy: records in the train split
     heldout_size: int = 256  # toy: records in the held-out split
     train_seed: int = 0  # toy: the splits are different seeds
-    heldout_seed: int = 10_000
+    heldout_seed: int = 10_000  # toy: seed of the held-out split
     image_size: list[int] = field(default_factory=lambda: [56, 112])  # toy: min/max image side (px)
     path: str | None = None  # path: save_to_disk dir, .parquet or .jsonl (images as paths or bytes)
     eval_path: str | None = None  # path: held-out split (same formats); null: no evaluation
@@ -178,6 +178,8 @@ class LoggerConfig:
     wandb: bool = False  # wandb.init(dir=out_dir, resume="allow"; one run id per out_dir across resumes)
     project: str = "mmreason"  # wandb project
     run_name: str | None = None  # wandb run name (null: wandb picks one)
+    group: str | None = None  # wandb group (the pipeline puts all its stages in one group per run)
+    job_type: str | None = None  # wandb job type (the pipeline: the stage's name)
     mode: str = "offline"  # wandb mode: online | offline | disabled (env WANDB_MODE wins)
     log_every: int = 1  # console lines every N steps (JSONL always gets every step)
 

@@ -7,7 +7,8 @@
 `metrics.jsonl` gets one line per step (`{"step": s, ...}`); on resume from step s the lines after s
 (written after the last checkpoint by the killed run) are dropped first, so the file reads as one run.
 wandb is imported only when `logger.wandb` is true; `WANDB_MODE` in the environment wins over
-`logger.mode` (tests run with WANDB_MODE=disabled or offline).
+`logger.mode` (tests run with WANDB_MODE=disabled or offline), and `WANDB_DIR` over out_dir as the place of
+wandb's files.
 """
 
 from __future__ import annotations
@@ -129,5 +130,6 @@ def _init_wandb(cfg: LoggerConfig, out_dir: Path, config: dict | None):
     out_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id)
     return wandb.init(
-        project=cfg.project, name=cfg.run_name, dir=str(out_dir), mode=mode, config=config, id=run_id, resume="allow"
+        project=cfg.project, name=cfg.run_name, dir=os.environ.get("WANDB_DIR") or str(out_dir), mode=mode,
+        config=config, id=run_id, resume="allow", group=cfg.group, job_type=cfg.job_type,
     )

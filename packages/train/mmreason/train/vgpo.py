@@ -52,6 +52,7 @@ from mmreason.core.focus import masked_minmax
 from .advantages import group_index
 
 SCHEDULES = ("linear", "exponential", "step")
+QUANTILES = (0.1, 0.5, 0.9)  # of ψ and α in the diagnostics
 
 
 @dataclass
@@ -73,9 +74,9 @@ class VGPOConfig:
     exponent: float = 2.0  # the exponential schedule's power
     step_at: float = 0.5  # the step schedule's threshold
     psi_min: float = 0.1  # ψ clamp (paper: [0.1, 2])
-    psi_max: float = 2.0
+    psi_max: float = 2.0  # ψ clamp upper bound
     alpha_min: float = 0.9  # α clamp (paper: [0.9, 2])
-    alpha_max: float = 2.0
+    alpha_max: float = 2.0  # α clamp upper bound
     diag_top: float = 0.4  # share of tokens counted as "visual" (top by ρ) in the diagnostics (official logging)
 
     def __post_init__(self) -> None:
@@ -193,7 +194,9 @@ def vgpo_weights(
       = second / first (official logging `visual_token_percentage_*`).
     - `gate_pass_rate` (mean G), `gate_pass_rate_early` / `_late` (first / last ⌊T/3⌋ tokens of the
       sequences with T ≥ 3, as the official logging), `compensation_mean` (mean G·C).
-    - `w_mean`, `psi_mean/min/max`, `alpha_mean/min/max`, `n_valid_tokens`.
+    - `w_mean`, `psi_mean/min/max`, `alpha_mean/min/max`, `n_valid_tokens`; the distributions of ψ (over
+      valid tokens) and α (over non-empty rows) as quantiles `psi_p10/p50/p90`, `alpha_p10/p50/p90`; `rho_mean`,
+      `rho_std` of the normalised ρ over valid tokens (the trainer averages all of these over micro-batches).
     """
     cfg = cfg or VGPOConfig()
     _check("vgpo_weights", mask, rho=rho)
@@ -284,6 +287,12 @@ def _diagnostics(
             return zero
         return getattr(x[sel], fn)()
 
+    def quantiles(name: str, x: torch.Tensor, sel: torch.Tensor) -> dict[str, torch.Tensor]:
+        q = torch.quantile(x[sel].float(), x.new_tensor(QUANTILES)) if bool(sel.any()) else zero.repeat(len(QUANTILES))
+        return {f"{name}_p{round(100 * p)}": v for p, v in zip(QUANTILES, q)}
+
+    rho_mean = (rho * m).sum() / n_tok
+
     stats = {
         "visual_pct_first_half": pct_first,
         "visual_pct_second_half": pct_second,
@@ -299,6 +308,10 @@ def _diagnostics(
         "alpha_mean": (alpha * rows).sum() / n_rows,
         "alpha_min": extreme(alpha, rows, "min"),
         "alpha_max": extreme(alpha, rows, "max"),
+        **quantiles("psi", psi, m),
+        **quantiles("alpha", alpha, rows),
+        "rho_mean": rho_mean,
+        "rho_std": (((rho - rho_mean) ** 2 * m).sum() / n_tok).sqrt(),
         "n_valid_tokens": m.sum().float(),
     }
     values = torch.stack([v.float() for v in stats.values()]).tolist()

@@ -23,9 +23,11 @@ def synthetic_records(n: int, seed: int = 0) -> list[dict]:
     return [(colour if i % 2 == 0 else count)[i // 2] for i in range(n)]
 
 
-def load_records(source: str, n: int | None = None, seed: int = 0, split: str | None = None) -> list[dict]:
+def load_records(source: str, n: int | None = None, seed: int = 0, split: str | None = None,
+                 images_only: bool = False) -> list[dict]:
     """The first `n` records (all when None) of `source`: `synthetic`, a save_to_disk directory, a
-    `.parquet` or a `.jsonl` file. Every record is validated (the error names the file and field)."""
+    `.parquet` or a `.jsonl` file; with `images_only`, the first `n` of those with at least one image.
+    Every record is validated (the error names the file and field)."""
     if source == "synthetic":
         if n is None or n < 1:
             raise ValueError(f"diagnostics.data=synthetic needs n >= 1, got {n}")
@@ -34,9 +36,11 @@ def load_records(source: str, n: int | None = None, seed: int = 0, split: str | 
         raise FileNotFoundError(
             f"diagnostics.data={source!r}: no such file or directory ('synthetic' needs no data)"
         )
-    recs = read_records(source, split=split, limit=n, what="diagnostics.data")
+    recs = read_records(source, split=split, limit=None if images_only else n, what="diagnostics.data")
+    if images_only:
+        recs = [r for r in recs if r["images"]][:n]
     if not recs:
-        raise ValueError(f"{source}: no records")
+        raise ValueError(f"{source}: no records" + (" with an image (diagnostics.images_only=true)" if images_only else ""))
     return recs
 
 

@@ -60,7 +60,7 @@ def trace_batch(
 ) -> list[dict]:
     """Teacher-force `responses[i]` after `chats[i]` in one eager forward with attentions.
 
-    Per sample: `shares` [T][3] (KEY_SETS order), `rho` [T], `late_early_ratio` (None if undefined),
+    Per sample: `shares` (T rows of 3, in KEY_SETS order), `rho` [T], `late_early_ratio` (None if undefined),
     `uniform_late_early_ratio` (the same ratio under uniform causal attention: the dilution baseline),
     key counts, and `share_sum_error` = max_t |1 - Σ shares| (0 up to rounding; see attention.py).
     """
@@ -201,7 +201,7 @@ def run_diagnostics(cfg) -> dict[str, Any]:
     out_dir = Path(dcfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    records = load_records(dcfg.data, dcfg.n, dcfg.seed, dcfg.split)
+    records = load_records(dcfg.data, dcfg.n, dcfg.seed, dcfg.split, dcfg.images_only)
     from mmreason.core.grading import grade
 
     grader_name = "mmreason.core.grading.grade"

@@ -79,7 +79,7 @@ def as_written(name: str) -> str:
 
 
 def entity_name(text: str) -> str:
-    """A key cell as an entity name: 'GPT-4†' -> 'GPT-4', '**Acme**' -> 'Acme', '[Reddit](http…)' -> 'Reddit'."""
+    """A key cell as an entity name: `GPT-4†` -> `GPT-4`, `**Acme**` -> `Acme`, `[Reddit](http…)` -> `Reddit`."""
     s = clean_text(text)
     t = _NAME_MARKS.sub("", s).strip()
     t = re.sub(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", r"\1", t)  # a spreadsheet date read as midnight
