@@ -213,13 +213,11 @@ def update_policy(policy: Policy, ref: Policy | None, optimizer, processor, roll
                 tf, src, src_rows = batch_for(idx)
                 mask = tf["response_mask"]
                 width = mask.shape[1]
-                old = None if old_logp is None else pad_rows([old_logp[i] for i in src_rows], width).to(device)
-                if old is not None and not rows:
-                    old = None
-                r_lp = _rollout_logps(src, src_rows, width, device)
-                b_lp = None
-                if r_lp is not None and old_logp is not None and rows:
+                old = b_lp = None
+                if old_logp is not None and rows:  # off-policy updates: frozen old (and raw behaviour) log-probs
+                    old = pad_rows([old_logp[i] for i in idx], width).to(device)
                     b_lp = pad_rows([behaviour[i] for i in idx], width).to(device)
+                r_lp = _rollout_logps(src, src_rows, width, device)
                 src_adv = adv[src_rows] if rows else torch.zeros(len(src_rows))
                 src_gid = gids[src_rows] if rows else torch.zeros(len(src_rows), dtype=torch.long)
                 loss, m = micro_batch_loss(policy, ref, tf, src_adv.to(device), src_gid.to(device), old, cfg, blocked, r_lp, b_lp)
