@@ -14,6 +14,7 @@ hold the adapters in PEFT's format (`adapter/`) and, at the final step, the merg
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -70,4 +71,6 @@ def apply_lora(model, cfg: LoraConfig):
     pcfg = peft.LoraConfig(
         r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=lora_targets(model, cfg), bias="none",
     )
-    return peft.get_peft_model(model, pcfg)
+    with warnings.catch_warnings():  # peft 0.21 asks transformers 5 for a renamed attribute
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated", category=FutureWarning)
+        return peft.get_peft_model(model, pcfg)

@@ -366,10 +366,12 @@ def memory_estimate(n_params: int, n_trainable: int, world: int, strategy: str, 
 
 
 def format_memory(est: dict[str, float], n_params: int, n_trainable: int, world: int, strategy: str, precision: str) -> str:
-    gb = {k: v / 2**30 for k, v in est.items()}
-    ref = f" + KL reference {gb['reference']:.2f}" if est["reference"] else ""
+    """One line: `memory_estimate`'s parts per rank, in GiB (MiB below 1 GiB)."""
+    unit, div = ("GiB", 2**30) if est["total"] >= 2**30 else ("MiB", 2**20)
+    v = {k: f"{x / div:.2f}" for k, x in est.items()}
+    ref = f" + KL reference {v['reference']}" if est["reference"] else ""
     return (
         f"memory per rank (estimate, activations not included; {n_params / 1e6:.2f} M params, {n_trainable / 1e6:.2f} M "
-        f"trainable, {world} process(es), {strategy}, {precision}): params {gb['params']:.2f} GiB (fp32 master) + grads "
-        f"{gb['grads']:.2f} + AdamW {gb['optimizer']:.2f}{ref} = {gb['total']:.2f} GiB"
+        f"trainable, {world} process(es), {strategy}, {precision}): params {v['params']} {unit} (fp32 master) + grads "
+        f"{v['grads']} + AdamW {v['optimizer']}{ref} = {v['total']} {unit}"
     )
