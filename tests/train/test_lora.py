@@ -77,6 +77,25 @@ def test_merge_lora_logits_equal_the_adapter_model(lora_run, tmp_path):
     assert float((_logits(plain, processor) - m).abs().max()) > 1e-3  # the adapters changed the model
 
 
+def test_bf16_mixed_lora_keeps_the_frozen_base_in_bf16_and_the_adapters_in_float32(tmp_path, monkeypatch):
+    from mmreason.train import runtime
+
+    seen = {}
+    real = runtime.build_policy
+
+    def capture(model, *a, **k):
+        seen["policy"] = real(model, *a, **k)
+        return seen["policy"]
+
+    monkeypatch.setattr(runtime, "build_policy", capture)
+    train(make_cfg(tmp_path, "algorithm=sft", "lora.rank=4", "trainer.precision=bf16-mixed", "trainer.steps=1", "trainer.eval_size=0",
+                   "algorithm.batch_size=2", "trainer.micro_batch_size=2"))
+    hf = seen["policy"].hf
+    dtypes = {p.requires_grad: {q.dtype for q in hf.parameters() if q.requires_grad == p.requires_grad} for p in hf.parameters()}
+    assert dtypes == {True: {torch.float32}, False: {torch.bfloat16}}
+    assert (tmp_path / "checkpoints" / "step_000001" / "model" / "config.json").exists()
+
+
 def test_merge_lora_refuses_a_full_weight_checkpoint(tmp_path):
     from mmreason.train.merge_lora import merge_lora
 

@@ -96,6 +96,8 @@ def test_memory_estimate_by_hand():
     assert fsdp["params"] == 5e8 and fsdp["grads"] == 5e8 and fsdp["optimizer"] == 1e9
     lora = memory_estimate(10**9, 10**7, 1, "single", "fp32")  # LoRA: grads and AdamW for the adapters only
     assert lora["total"] == 4e9 + 4e7 + 8e7
+    lora = memory_estimate(10**9, 10**7, 1, "single", "bf16-mixed", frozen_bytes_per_param=2)  # base kept in bf16
+    assert lora["params"] == 2 * (10**9 - 10**7) + 4e7
     ref = memory_estimate(7 * 10**9, 7 * 10**9, 8, "fsdp", "bf16-mixed", ref_bytes_per_param=2)
     assert ref["reference"] == 2 * 7e9 / 8 and ref["total"] / g == pytest.approx((16 + 2) * 7e9 / 8 / g)
 
@@ -138,6 +140,16 @@ def test_bf16_weights_updated_in_place_lose_the_update_and_mixed_precision_keeps
                    "algorithm.batch_size=4", "trainer.micro_batch_size=4", "trainer.eval_size=0"))
     mixed = _changed_fraction(start, load_file(str(tmp_path / "checkpoints" / "step_000003" / "model" / "model.safetensors")))
     assert in_place < 0.2 and mixed >= 0.99, (in_place, mixed)
+
+
+def test_fp16_mixed_steps_through_the_loss_scaler_and_checkpoints_it(tmp_path):
+    from mmreason.train.checkpoint import load_trainer_state
+
+    res = train(make_cfg(tmp_path, "algorithm=sft", "trainer.steps=2", "trainer.precision=fp16-mixed", "trainer.eval_size=0",
+                         "algorithm.batch_size=4", "trainer.micro_batch_size=4"))
+    assert all(math.isfinite(h["actor/grad_norm"]) and 1.0 < h["actor/grad_norm"] < 1e3 for h in res["history"])  # unscaled
+    assert res["history"][-1]["sft/loss"] < res["history"][0]["sft/loss"]
+    assert load_trainer_state(tmp_path / "checkpoints" / "step_000002")["scaler"]["scale"] > 1.0
 
 
 @pytest.mark.slow

@@ -118,7 +118,7 @@ class GenerationConfig:
     tensor_parallel_size: int = 1
     enforce_eager: bool = False  # no CUDA graphs
     limit_images: int = 4  # images per prompt
-    sleep_level: int = 1  # RL rollouts: free the engine's GPU memory while the policy trains (vLLM sleep mode;
+    sleep_level: int = 1  # RL rollout engine: free its GPU memory while the policy trains (vLLM sleep mode;
     #                       1: offload weights + drop the KV cache, 2: drop both, 0: never). GPU only: elsewhere
     #                       skipped, with the reason logged once
     extra: dict[str, Any] = field(default_factory=dict)  # passed to vllm.LLM(**extra)

@@ -349,14 +349,15 @@ def as_policy(model, precision=None) -> Policy:
 
 
 def memory_estimate(n_params: int, n_trainable: int, world: int, strategy: str, precision: str,
-                    ref_bytes_per_param: int = 0) -> dict[str, float]:
-    """Bytes per rank before activations: float32 master weights (4/param), float32 gradients and AdamW's two
-    float32 moments (4 and 8 per trainable param), all divided by the world size under FSDP (replicated under
-    DDP); a frozen KL reference copy at `ref_bytes_per_param` (0: none); mixed precision adds FSDP's per-layer
-    compute copy or autocast's casts, counted with the activations."""
+                    ref_bytes_per_param: int = 0, frozen_bytes_per_param: int = 4) -> dict[str, float]:
+    """Bytes per rank before activations: float32 master weights (4 per trainable param; frozen ones, the LoRA
+    base, at `frozen_bytes_per_param`), float32 gradients and AdamW's two float32 moments (4 and 8 per trainable
+    param), all divided by the world size under FSDP (replicated under DDP); a frozen KL reference copy at
+    `ref_bytes_per_param` (0: none); mixed precision adds FSDP's per-layer compute copy or autocast's casts,
+    counted with the activations."""
     shard = world if strategy == "fsdp" else 1
     out = {
-        "params": 4 * n_params / shard,
+        "params": (4 * n_trainable + frozen_bytes_per_param * (n_params - n_trainable)) / shard,
         "grads": 4 * n_trainable / shard,
         "optimizer": 8 * n_trainable / shard,
         "reference": ref_bytes_per_param * n_params / shard,
@@ -372,6 +373,6 @@ def format_memory(est: dict[str, float], n_params: int, n_trainable: int, world:
     ref = f" + KL reference {v['reference']}" if est["reference"] else ""
     return (
         f"memory per rank (estimate, activations not included; {n_params / 1e6:.2f} M params, {n_trainable / 1e6:.2f} M "
-        f"trainable, {world} process(es), {strategy}, {precision}): params {v['params']} {unit} (fp32 master) + grads "
+        f"trainable, {world} process(es), {strategy}, {precision}): params {v['params']} {unit} + grads "
         f"{v['grads']} + AdamW {v['optimizer']}{ref} = {v['total']} {unit}"
     )

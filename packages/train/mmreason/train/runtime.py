@@ -87,10 +87,17 @@ def make_optimizer(model, cfg: TrainConfig):
     return opt, sched
 
 
+_DTYPE_NAMES = {None: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}
+
+
 def load_for_run(cfg: TrainConfig, device: str | torch.device | None = None):
-    """(model, processor): the configured policy in float32 (the master weights, whatever `model.dtype` stores),
-    in train mode. A resumed run gets its weights from the checkpoint's DCP state afterwards (loop.py)."""
-    model, processor = load_policy(dataclasses.replace(cfg.model, dtype="float32"), device=device)
+    """(model, processor): the configured policy in train mode, in float32 (the master weights, whatever `model.dtype`
+    stores); under LoRA the frozen base in the compute dtype instead (it is never updated; PEFT keeps the adapters
+    in float32). A resumed run gets its weights from the checkpoint's DCP state afterwards (loop.py)."""
+    dtype = "float32"
+    if cfg.lora.rank:
+        dtype = _DTYPE_NAMES[Precision(resolve_precision(cfg.trainer.precision, cfg.model.dtype)).compute_dtype]
+    model, processor = load_policy(dataclasses.replace(cfg.model, dtype=dtype), device=device)
     model.train()
     return model, processor
 
@@ -103,7 +110,7 @@ def load_reference(cfg: TrainConfig, run: Run) -> Policy | None:
         return None
     from .parallel import PolicyForward
 
-    dtype = {None: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[run.precision.compute_dtype]
+    dtype = _DTYPE_NAMES[run.precision.compute_dtype]
     dev = "cpu" if run.dist.active else None
     ref, _ = load_policy(dataclasses.replace(cfg.model, dtype=dtype), device=dev)
     ref.requires_grad_(False)
@@ -165,11 +172,13 @@ class Run:
         """The per-rank memory estimate printed before the run."""
         n = sum(p.numel() for p in self.policy.hf.parameters())
         k = sum(p.numel() for p in self.policy.parameters())
+        half = 4 if self.precision.compute_dtype is None else 2
         ref = 0
         if self.cfg.algorithm.name != "sft" and self.cfg.algorithm.kl_coef > 0 and not self.cfg.lora.rank:
-            ref = 4 if self.precision.compute_dtype is None else 2
+            ref = half
         strategy = self.policy.strategy
-        est = memory_estimate(n, k, self.dist.world, strategy, self.precision.name, ref)
+        frozen = half if self.cfg.lora.rank else 4
+        est = memory_estimate(n, k, self.dist.world, strategy, self.precision.name, ref, frozen)
         return format_memory(est, n, k, self.dist.world, strategy, self.precision.name)
 
 

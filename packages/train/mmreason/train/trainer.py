@@ -58,12 +58,12 @@ def make_rollout_backend(cfg: TrainConfig, run: Run):
         return make_backend(cfg.generation, cfg.model, model=run.model, processor=run.processor)
     from mmreason.core.generation.vllm import VLLMBackend
 
-    extra = {}
+    extra = {"sleep_level": cfg.generation.sleep_level}  # an RL engine sleeps while the policy trains
     if run.dist.active:
         tp = cfg.generation.tensor_parallel_size
         if run.dist.world % tp:
             raise ValueError(f"generation.tensor_parallel_size={tp} must divide the number of processes ({run.dist.world})")
-        extra = {"distributed_executor_backend": "external_launcher", "seed": cfg.trainer.seed + run.dist.rank // tp}
+        extra.update(distributed_executor_backend="external_launcher", seed=cfg.trainer.seed + run.dist.rank // tp)
     return VLLMBackend.from_config(cfg.generation, cfg.model, **extra)
 
 

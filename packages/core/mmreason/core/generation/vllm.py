@@ -153,7 +153,6 @@ class VLLMBackend(GenerationBackend):
             min_pixels=m.min_pixels,
             max_pixels=m.max_pixels,
             label=m.path or m.name,
-            sleep_level=g.sleep_level,
             **{**dict(g.extra or {}), **extra},
         )
 
@@ -273,10 +272,12 @@ class VLLMBackend(GenerationBackend):
             engine.reset_encoder_cache()
 
     def _in_process(self) -> bool:
+        """The engine's (only local) worker runs in this process: one worker, or one of torchrun's ranks under the
+        `external_launcher` executor (each rank drives its own tensor-parallel shard)."""
         engine = self.llm.llm_engine
         core = getattr(engine, "engine_core", None)
-        world = engine.vllm_config.parallel_config.world_size
-        return type(core).__name__ == "InprocClient" and world == 1
+        pc = engine.vllm_config.parallel_config
+        return type(core).__name__ == "InprocClient" and (pc.world_size == 1 or pc.distributed_executor_backend == "external_launcher")
 
     # ------------------------------------------------------------------ memory
     def sleep(self, level: int | None = None) -> bool:
