@@ -2,10 +2,11 @@
 
 1. Structural build (`build_kg`, extractors=[structural]) on N generated documents (default 1,000,
    written to a temp dir by mmreason.synth.corpus), with fact precision / recall on their truth files.
-2. Entity resolution on 10,000 entities: blocked rapidfuzz `cdist` (`fuzzy_pairs`) against the naive
-   all-pairs Python loop (`all_pairs_baseline`). The baseline is timed on a random subset and
-   extrapolated quadratically (pairs grow as n²); the output says so. The blocked pairs are also
-   checked against the baseline on that subset (recall of blocking).
+2. Entity resolution on 10,000 entities: blocked candidates scored in one rapidfuzz `cpdist` call
+   (`fuzzy_pairs`) against the naive all-pairs Python loop with the same rule (`all_pairs_baseline`),
+   both timed with cold name caches (the blocked one as the best of 5), and the share of the baseline's
+   pairs the blocking finds. With --subset the baseline runs on a random subset and is extrapolated
+   quadratically (pairs grow as n²); the output says so.
 
     .venv/bin/python benchmarks/bench_kg.py [--docs 1000] [--entities 10000] [--subset 1500]
 """
@@ -60,6 +61,14 @@ def synthetic_entities(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     return names, tys
 
 
+def _clear_caches() -> None:
+    from mmreason.synth.kg.graph import norm_name
+    from mmreason.synth.kg.resolution import _digits, compare_name
+
+    for f in (norm_name, compare_name, _digits):
+        f.cache_clear()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=1000)
@@ -100,10 +109,15 @@ def main(argv=None):
         rows.append(("resumed rerun (all partials reused)", f"{r2['reused']} reused", f"{t_resume:.1f} s", ""))
 
     names, types = synthetic_entities(a.entities, a.seed)
-    t = time.perf_counter()
-    blocked = fuzzy_pairs(names, types, a.threshold)
-    t_blocked = time.perf_counter() - t
-    rows.append(("resolution: blocked cdist", f"{a.entities} entities", f"{t_blocked:.2f} s", f"{len(blocked)} pairs"))
+    fuzzy_pairs(*synthetic_entities(300, a.seed + 1), a.threshold)  # first calls into numpy / rapidfuzz, other names
+    t_blocked = float("inf")
+    for _ in range(5):  # best of 5, each with cold name caches (both methods normalise every name)
+        _clear_caches()
+        t = time.perf_counter()
+        blocked = fuzzy_pairs(names, types, a.threshold)
+        t_blocked = min(t_blocked, time.perf_counter() - t)
+    rows.append(("resolution: blocked cpdist (best of 5)", f"{a.entities} entities", f"{t_blocked:.3f} s",
+                 f"{len(blocked)} pairs"))
     from mmreason.synth.kg.graph import KG, prov
     from mmreason.synth.kg.resolution import resolve_entities
 
@@ -119,11 +133,12 @@ def main(argv=None):
     rng = random.Random(a.seed)
     idx = sorted(rng.sample(range(a.entities), min(a.subset or a.entities, a.entities)))
     sub_n, sub_t = [names[i] for i in idx], [types[i] for i in idx]
+    _clear_caches()
     t = time.perf_counter()
     base = all_pairs_baseline(sub_n, sub_t, a.threshold)
     t_base = time.perf_counter() - t
     t_base_full = t_base * (a.entities / len(idx)) ** 2
-    got = set(fuzzy_pairs(sub_n, sub_t, a.threshold))
+    got = set(fuzzy_pairs(sub_n, sub_t, a.threshold)) if len(idx) < a.entities else set(blocked)
     recall = len(got & set(base)) / len(base) if base else 1.0
     rows.append(("resolution: all-pairs loop (measured)", f"{len(idx)} entities", f"{t_base:.2f} s",
                  f"{len(base)} pairs; blocking finds {recall:.3f} of them"))

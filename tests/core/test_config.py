@@ -97,6 +97,7 @@ CHOICES = [  # (entry, override, what the message says: the key and the valid ch
     ("synth", "stage=typo", ["stage='typo'", "unknown stage", "'all', 'kg', 'qa'"]),
     ("synth", "synth.kg.extractors=[structural,typo]", ["synth.kg.extractors='typo'", "'structural', 'llm'"]),
     ("synth", "synth.generate.generator=typo", ["synth.generate.generator='typo'", "'template', 'llm'"]),
+    ("synth", "synth.score.difficulty.overlong=typo", ["synth.score.difficulty.overlong='typo'", "'skip', 'truncate'"]),
     ("eval", "eval.benchmarks=[mathvista,typo]", ["eval.benchmarks='typo'", "unknown benchmark", "'mathvista'"]),
     ("eval", "eval.judge={mode: typo}", ["eval.judge.mode='typo'", "'fallback', 'all'"]),
     ("eval", "generation.backend=typo", ["generation.backend='typo'", "'hf', 'openai', 'vllm'"]),

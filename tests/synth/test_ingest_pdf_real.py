@@ -122,3 +122,40 @@ def test_table_references_resolve_in_the_graph():
         extract_structural(doc(name), KG(), issues)
         bad = [i["reason"] for i in issues if "does not resolve" in i["reason"] and "'Table" in i["reason"]]
         assert bad == [], bad
+
+
+LANGS = "ar cs de el es fa fr he hi id it jp kr nl pl pt ro ru tr uk vi zh".split()
+
+
+def test_a_spanning_group_header_heads_every_column_under_it():
+    # acl2025-long-3 Tables 2 and 10: "Languages" sits alone above the 22 language codes with no rule; it was
+    # attached to the two columns right under it ("Languages / id", "Languages / it") only
+    for label in ("Table 2", "Table 10"):
+        head = tables("acl2025-long-3.pdf")[label].rows[0]
+        assert head == ["Model", "Avg", "Var"] + [f"Languages / {c}" for c in LANGS], (label, head)
+    # 2305.03393 page 9: "TEDs" over a partial rule spanning simple | complex | all (it sat on the middle one)
+    head = tables("2305.03393v1-pg9.pdf")["Table 1"].rows[0]
+    assert head[3:6] == ["TEDs / simple", "TEDs / complex", "TEDs / all"] and head[6] == "mAP (0.75)"
+
+
+def test_close_header_words_over_two_value_columns_name_each():
+    # acl2025-long-3 Table 3: "Chat Chat-Hard" and "Safety Reasoning" are set closer than a word space
+    t = tables("acl2025-long-3.pdf")["Table 3"]
+    assert t.rows[0] == ["Model", "Chat", "Chat-Hard", "Safety", "Reasoning"]
+    assert t.rows[1] == ["GPT-4 Turbo", "-1.55", "-3.55", "-3.22", "0.84"]
+
+
+def test_the_longest_row_name_stays_one_cell():
+    # acl2025-long-3 Table 11: a header of many small words ("de → en") left the body rows out of the column
+    # finding, so "StableLM Zephyr 3B" (the widest name) was split into a column of its own
+    t = tables("acl2025-long-3.pdf")["Table 11"]
+    assert t.rows[0][:3] == ["Reward Model", "Avg", "TRANSLATION-EASY / de → en"] and len(t.rows[0]) == 10
+    assert ["StableLM Zephyr 3B", "63.6", "66.0"] == next(r for r in t.rows if r[0].startswith("StableLM"))[:3]
+
+
+def test_subscripts_are_joined_with_an_underscore():
+    # acl2025-long-8 Table 1: "w/o L_ia" (L with subscript ia) and "RankMistral_20" were read as "L ia", "RankMistral 20"
+    rows = tables("acl2025-long-8.pdf")["Table 1"].rows
+    names = [r[0] for r in rows]
+    assert "w/o L_ia (SFT from GPT-4o)" in names and names.count("RankMistral_20") == 3
+    assert "importance-aware loss L_ia" in text_of("acl2025-long-8.pdf")

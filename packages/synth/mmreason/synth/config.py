@@ -18,6 +18,7 @@ from mmreason.core.config import GenerationConfig, ModelConfig, check_choice, re
 STAGES = ("all", "kg", "qa", "sample", "generate", "score", "export")  # __main__.py runs them
 EXTRACTORS = ("structural", "llm")  # kg/build.py runs them (kg/extractors/)
 GENERATORS = ("template", "llm")
+OVERLONG = ("skip", "truncate")  # score/difficulty.py: what the solver does with a prompt over its context
 
 
 @dataclass
@@ -106,6 +107,7 @@ class GenerateLLMConfig:
 @dataclass
 class GenerateConfig:
     generator: str = "template"  # template (no model) | llm (a model phrases question + reasoning; checked)
+    max_table_columns: int = 12  # a wider table is shown with its key, the columns asked about and the first others
     llm: GenerateLLMConfig = field(default_factory=GenerateLLMConfig)
 
     def __post_init__(self) -> None:
@@ -121,8 +123,14 @@ class DifficultyConfig:
     max_new_tokens: int = 4
     temperature: float = 1.0
     batch_size: int = 32
+    max_prompt_tokens: int | None = None  # longer prompts are skipped or truncated; null = model context - max_new_tokens
+    overlong: str = "skip"  # skip (the record's difficulty says why) | truncate (evidence cut in the middle, images kept)
+    max_batch_tokens: int = 32768  # a batch holds at most this many padded tokens (records x k x longest prompt)
     min_pass_rate: float | None = None  # keep only records with pass rate in [min, max]
     max_pass_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("synth.score.difficulty.overlong", self.overlong, OVERLONG, "overlong mode")
 
 
 @dataclass
@@ -161,6 +169,8 @@ class SynthConfig:
     out_dir: str | None = None  # OUT/kg, OUT/sample, OUT/qa, OUT/score, OUT/dataset
     kg: KGConfig = field(default_factory=KGConfig)
     seed: int = 0
+    attn_implementation: str | None = "sdpa"  # attention of the models synth loads itself (solver, judge, llm): replaces
+    #   the model group's eager (an L x L matrix per head: 6 GB for five 4k-token prompts); null keeps the group's
     closed_book: bool = False  # true leaves the text evidence (chunks, tables, formulas, facts) out; figures stay
     progress: bool = True  # progress bars
     cache_dir: str | None = None  # model-call cache for qa/score; null = OUT/cache/generation

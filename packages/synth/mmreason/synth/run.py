@@ -4,7 +4,9 @@
     sample  graph -> OUT/sample/paths.json                        paths per task type
     qa      paths -> OUT/qa/records.jsonl                          template (+ llm) questions, verified answers
     score   records -> OUT/score/records.jsonl                     quality JSON, thresholds, near-dup removal
-    export  scored records -> OUT/dataset/                         HF dataset, messages, ShareGPT, verl, stats
+    export  scored records -> OUT/dataset/                         HF dataset, messages, ShareGPT, verl, stats;
+                                                                   OUT/report.json: per document blocks, facts,
+                                                                   paths, questions and why none (report.py)
 
 Every stage writes its outputs atomically and then `meta.json` with the hash of its input and settings;
 a stage whose meta matches is skipped, so a killed run resumes at the stage it was in. Model calls go
@@ -140,7 +142,8 @@ def run_qa(cfg, backend=None) -> Path:
         job = bar.add_task("qa (template)", total=len(tasks))
         for t in tasks:
             ps = [SPath(**p) for p in paths.get(t.name, [])]
-            recs, st = generate_for_task(kg, t, ps, s["seed"], root_dir, s["closed_book"])
+            recs, st = generate_for_task(kg, t, ps, s["seed"], root_dir, s["closed_book"],
+                                         s["generate"]["max_table_columns"])
             records += recs
             stats[t.name] = {**st, "records": len(recs)}
             bar.advance(job)
@@ -173,8 +176,8 @@ def run_score(cfg, backend=None) -> Path:
     diff = sc["difficulty"]
     solver_id = None
     if diff["solver"] is not None:
-        solver_id = [root.get("model"), (root.get("generation") or {}).get("backend")] if diff["solver"] == "default" \
-            else diff["solver"]
+        solver_id = [root.get("model"), (root.get("generation") or {}).get("backend"), s["attn_implementation"]] \
+            if diff["solver"] == "default" else diff["solver"]
     d = s["out_dir"] / "score"
     key = _hash(gp, qp, sc, solver_id, s["seed"])
     if _fresh(d, key, ["records.jsonl"]):
@@ -202,7 +205,9 @@ def run_score(cfg, backend=None) -> Path:
         with _progress(s["progress"]) as bar:
             job = bar.add_task("score (solver)", total=len(records))
             rates = solver_pass_rates(records, backend, diff["k"], diff["max_new_tokens"], diff["temperature"],
-                                      diff["batch_size"], s["seed"], on_batch=lambda n: bar.advance(job, n))
+                                      diff["batch_size"], s["seed"], on_batch=lambda n: bar.advance(job, n),
+                                      max_prompt_tokens=diff["max_prompt_tokens"], overlong=diff["overlong"],
+                                      max_batch_tokens=diff["max_batch_tokens"])
         calls, hits = getattr(backend, "calls", 0), getattr(backend, "hits", 0)
         if own:
             backend.close()
@@ -242,6 +247,7 @@ def run_score(cfg, backend=None) -> Path:
 
 def run_export(cfg) -> Path:
     from .export import export_dataset
+    from .report import write_report
     from .stats import write_stats
 
     s, _ = settings(cfg)
@@ -250,13 +256,14 @@ def run_export(cfg) -> Path:
         raise FileNotFoundError(f"{sp} does not exist: run the score stage first")
     d = s["out_dir"] / "dataset"
     key = _hash(sp, s["export"], s["seed"])
-    if _fresh(d, key, ["hf", "stats.json"]):
+    if _fresh(d, key, ["hf", "stats.json"]) and (s["out_dir"] / "report.json").is_file():
         log.info("export: up to date (%s)", d)
         return d / "hf"
     records = list(read_jsonl(sp))
     info = export_dataset(records, d, tuple(s["export"]["fractions"]), s["seed"])
     st = write_stats(records, info["documents"], d)
     _print_summary(st, d)
+    write_report(s["out_dir"])
     _done(d, key, {"splits": info["splits"]})
     return d / "hf"
 

@@ -23,9 +23,12 @@ def summarize(records: list[dict], splits: dict[str, str] | None = None) -> dict
     out["image_grounded_share"] = round(out["image_grounded"] / max(1, len(records)), 4)
     if splits:
         out["split"] = dict(sorted(Counter(splits.get(p["doc_ids"][0] if p["doc_ids"] else "", "?") for p in prov).items()))
-    rates = [x["difficulty"]["pass_rate"] for x in q if isinstance(x.get("difficulty"), dict)]
+    diffs = [x["difficulty"] for x in q if isinstance(x.get("difficulty"), dict)]
+    rates = [d["pass_rate"] for d in diffs if d.get("pass_rate") is not None]
     if rates:
         out["pass_rate_mean"] = round(sum(rates) / len(rates), 4)
+    if any("skipped" in d for d in diffs):
+        out["solver_skipped"] = sum(1 for d in diffs if "skipped" in d)
     return out
 
 
@@ -37,7 +40,8 @@ def plot_histograms(records: list[dict], out_dir: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
     q = [json.loads(r["quality"]) for r in records if r.get("quality")]
-    series = {"difficulty_pass_rate": [x["difficulty"]["pass_rate"] for x in q if isinstance(x.get("difficulty"), dict)],
+    series = {"difficulty_pass_rate": [x["difficulty"]["pass_rate"] for x in q if isinstance(x.get("difficulty"), dict)
+                                       and x["difficulty"].get("pass_rate") is not None],
               "support": [x["support"]["support"] for x in q if "support" in x],
               "complexity_level": [x["complexity"]["level"] for x in q if "complexity" in x],
               "hops": [x["complexity"]["hops"] for x in q if "complexity" in x]}

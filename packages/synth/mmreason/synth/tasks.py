@@ -11,6 +11,7 @@ One YAML file per task type::
     max_records: 90                 # cap after generation (before scoring)
     per_path: 4                     # questions asked of one path at most
     multi_hop: false
+    table_image: false              # true: tables are shown only as their page crop (an image), never as text
 
 A new task type is a new YAML file in one of the folders `synth.tasks.dirs` lists (null = conf/synth/tasks;
 list that folder too to keep the shipped types) — no code, as long as it uses registered samplers and
@@ -44,11 +45,12 @@ class TaskType:
     max_records: int = 90
     per_path: int = 4
     multi_hop: bool = False
+    table_image: bool = False  # tables shown as their page crop only (the answer needs the pixels)
     source: str = ""
 
     @property
     def image_grounded(self) -> bool:
-        return "Image" in self.nodes
+        return "Image" in self.nodes or self.table_image
 
 
 def _task_from(data: dict, where: str) -> TaskType:
@@ -72,7 +74,8 @@ def _task_from(data: dict, where: str) -> TaskType:
     return TaskType(name=str(data["name"]), nodes=dict(data["nodes"]), sampler=spec, questions=list(data["questions"]),
                     hidden=list(data.get("hidden") or []), description=data.get("description", ""),
                     max_records=int(data.get("max_records", 90)), per_path=int(data.get("per_path", 4)),
-                    multi_hop=bool(data.get("multi_hop", False)), source=where)
+                    multi_hop=bool(data.get("multi_hop", False)), table_image=bool(data.get("table_image", False)),
+                    source=where)
 
 
 def load_task_types(dirs: list[str | Path] | None = None, include: list[str] | None = None,

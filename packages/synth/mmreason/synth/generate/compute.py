@@ -168,6 +168,21 @@ def evaluate(kg: KG, spec: dict):
     raise ComputeError(f"unknown op {op!r}")
 
 
+def spec_refs(spec) -> list[str]:
+    """Every edge key a compute spec reads (cells, relations, heads), in order."""
+    out = []
+    if isinstance(spec, dict):
+        for k in ("cell", "rel", "head"):
+            if k in spec:
+                out.append(spec[k])
+        for v in spec.values():
+            out += spec_refs(v)
+    elif isinstance(spec, list):
+        for v in spec:
+            out += spec_refs(v)
+    return out
+
+
 def fmt_num(x: float, decimals: int | None = None) -> str:
     """Canonical number text: rounded to `decimals` (if given), no trailing zeros, no '-0'."""
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and decimals is None):

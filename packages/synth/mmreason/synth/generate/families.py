@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from collections.abc import Callable
 
+from ..kg.tables import singular
 from .compute import ComputeError, evaluate, fmt_num, render
-from .view import Draft, View
+from .view import Draft, View, cn
 
 FAMILIES: dict[str, Callable[[View, random.Random], Draft | None]] = {}
 
@@ -57,12 +59,17 @@ def _us(unit: str | None) -> str:
 
 def _finish(fam: str, question: str, spec: dict, cot: list[str], facts: list[str], v: View, rng: random.Random,
             pool: list[str] | None = None, as_choice: bool | None = None, answer_type: str = "number", **kw) -> Draft | None:
-    """Evaluate the spec on the graph, phrase the answer (a choice when `pool` gives distractors)."""
+    """Evaluate the spec on the graph, phrase the answer (a choice when `pool` gives distractors).
+    A question with an empty slot ("the  of 0.0016") is no question."""
+    if empty_slot(question):
+        return None
     try:
         value = evaluate(v.kg, spec)
     except (ComputeError, ZeroDivisionError, ValueError, TypeError):
         return None
     ans = render(value, spec)
+    if spec["op"] in ("relation", "shared") and re.search(rf"(?<!\w){re.escape(ans)}(?!\w)", question):
+        return None  # the answer is part of a name the question uses ("the strategy of Llama (Full)?" -> Full)
     if as_choice is None:
         as_choice = pool is not None
     if as_choice:
@@ -77,13 +84,27 @@ def _finish(fam: str, question: str, spec: dict, cot: list[str], facts: list[str
     return Draft(fam, question, ans, answer_type, spec, cot, facts, operation=spec["op"], **kw)
 
 
-def _table_col(v: View, rng) -> tuple[str, str] | None:
-    """(a shown table with numeric columns, one of its numeric columns)."""
-    ts = [t for t in v.tables if v.numeric_columns(t)]
-    if not ts:
+_EMPTY_SLOT = re.compile(r"\s{2,}|\bthe\s+(?:of|in|for|by|and|or)\b|\b(?:of|in|for|by)\s+(?:of|in|for|by)\b|\(\s*\)"
+                         r"|\s[?,.:;]|^\s|\b(?:the|of|for|by)\s*[?.]?$")
+
+
+def empty_slot(question: str) -> bool:
+    """Whether a template left a slot empty: "Add the  of 0.0016 in Table 6", "the  rows", "( )"."""
+    return bool(_EMPTY_SLOT.search(question.split("\n")[0]))
+
+
+def _table_col(v: View, rng, complete: bool = False) -> tuple[str, str] | None:
+    """(a shown table with numeric columns, one of its numeric columns); `complete`: only columns with a
+    number in every row (what "over all rows" questions need)."""
+    opts = [(t, c) for t in v.tables for c in v.numeric_columns(t) if not complete or v.complete(t, c)]
+    if not opts:
         return None
-    t = rng.choice(ts)
-    return t, rng.choice(v.numeric_columns(t))
+    t = rng.choice([t for t in v.tables if any(tt == t for tt, _ in opts)])
+    return t, rng.choice([c for tt, c in opts if tt == t])
+
+
+def _table_col_all(v: View, rng):
+    return _table_col(v, rng, complete=True)
 
 
 # =============================================================== tables (shown as text)
@@ -91,8 +112,8 @@ def _table_col(v: View, rng) -> tuple[str, str] | None:
 def table_lookup(v: View, rng, t, col):
     c = rng.choice(v.num_cells(t, col))
     unit = v.unit(t, col)
-    q = f"According to {v.label(t)}, what is the {col.lower()} of {c['entity']}{_u(unit)}?"
-    cot = [f"{v.label(t)} lists {c['entity']} with {col.lower()} {c['raw']}."]
+    q = f"According to {v.label(t)}, what is the {cn(col)} of {c['entity']}{_u(unit)}?"
+    cot = [f"{v.label(t)} lists {c['entity']} with {cn(col)} {c['raw']}."]
     return _finish("table_lookup", q, {"op": "value", "args": [{"cell": c["key"]}]}, cot, [c["key"]], v, rng)
 
 
@@ -107,9 +128,9 @@ def _two_cells(v: View, rng):
 
 @family("table_diff", pick=_two_cells)
 def table_diff(v: View, rng, t, col, a, b, unit):
-    q = f"Using {v.label(t)}, what is the {col.lower()} of {a['entity']} minus the {col.lower()} of {b['entity']}{_u(unit)}?"
+    q = f"Using {v.label(t)}, what is the {cn(col)} of {a['entity']} minus the {cn(col)} of {b['entity']}{_u(unit)}?"
     spec = {"op": "sub", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 4}
-    cot = [f"{a['entity']}: {col.lower()} = {a['raw']}.", f"{b['entity']}: {col.lower()} = {b['raw']}.",
+    cot = [f"{a['entity']}: {cn(col)} = {a['raw']}.", f"{b['entity']}: {cn(col)} = {b['raw']}.",
            f"{fmt_num(a['value'])} - {fmt_num(b['value'])} = {fmt_num(a['value'] - b['value'], 4)}."]
     return _finish("table_diff", q, spec, cot, [a["key"], b["key"]], v, rng)
 
@@ -118,7 +139,7 @@ def table_diff(v: View, rng, t, col, a, b, unit):
 def table_ratio(v: View, rng, t, col, a, b, _unit):
     if not b["value"]:
         return None
-    q = (f"Using {v.label(t)}, divide the {col.lower()} of {a['entity']} by that of {b['entity']}. "
+    q = (f"Using {v.label(t)}, divide the {cn(col)} of {a['entity']} by that of {b['entity']}. "
          "Round the result to 2 decimal places.")
     spec = {"op": "div", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 2}
     cot = [f"{a['entity']}: {a['raw']}; {b['entity']}: {b['raw']}.",
@@ -127,17 +148,17 @@ def table_ratio(v: View, rng, t, col, a, b, _unit):
     return _finish("table_ratio", q, spec, cot, [a["key"], b["key"]], v, rng)
 
 
-@family("table_sum", pick=_table_col)
+@family("table_sum", pick=_table_col_all)
 def table_sum(v: View, rng, t, col):
     cells = v.num_cells(t, col)
     op = rng.choice(["sum", "mean"])
     word = "total" if op == "sum" else "average"
-    q = (f"What is the {word} {col.lower()} over all {v.key_type(t)} rows of {v.label(t)}{_u(v.unit(t, col))}? "
+    q = (f"What is the {word} {cn(col)} over all {v.key_type(t)} rows of {v.label(t)}{_u(v.unit(t, col))}? "
          "Round to 2 decimal places.")
     spec = {"op": op, "args": [{"cell": c["key"]} for c in cells], "round": 2}
     vals = [c["value"] for c in cells]
     res = sum(vals) if op == "sum" else sum(vals) / len(vals)
-    cot = [f"The {col.lower()} values are {', '.join(c['raw'] for c in cells)}.",
+    cot = [f"The {cn(col)} values are {', '.join(c['raw'] for c in cells)}.",
            f"Their sum is {fmt_num(sum(vals), 4)}" + ("." if op == "sum" else f"; divided by {len(vals)} gives {fmt_num(res, 4)}."),
            f"Rounded: {fmt_num(res, 2)}."]
     return _finish("table_sum", q, spec, cot, [c["key"] for c in cells], v, rng)
@@ -146,25 +167,25 @@ def table_sum(v: View, rng, t, col):
 def _arg(fam: str, op: str, v: View, rng, t: str, col: str, where: str, image: bool = False):
     cells = v.num_cells(t, col)
     word = "largest" if op == "argmax" else "smallest"
-    q = f"Which {v.key_type(t)} has the {word} {col.lower()} {where}?"
+    q = f"Which {v.key_type(t)} has the {word} {cn(col)} {where}?"
     spec = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
     best = (max if op == "argmax" else min)(cells, key=lambda c: c["value"])
     if image:
         cot = [f"{where[0].upper() + where[1:]} there is one bar per {v.key_type(t)}; the {word} one is {best['entity']}."]
     else:
-        cot = [f"The {col.lower()} values are " + ", ".join(f"{c['entity']} {c['raw']}" for c in cells) + ".",
+        cot = [f"The {cn(col)} values are " + ", ".join(f"{c['entity']} {c['raw']}" for c in cells) + ".",
                f"The {word} is {best['raw']}, for {best['entity']}."]
     as_choice = image or rng.random() < 0.5
     return _finish(fam, q, spec, cot, [c["key"] for c in cells], v, rng, pool=[c["entity"] for c in cells],
                    as_choice=as_choice)
 
 
-@family("table_argmax", pick=_table_col)
+@family("table_argmax", pick=_table_col_all)
 def table_argmax(v: View, rng, t, col):
     return _arg("table_argmax", "argmax", v, rng, t, col, f"in {v.label(t)}")
 
 
-@family("table_argmin", pick=_table_col)
+@family("table_argmin", pick=_table_col_all)
 def table_argmin(v: View, rng, t, col):
     return _arg("table_argmin", "argmin", v, rng, t, col, f"in {v.label(t)}")
 
@@ -186,17 +207,73 @@ def _threshold(vals: list[float], rng) -> float | None:
     return float(fmt_num(mid, 3))
 
 
-@family("table_count_gt", pick=_table_col)
+@family("table_count_gt", pick=_table_col_all)
 def table_count_gt(v: View, rng, t, col):
     cells = v.num_cells(t, col)
     thr = _threshold([c["value"] for c in cells], rng)
     if thr is None:
         return None
-    q = f"How many {v.key_type(t)} rows of {v.label(t)} have a {col.lower()} greater than {fmt_num(thr)}{_us(v.unit(t, col))}?"
+    q = f"How many {v.key_type(t)} rows of {v.label(t)} have a {cn(col)} greater than {fmt_num(thr)}{_us(v.unit(t, col))}?"
     spec = {"op": "count_gt", "args": [{"cell": c["key"]} for c in cells], "threshold": thr}
     above = [c["entity"] for c in cells if c["value"] > thr]
     cot = [f"Values above {fmt_num(thr)}: {', '.join(above) or 'none'}.", f"That is {len(above)}."]
     return _finish("table_count_gt", q, spec, cot, [c["key"] for c in cells], v, rng)
+
+
+@family("table_compare", pick=_two_cells)
+def table_compare(v: View, rng, t, col, a, b, _unit):
+    if a["value"] == b["value"]:
+        return None
+    q = f"According to {v.label(t)}, which has the larger {cn(col)}: {a['entity']} or {b['entity']}?"
+    spec = {"op": "argmax", "args": [{"cell": a["key"]}, {"cell": b["key"]}]}
+    hi = a if a["value"] > b["value"] else b
+    cot = [f"{a['entity']}: {cn(col)} = {a['raw']}; {b['entity']}: {cn(col)} = {b['raw']}.", f"The larger is {hi['entity']}."]
+    return _finish("table_compare", q, spec, cot, [a["key"], b["key"]], v, rng, pool=[a["entity"], b["entity"]])
+
+
+@family("table_rank", pick=_table_col_all)
+def table_rank(v: View, rng, t, col):
+    cells = v.num_cells(t, col)
+    vals = [c["value"] for c in cells]
+    uniq = [c for c in cells if vals.count(c["value"]) == 1]
+    if len(cells) < 3 or not uniq:
+        return None
+    me = rng.choice(uniq)
+    q = (f"Rank the {v.key_type(t)} rows of {v.label(t)} by {cn(col)}, largest first. At which position is "
+         f"{me['entity']}?")
+    spec = {"op": "rank_desc", "args": [{"cell": me["key"]}] + [{"cell": c["key"]} for c in cells if c is not me]}
+    order = sorted(cells, key=lambda c: -c["value"])
+    cot = ["By " + cn(col) + ": " + " > ".join(f"{c['entity']} ({c['raw']})" for c in order) + ".",
+           f"{me['entity']} is at position {order.index(me) + 1}."]
+    return _finish("table_rank", q, spec, cot, [c["key"] for c in cells], v, rng)
+
+
+def _category(v: View, rng):
+    """(table, relation name, tail entity id, the table's edges of that relation) for a categorical column
+    filled in every row, with a value that more than one row (but not every row) has, when possible."""
+    opts = []
+    for t in v.tables:
+        by_name: dict[str, list] = {}
+        for e in v.relations_of_table(t):
+            by_name.setdefault(e[3]["name"], []).append(e)
+        for name, es in by_name.items():
+            if len({u for u, *_ in es}) != v.row_count(t) or len(es) != v.row_count(t) or len(es) < 3:
+                continue
+            tails = [w for _, w, _, _ in es]
+            vals = sorted(set(tails), key=lambda w: (-tails.count(w), w))
+            if 1 < len(vals) < len(es):
+                opts.append((t, name, rng.choice(vals[:max(1, len(vals) // 2)]), es))
+    return rng.choice(opts) if opts else None
+
+
+@family("table_category_count", pick=_category)
+def table_category_count(v: View, rng, t, name, tail, es):
+    tname = v.node(tail)["name"]
+    q = f"How many {v.key_type(t)} rows of {v.label(t)} have {name} {tname}?"
+    spec = {"op": "count_tail", "args": [{"rel": k} for _, _, k, _ in es], "tail": tname}
+    heads = [v.node(u)["name"] for u, w, _, _ in es if w == tail]
+    cot = [f"Rows of {v.label(t)} with {name} {tname}: {', '.join(heads)}.", f"That is {len(heads)}."]
+    return _finish("table_category_count", q, spec, cot, [k for _, _, k, _ in es], v, rng)
 
 
 @family("table_relation")
@@ -236,15 +313,15 @@ def passage_lookup(v: View, rng, ch, t, ent, mk):
     if not cell:
         return None
     n = v.passage_no(ch)
-    q = (f"Take the first {v.key_type(t)} named in Passage {n}. What is its {col.lower()} according to "
+    q = (f"Take the first {v.key_type(t)} named in Passage {n}. What is its {cn(col)} according to "
          f"{v.label(t)}{_u(v.unit(t, col))}?")
-    cot = [f"Passage {n} first names {cell['entity']}.", f"{v.label(t)} gives its {col.lower()} as {cell['raw']}."]
+    cot = [f"Passage {n} first names {cell['entity']}.", f"{v.label(t)} gives its {cn(col)} as {cell['raw']}."]
     return _finish("passage_lookup", q, {"op": "value", "args": [{"cell": cell["key"]}]}, cot, [mk, cell["key"]], v, rng)
 
 
 @family("passage_rank", pick=_passage_entity)
 def passage_rank(v: View, rng, ch, t, ent, mk):
-    cols = v.numeric_columns(t)
+    cols = [c for c in v.numeric_columns(t) if v.complete(t, c)]
     if not cols:
         return None
     col = rng.choice(cols)
@@ -253,13 +330,13 @@ def passage_rank(v: View, rng, ch, t, ent, mk):
     if not me or [c["value"] for c in cells].count(me["value"]) > 1:
         return None
     n = v.passage_no(ch)
-    q = (f"Rank the {v.key_type(t)} rows of {v.label(t)} by {col.lower()}, largest first. At which position is the "
+    q = (f"Rank the {v.key_type(t)} rows of {v.label(t)} by {cn(col)}, largest first. At which position is the "
          f"first {v.key_type(t)} named in Passage {n}?")
     others = [c for c in cells if c is not me]
     spec = {"op": "rank_desc", "args": [{"cell": me["key"]}] + [{"cell": c["key"]} for c in others]}
     order = sorted(cells, key=lambda c: -c["value"])
     cot = [f"Passage {n} first names {me['entity']}.",
-           "By " + col.lower() + ": " + " > ".join(f"{c['entity']} ({c['raw']})" for c in order) + ".",
+           "By " + cn(col) + ": " + " > ".join(f"{c['entity']} ({c['raw']})" for c in order) + ".",
            f"{me['entity']} is at position {order.index(me) + 1}."]
     return _finish("passage_rank", q, spec, cot, [mk] + [c["key"] for c in cells], v, rng)
 
@@ -285,8 +362,8 @@ def passage_fact(v: View, rng):
         return None
     ch, c, mk = rng.choice(facts)
     n = v.passage_no(ch)
-    q = f"According to the passages, what is the {c['column'].lower()} of {c['entity']}{_u(c['unit'])}?"
-    cot = [f"Passage {n} states the {c['column'].lower()} of {c['entity']}: {c['raw']}."]
+    q = f"According to the passages, what is the {cn(c['column'])} of {c['entity']}{_u(c['unit'])}?"
+    cot = [f"Passage {n} states the {cn(c['column'])} of {c['entity']}: {c['raw']}."]
     return _finish("passage_fact", q, {"op": "value", "args": [{"cell": c["key"]}]}, cot, [mk, c["key"]], v, rng)
 
 
@@ -296,15 +373,17 @@ def passage_count(v: View, rng):
     for ch in v.chunks:
         for _, e, mk in v.mentions(ch):
             types.setdefault(v.node(e)["entity_type"], {}).setdefault(e, mk)
-    types = {t: es for t, es in types.items() if len(es) >= 2}
+    text = " ".join(v.node(ch)["text"] for ch in v.chunks).lower()
+    # only a kind of entity the passages themselves name ("strategies", "compounds"): else what counts is unclear
+    types = {t: es for t, es in types.items() if len(es) >= 2 and singular(t.lower().split()[-1]) in text}
     if not types:
         return None
     et = rng.choice(sorted(types))
     es = types[et]
-    q = f"How many different {et.lower()} entities are named across the passages?"
+    q = f"How many different {cn(et)} entities are named across the passages?"
     names = sorted(v.node(e)["name"] for e in es)
     spec = {"op": "count_gt", "args": [{"num": 1}] * len(es), "threshold": 0}
-    cot = [f"The passages name these {et.lower()} entities: {', '.join(names)}.", f"That is {len(es)}."]
+    cot = [f"The passages name these {cn(et)} entities: {', '.join(names)}.", f"That is {len(es)}."]
     return _finish("passage_count", q, spec, cot, sorted(es.values()), v, rng)
 
 
@@ -315,7 +394,7 @@ def passage_relation(v: View, rng):
         text = v.node(ch)["text"]
         for _, e, mk in v.mentions(ch):
             for _, w, k, d in v.g.out_edges(e, keys=True, data=True):
-                if d["type"] == "relation" and v.node(w)["name"] in text and d["name"] in text.lower():
+                if d["type"] == "relation" and v.node(w)["name"] in text and d["name"].lower() in text.lower():
                     opts.append((ch, e, w, k, d, mk))
     if not opts:
         return None
@@ -388,7 +467,7 @@ def entity_shared(v: View, rng):
     if sharing != [b]:  # the answer must be unique
         return None
     pool = [v.node(u)["name"] for u, w, _, _ in facts if w != x]
-    q = f"Which other {v.node(a)['entity_type'].lower()} has the same {d['name']} entry as {v.node(a)['name']}?"
+    q = f"Which other {cn(v.node(a)['entity_type'])} has the same {d['name']} entry as {v.node(a)['name']}?"
     cot = [f"{v.node(a)['name']} has {d['name']} {v.node(x)['name']}.",
            f"The only other entry with {v.node(x)['name']} is {v.node(b)['name']}."]
     return _finish("entity_shared", q, {"op": "shared", "args": [{"rel": ka}, {"rel": kb}]}, cot, [ka, kb], v, rng,
@@ -397,11 +476,12 @@ def entity_shared(v: View, rng):
 
 # =============================================================== multi-table
 def _two_tables(v: View, rng):
-    ts = [t for t in v.tables if v.numeric_columns(t)]
+    full = {t: [c for c in v.numeric_columns(t) if v.complete(t, c)] for t in v.tables}
+    ts = [t for t in v.tables if full[t]]
     if len(ts) < 2:
         return None
     t1, t2 = ts[:2] if rng.random() < 0.5 else ts[1::-1][:2]
-    return t1, rng.choice(v.numeric_columns(t1)), t2, rng.choice(v.numeric_columns(t2))
+    return t1, rng.choice(full[t1]), t2, rng.choice(full[t2])
 
 
 def _multi_arg(fam, op, v, rng, pairs, image=False):
@@ -415,11 +495,11 @@ def _multi_arg(fam, op, v, rng, pairs, image=False):
         names.append(best["entity"])
         pools.append([c["entity"] for c in cells])
     (t1, c1, w1), (t2, c2, w2) = pairs
-    q = (f"Give the {v.key_type(t1)} with the {word} {c1.lower()} {w1} and the {v.key_type(t2)} with the {word} "
-         f"{c2.lower()} {w2}, as 'first; second'.")
+    q = (f"Give the {v.key_type(t1)} with the {word} {cn(c1)} {w1} and the {v.key_type(t2)} with the {word} "
+         f"{cn(c2)} {w2}, as 'first; second'.")
     pool = [f"{x}; {y}" for x in pools[0] for y in pools[1]]
-    cot = [f"{w1[0].upper() + w1[1:]}: the {word} {c1.lower()} is {names[0]}.",
-           f"{w2[0].upper() + w2[1:]}: the {word} {c2.lower()} is {names[1]}."]
+    cot = [f"{w1[0].upper() + w1[1:]}: the {word} {cn(c1)} is {names[0]}.",
+           f"{w2[0].upper() + w2[1:]}: the {word} {cn(c2)} is {names[1]}."]
     return _finish(fam, q, {"op": "concat", "args": args}, cot, facts, v, rng, pool=pool, as_choice=image or rng.random() < 0.5)
 
 
@@ -439,8 +519,8 @@ def _multi_count(fam, v, rng, pairs):
         args.append({"op": "count_gt", "args": [{"cell": c["key"]} for c in cells], "threshold": thr})
         facts += [c["key"] for c in cells]
         n = sum(c["value"] > thr for c in cells)
-        parts.append(f"{col.lower()} above {fmt_num(thr)}{_us(v.unit(t, col))} {where}")
-        cot.append(f"{where[0].upper() + where[1:]}: {n} {v.key_type(t)} rows have {col.lower()} above {fmt_num(thr)}.")
+        parts.append(f"{cn(col)} above {fmt_num(thr)}{_us(v.unit(t, col))} {where}")
+        cot.append(f"{where[0].upper() + where[1:]}: {n} {v.key_type(t)} rows have {cn(col)} above {fmt_num(thr)}.")
     q = f"Count the rows with {parts[0]}, plus the rows with {parts[1]}. What is the total?"
     spec = {"op": "add", "args": args}
     cot.append(f"Total: {evaluate(v.kg, args[0])} + {evaluate(v.kg, args[1])}.")
@@ -455,10 +535,10 @@ def multi_table_count(v: View, rng, t1, c1, t2, c2):
 @family("multi_table_sum", pick=_two_tables)
 def multi_table_sum(v: View, rng, t1, c1, t2, c2):
     a, b = rng.choice(v.num_cells(t1, c1)), rng.choice(v.num_cells(t2, c2))
-    q = (f"Add the {c1.lower()} of {a['entity']} in {v.label(t1)} to the {c2.lower()} of {b['entity']} in "
+    q = (f"Add the {cn(c1)} of {a['entity']} in {v.label(t1)} to the {cn(c2)} of {b['entity']} in "
          f"{v.label(t2)} (ignore units). What is the sum?")
     spec = {"op": "add", "args": [{"cell": a["key"]}, {"cell": b["key"]}], "round": 4}
-    cot = [f"{v.label(t1)}: {a['entity']} {c1.lower()} = {a['raw']}.", f"{v.label(t2)}: {b['entity']} {c2.lower()} = {b['raw']}.",
+    cot = [f"{v.label(t1)}: {a['entity']} {cn(c1)} = {a['raw']}.", f"{v.label(t2)}: {b['entity']} {cn(c2)} = {b['raw']}.",
            f"{fmt_num(a['value'])} + {fmt_num(b['value'])} = {fmt_num(a['value'] + b['value'], 4)}."]
     return _finish("multi_table_sum", q, spec, cot, [a["key"], b["key"]], v, rng)
 
@@ -483,17 +563,17 @@ def join_lookup(v: View, rng):
     if not target:
         return None
     word = "largest" if op == "argmax" else "smallest"
-    q = (f"Find the {v.key_type(t1)} with the {word} {c1.lower()} in {v.label(t1)}. What is its {c2.lower()} in "
+    q = (f"Find the {v.key_type(t1)} with the {word} {cn(c1)} in {v.label(t1)}. What is its {cn(c2)} in "
          f"{v.label(t2)}{_u(v.unit(t2, c2))}?")
     spec = {"op": "attr", "args": [inner], "table": t2, "column": c2}
-    cot = [f"In {v.label(t1)} the {word} {c1.lower()} belongs to {who}.", f"{v.label(t2)} lists {who} with {c2.lower()} {target['raw']}."]
+    cot = [f"In {v.label(t1)} the {word} {cn(c1)} belongs to {who}.", f"{v.label(t2)} lists {who} with {cn(c2)} {target['raw']}."]
     return _finish("join_lookup", q, spec, cot, [c["key"] for c in cells] + [target["key"]], v, rng)
 
 
 # =============================================================== charts (the plotted table is never shown)
 def _pick_chart(v: View, rng):
-    cs = [(i, *v.chart(i)) for i in v.charts]
-    cs = [c for c in cs if len(v.num_cells(c[1], c[2])) >= 2]
+    cs = [(i, *c) for i in v.charts if (c := v.chart(i))]
+    cs = [c for c in cs if len(v.num_cells(c[1], c[2])) >= 2 and v.complete(c[1], c[2])]
     return rng.choice(cs) if cs else None
 
 
@@ -511,7 +591,7 @@ def chart_argmin(v: View, rng, i, t, col):
 def chart_value(v: View, rng, i, t, col):
     cells = v.num_cells(t, col)
     c = rng.choice(cells)
-    q = f"Read {v.label(i)}: what is the {col.lower()} of {c['entity']}{_u(v.unit(t, col))}?"
+    q = f"Read {v.label(i)}: what is the {cn(col)} of {c['entity']}{_u(v.unit(t, col))}?"
     cot = [f"In {v.label(i)} the bar of {c['entity']} reaches {fmt_num(c['value'])}."]
     return _finish("chart_value", q, {"op": "value", "args": [{"cell": c["key"]}]}, cot, [c["key"]], v, rng,
                    pool=[fmt_num(x["value"]) for x in cells], extra_nodes=[t])
@@ -522,7 +602,7 @@ def chart_compare(v: View, rng, i, t, col):
     a, b = rng.sample(v.num_cells(t, col), 2)
     if a["value"] == b["value"]:
         return None
-    q = f"In {v.label(i)}, which has the larger {col.lower()}: {a['entity']} or {b['entity']}?"
+    q = f"In {v.label(i)}, which has the larger {cn(col)}: {a['entity']} or {b['entity']}?"
     spec = {"op": "argmax", "args": [{"cell": a["key"]}, {"cell": b["key"]}]}
     hi = a if a["value"] > b["value"] else b
     cot = [f"In {v.label(i)} the bar of {hi['entity']} is the taller of the two."]
@@ -536,7 +616,7 @@ def chart_count_gt(v: View, rng, i, t, col):
     thr = _threshold([c["value"] for c in cells], rng)
     if thr is None:
         return None
-    q = f"How many bars in {v.label(i)} show a {col.lower()} above {fmt_num(thr)}{_us(v.unit(t, col))}?"
+    q = f"How many bars in {v.label(i)} show a {cn(col)} above {fmt_num(thr)}{_us(v.unit(t, col))}?"
     spec = {"op": "count_gt", "args": [{"cell": c["key"]} for c in cells], "threshold": thr}
     above = [c["entity"] for c in cells if c["value"] > thr]
     cot = [f"Bars above {fmt_num(thr)} in {v.label(i)}: {', '.join(above) or 'none'}.", f"That is {len(above)}."]
@@ -558,7 +638,7 @@ def chart_diff(v: View, rng, i, t, col):
 
 def _two_charts(v: View, rng):
     """Two charts at random, as (plotted table, column, "in Figure n")."""
-    cs = [(i, *v.chart(i)) for i in v.charts]
+    cs = [(i, *c) for i in v.charts if (c := v.chart(i)) and v.complete(*c)]
     if len(cs) < 2:
         return None
     rng.shuffle(cs)
@@ -596,10 +676,10 @@ def chart_join(v: View, rng, i, t, col):
         return None
     target = next(c for c in v.num_cells(t, c2) if c["entity"] == who)
     word = "tallest" if op == "argmax" else "shortest"
-    q = (f"Find the {v.key_type(t)} with the {word} bar in {v.label(i)}. What is its {c2.lower()} according to "
+    q = (f"Find the {v.key_type(t)} with the {word} bar in {v.label(i)}. What is its {cn(c2)} according to "
          f"{v.label(t)}{_u(v.unit(t, c2))}?")
     spec = {"op": "attr", "args": [inner], "table": t, "column": c2}
-    cot = [f"The {word} bar in {v.label(i)} is {who}.", f"{v.label(t)} lists {who} with {c2.lower()} {target['raw']}."]
+    cot = [f"The {word} bar in {v.label(i)} is {who}.", f"{v.label(t)} lists {who} with {cn(c2)} {target['raw']}."]
     plotted = v.kg.plotted_table(i)[1]
     return _finish("chart_join", q, spec, cot, [c["key"] for c in v.num_cells(t, col)] + [target["key"]], v, rng,
                    hide_columns={t: list(plotted)}, answer_in_text_ok=True)
@@ -758,7 +838,8 @@ def formula_chain(v: View, rng):
             mid, val = evaluate(v.kg, inner), evaluate(v.kg, spec)
         except ComputeError:
             continue
-        q = (f"A sample has {_given(v, f1, row, in1 + in2)}. Using {v.label(f1)} and then {v.label(f2)}, compute its "
+        given = ", ".join([_given(v, f1, row, in1)] + [_given(v, f2, row, [x]) for x in in2 if x not in in1])
+        q = (f"A sample has {given}. Using {v.label(f1)} and then {v.label(f2)}, compute its "
              f"{_q(v, f2, t2)} {t2}. Round to 2 decimal places.")
         cot = [f"From {v.label(f1)}: {s} = {fmt_num(mid, 4)}.", f"Then {v.label(f2)}: {t2} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
         b = {**v.formula_bindings(f1), **v.formula_bindings(f2)}
@@ -823,9 +904,9 @@ def chart_formula(v: View, rng, i, t, col):
         except ComputeError:
             pass
     given = f" and {_given(v, f, row, others)}" if others else ""
-    q = (f"{v.label(i)} shows the {col.lower()} of each {v.key_type(t)}. Using {v.label(f)} with the {_q(v, f, s)} {s} "
+    q = (f"{v.label(i)} shows the {cn(col)} of each {v.key_type(t)}. Using {v.label(f)} with the {_q(v, f, s)} {s} "
          f"of {ent} read from the figure{given}, compute the {_q(v, f, target)} {target}. Round to 2 decimal places.")
-    cot = [f"From {v.label(i)}, {ent} has {col.lower()} {fmt_num(row[s]['value'])}.",
+    cot = [f"From {v.label(i)}, {ent} has {cn(col)} {fmt_num(row[s]['value'])}.",
            f"{v.label(f)}: ${v.node(f)['latex']}$; solve for {target}."]
     return _finish("chart_formula", q, spec, cot, [row[x]["key"] for x in others + [s]], v, rng, pool=pool,
                    extra_nodes=[t])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+from mmreason.core.chat import user_content
 from mmreason.core.generation.base import SamplingParams
 from mmreason.core.grading import grade
 
@@ -57,8 +58,9 @@ def rephrase(kg: KG, records: list[dict], backend, max_new_tokens: int = 256, te
         chats = []
         for r in part:
             prov = json.loads(r["provenance"])
-            chats.append([{"role": "user", "content": PROMPT.format(facts=prov["cot"], question=prov["question"],
-                                                                    answer=prov["answer_value"])}])
+            text = PROMPT.format(facts=prov["cot"], question=prov["question"], answer=prov["answer_value"])
+            # an image question's figure / table crop goes along, so a VLM rephrases what it can see
+            chats.append([{"role": "user", "content": user_content(text, r["images"]) if r.get("images") else text}])
         comps = backend.generate(chats, SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens, seed=b))
         for j, (r, cs) in enumerate(zip(part, comps)):
             parsed = _parse(cs[0].text)

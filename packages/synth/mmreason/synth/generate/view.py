@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..kg.graph import KG
+from ..kg.tables import singular
 
 USABLE = ("ok", "embedded")  # Image node statuses with a file (embedded: taken out of a PDF into OUT)
 
@@ -32,15 +34,33 @@ class Draft:
         return self.choices[ord(self.answer) - 65] if self.answer_type == "choice" else self.answer
 
 
+def cn(name: str) -> str:
+    """A column or type name as a question writes it: a plain capitalised word of 4+ letters is lower-cased
+    ("Boiling point" -> "boiling point"); everything else keeps the header's own spelling ("BLEU", "Acc",
+    "P/E ratio", "F1", "GPU Type"); a year-like name becomes "2020 value"."""
+    name = " ".join(name.split())
+    if re.fullmatch(r"\d{4}", name):
+        return f"{name} value"
+    words = name.split()
+    if words and re.fullmatch(r"[A-Z]?[a-z]{3,}[a-z'-]*", words[0]) and not any(re.search(r"[A-Z\d]", w) for w in words[1:]):
+        return name[0].lower() + name[1:]
+    return name
+
+
 class View:
-    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str]):
+    def __init__(self, kg: KG, nodes: list[str], shown_types: set[str], table_images: bool = False):
         self.kg, self.g, self.nodes = kg, kg.g, nodes
         self.shown = shown_types
+        self.table_images = table_images
         by = {t: [n for n in nodes if self.g.nodes[n]["type"] == t] for t in ("Chunk", "Table", "Image", "Formula", "Entity")}
         self.chunks, self.tables, self.images = by["Chunk"], by["Table"], by["Image"]
+        # tables read by a VLM off a figure are never shown; with table_images only tables with a page crop
+        self.tables = [t for t in self.tables if self.g.nodes[t].get("source") != "vlm"
+                       and (not table_images or (self.g.nodes[t].get("status") in USABLE and self.g.nodes[t].get("path")))]
         self.formulas, self.entities = by["Formula"], by["Entity"]
-        # figures that plot a table and have a readable file (a missing/corrupt one is never asked about)
-        self.charts = [i for i in self.images if kg.plotted_table(i) and self.g.nodes[i].get("status", "ok") in USABLE]
+        # figures that plot a known column of a table and have a readable file (a figure whose plotted
+        # column is unknown, or a missing/corrupt one, is never asked about)
+        self.charts = [i for i in self.images if self.chart(i) and self.g.nodes[i].get("status", "ok") in USABLE]
 
     def node(self, n) -> dict:
         return self.g.nodes[n]
@@ -57,7 +77,8 @@ class View:
         """Numeric or entity cells with their edge keys, in row order."""
         out = []
         for u, _, k, d in self.g.in_edges(table, keys=True, data=True):
-            if d["type"] == "has_attribute" and (column is None or d["name"] == column):
+            if d["type"] == "has_attribute" and (column is None or d["name"] == column) \
+                    and f"{d['name']} {d['raw']}" not in self.g.nodes[u]["name"]:  # "RankMistral (N 20)": N is its name
                 out.append({"key": k, "entity": self.g.nodes[u]["name"], "entity_id": u, "column": d["name"],
                             "value": d["value"], "unit": d["unit"], "raw": d["raw"], "row": d["row"], "col": d["col"]})
         return sorted(out, key=lambda c: (c["row"], c["col"]))
@@ -80,8 +101,26 @@ class View:
         return units.pop() if len(units) == 1 else None
 
     def key_type(self, table: str) -> str:
+        """What a row is called: the key column's header ("compound"), or "entry" when it has none."""
         d = self.g.nodes[table]
-        return d["columns"][d.get("key_column", 0)].lower()
+        words = cn(d["columns"][d.get("key_column", 0)]).split(" ")
+        words[-1] = singular(words[-1])  # "models" -> "model": one row is one of them
+        return " ".join(words) or "entry"
+
+    def row_count(self, table: str) -> int:
+        """Row entities of a table (summary and dropped rows are not rows)."""
+        return sum(1 for _, _, d in self.g.in_edges(table, data=True) if d["type"] == "row_of")
+
+    def complete(self, table: str, column: str) -> bool:
+        """Every row of the table has a number in this column, and no row left out of the graph (a duplicate
+        key) has one: aggregates over "all rows" need that."""
+        n = len(self.num_cells(table, column))
+        if n < 2 or n != self.row_count(table):
+            return False
+        d = self.g.nodes[table]
+        j = d["columns"].index(column) if column in d["columns"] else -1
+        return not any(role == "dropped" and j >= 0 and j < len(vals) and vals[j] is not None
+                       for role, vals in zip(d.get("roles") or [], d.get("values") or []))
 
     def relations_of_table(self, table: str) -> list[tuple[str, str, str, dict]]:
         return [(u, v, k, d) for u, v, k, d in self.kg.edges_of("relation") if d.get("table") == table]

@@ -108,6 +108,7 @@ def _lines(words: list[dict], gap: float) -> list[dict]:
     out = []
     for r in rows:
         r.sort(key=lambda w: w["x0"])
+        r = _attach_subscripts(r)
         seg = [r[0]]
         for w in r[1:]:
             if w["x0"] - seg[-1]["x1"] > gap:
@@ -116,6 +117,26 @@ def _lines(words: list[dict], gap: float) -> list[dict]:
             else:
                 seg.append(w)
         out.append(_mkline(seg))
+    return out
+
+
+_SUB = re.compile(r"[\w.+\-−]{1,8}")
+
+
+def _attach_subscripts(words: list[dict]) -> list[dict]:
+    """A smaller word set below the baseline right after a word ending in a letter is its subscript, joined
+    as `_` the way the HTML reader writes `<sub>` ("L" + "ia" -> "L_ia", "RankMistral_20"); digits after a
+    number (a standard deviation) and symbols stay separate words."""
+    out: list[dict] = []
+    for w in words:
+        p = out[-1] if out else None
+        if p is not None and p["text"][-1:].isalpha() and w["size"] <= 0.85 * p["size"] \
+                and 0.1 * p["size"] <= w["base"] - p["base"] <= 0.5 * p["size"] \
+                and w["x0"] - p["x1"] <= 0.15 * p["size"] and _SUB.fullmatch(w["text"]):
+            out[-1] = {**p, "text": f"{p['text']}_{w['text']}", "x1": max(p["x1"], w["x1"]),
+                       "bottom": max(p["bottom"], w["bottom"])}
+        else:
+            out.append(w)
     return out
 
 

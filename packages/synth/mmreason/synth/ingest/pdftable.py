@@ -4,8 +4,9 @@
 
 Rows are baselines (a subscript or a vertically centred `multirow` label joins the nearest row);
 columns are the x-bands that no body row's word crosses (plus vertical rules). A word that crosses
-column bands is a spanning cell: in the header it heads every column it covers, so multi-level
-headers flatten to one row ("Script Verification / Acc"); a body row holding only such a cell is a
+column bands is a spanning cell: in the header it heads every column it covers (or, over a partial
+rule, every column under that rule; a lone group label, the columns around it whose sub-headers look
+alike), so multi-level headers flatten to one row ("Script Verification / Acc"); a body row holding only such a cell is a
 section row ("Zero-shot") and stays a row with its text in the first cell. Header rows: those above
 the first full-width rule under the top rule, else the leading rows without numbers. A row holding
 only a first-column label between rows whose first cell is empty (a `multirow` label) fills those
@@ -87,8 +88,8 @@ def _separators(rows: list[list[dict]], vrules: list[float], lo: float, hi: floa
     return sorted(seps)
 
 
-def _cells(row: list[dict], seps: list[float], space: float, join_close: bool = False) -> list[tuple[int, int, str]]:
-    """(first column, last column, text) runs of a row: words in the same column join (and, with
+def _runs(row: list[dict], seps: list[float], space: float, join_close: bool = False) -> list[list]:
+    """[first column, last column, text, words] runs of a row: words in the same column join (and, with
     `join_close`, words closer than `space`: a header cell spanning columns); a long cell poking into
     the next column yields to a word that starts there."""
     out: list[list] = []
@@ -100,12 +101,23 @@ def _cells(row: list[dict], seps: list[float], space: float, join_close: bool = 
         if out and (a <= out[-1][0] or (w["x0"] - prev["x1"] < space and (join_close or a <= out[-1][1]))):
             out[-1][1] = max(out[-1][1], b)
             out[-1][2] += " " + w["text"]
+            out[-1][3].append(w)
         else:
             if out and out[-1][1] >= a:
                 out[-1][1] = a - 1
-            out.append([a, b, w["text"]])
+            out.append([a, b, w["text"], [w]])
         prev = w
-    return [(a, b, t) for a, b, t in out]
+    return out
+
+
+def _cells(row: list[dict], seps: list[float], space: float, join_close: bool = False) -> list[tuple[int, int, str]]:
+    """(first column, last column, text) of each run of a row (`_runs`)."""
+    return [(a, b, t) for a, b, t, _ in _runs(row, seps, space, join_close)]
+
+
+def _n_cells(line: list[dict], space: float) -> int:
+    """Cells of a line: runs of words closer than `space` ("de → en" is one, not three)."""
+    return 1 + sum(1 for u, v in zip(line, line[1:]) if v["x0"] - u["x1"] >= space)
 
 
 def _numeric_share(cells: list[str]) -> float:
@@ -124,9 +136,11 @@ def table_rows(words: list[dict], hrules: list[tuple[float, float, float]], vrul
     lines = _rows_of_words(words)
     lo = min(w["x0"] for w in words) - 1
     hi = max(w["x1"] for w in words) + 1
-    most = max(len(ln) for ln in lines)
-    body_lines = [ln for ln in lines if len(ln) >= 0.5 * most]  # section rows and labels span columns
     size = sorted(w["size"] for w in words)[len(words) // 2]
+    # lines with at least half the most cells of any line find the columns (section rows and labels span
+    # columns); cells, not words: a header of "de → en" words would otherwise leave out every body row
+    n_cells = [_n_cells(ln, 0.4 * size) for ln in lines]
+    body_lines = [ln for ln, n in zip(lines, n_cells) if n >= 0.5 * max(n_cells)]
     seps = _separators(body_lines, vrules, lo, hi, max(2.0, 0.3 * size))
     ncol = len(seps) + 1
     grid: list[list[str]] = []
@@ -155,7 +169,11 @@ def table_rows(words: list[dict], hrules: list[tuple[float, float, float]], vrul
                 and len(grid) - nhead >= 2:
             nhead += 1
     nhead = min(nhead, max(1, len(grid) - 1))
-    header = _flatten_header([_cells(ln, seps, 0.4 * size, join_close=True) for ln in lines[:nhead]], ncol)
+    bounds = list(zip([lo] + seps, seps + [hi]))  # x range of each column
+    filled = {j for r in grid[nhead:] for j, c in enumerate(r) if c.strip()}
+    head = _header_spans([_runs(ln, seps, 0.4 * size, join_close=True) for ln in lines[:nhead]], hrules, bounds, size,
+                         filled)
+    header = _flatten_header(head, ncol)
     group_rules = [y for y, x0, x1 in hrules if x1 - x0 >= 0.5 * width]
     # rules between (most) rows: the lines between two rules are the wrapped lines of one row
     ruled = sum(1 for y in group_rules if tops[nhead] < y < tops[-1]) >= 2
@@ -182,6 +200,70 @@ def _merge_complementary(rows: list[list[str]]) -> list[list[str]]:
             continue
         j += 1
     return rows
+
+
+def _header_spans(runs: list[list[list]], hrules, bounds: list[tuple[float, float]], size: float,
+                  filled: set[int]) -> list[list[tuple]]:
+    """(first column, last column, text) of each header cell, each spanning cell given every column it heads:
+    - a cell over a partial rule (booktabs `\\cmidrule`, a ruled table's group border) heads the columns whose
+      centres lie under that rule (TEDs over "simple | complex | all");
+    - a lone label on its own header line with no rule ("Languages") heads the run of columns around it whose
+      sub-headers look like the ones right under it (same weight), never the first (row-name) column, when
+      it is centred within that run;
+    - in the last header line no cell spans: words over different columns that hold values (`filled`) name
+      those columns ("Chat Chat-Hard" set close together is "Chat" | "Chat-Hard")."""
+    width = bounds[-1][1] - bounds[0][0]
+    centre = [(x0 + x1) / 2 for x0, x1 in bounds]
+    out: list[list[tuple]] = []
+    for h, cells in enumerate(runs):
+        row: list[tuple] = []
+        for a, b, text, ws in cells:
+            x0, x1, bottom = min(w["x0"] for w in ws), max(w["x1"] for w in ws), max(w["bottom"] for w in ws)
+            if h == len(runs) - 1:
+                cols = [sum(1 for s, _ in bounds[1:] if s < (w["x0"] + w["x1"]) / 2) for w in ws]
+                others = {j for c in cells if c[3] is not ws for j in range(c[0], c[1] + 1)}
+                if b > a and set(cols) == set(range(a, b + 1)) and cols == sorted(cols) and not others & set(cols) \
+                        and set(cols) <= filled:
+                    row += [(j, j, " ".join(w["text"] for w, c in zip(ws, cols) if c == j)) for j in range(a, b + 1)]
+                    continue
+            else:
+                under = [r for r in hrules if bottom - 1 <= r[0] <= bottom + 0.8 * size and r[2] - r[1] < 0.9 * width
+                         and min(r[2], x1) - max(r[1], x0) > 0]
+                if under:
+                    y, r0, r1 = min(under, key=lambda r: r[0])
+                    cols = [j for j, c in enumerate(centre) if r0 - 1 <= c <= r1 + 1]
+                    if cols and cols[0] <= a and b <= cols[-1]:
+                        a, b = cols[0], cols[-1]
+                elif len(cells) == 1 and a > 0:
+                    a, b = _group_run(a, b, (x0 + x1) / 2, runs[h + 1], bounds)
+            row.append((a, b, text))
+        out.append(row)
+    return out
+
+
+def _group_run(a: int, b: int, mid: float, below: list[list], bounds) -> tuple[int, int]:
+    """The columns a lone group label heads: from the columns under it (a..b), outwards over columns whose
+    header cell on the next line has the same weight as those under the label; the label must sit in the
+    middle half of the run, else a..b stays."""
+    def style(j):
+        for c0, c1, _, ws in below:
+            if c0 <= j <= c1:
+                return all(w.get("bold") for w in ws)
+        return None
+
+    kinds = {style(j) for j in range(a, b + 1)} - {None}
+    if len(kinds) != 1:
+        return a, b
+    kind = kinds.pop()
+    lo, hi = a, b
+    while lo - 1 > 0 and style(lo - 1) == kind:
+        lo -= 1
+    while hi + 1 < len(bounds) and style(hi + 1) == kind:
+        hi += 1
+    x0, x1 = bounds[lo][0], bounds[hi][1]
+    if x0 + 0.25 * (x1 - x0) <= mid <= x1 - 0.25 * (x1 - x0):
+        return lo, hi
+    return a, b
 
 
 def _flatten_header(spans: list[list[tuple[int, int, str]]], ncol: int) -> list[str]:

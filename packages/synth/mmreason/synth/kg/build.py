@@ -51,6 +51,7 @@ def _image_loader(root: Path, assets: Path):
 def _save_embedded(b: Block, assets: Path, out_dir: Path) -> None:
     if b.image_bytes is None or b.image_status != "embedded":
         return
+    b.image_sha = b.image_sha or hashlib.sha1(b.image_bytes).hexdigest()
     ext = ".png" if b.image_bytes[:8] == b"\x89PNG\r\n\x1a\n" else ".jpg" if b.image_bytes[:2] == b"\xff\xd8" else ".bin"
     p = assets / f"{b.image_sha}{ext}"
     if not p.exists():
@@ -59,10 +60,21 @@ def _save_embedded(b: Block, assets: Path, out_dir: Path) -> None:
 
 
 def make_default_backend(root_cfg: dict):
-    """The backend named by the root config's `generation` (+ `model`) groups (core's `make_backend`)."""
+    """The backend named by the root config's `generation` (+ `model`) groups (core's `make_backend`).
+
+    `synth.attn_implementation` (default sdpa) replaces the model group's "eager" attention for the models
+    synth loads itself: eager materialises a batch x heads x L x L matrix per layer (a solver on five
+    4,000-token prompts peaked at 6 GB with it, 0.7 GB with sdpa); other kernels are kept."""
     from mmreason.core.generation import make_backend
 
-    return make_backend(root_cfg.get("generation"), root_cfg.get("model"))
+    model = root_cfg.get("model")
+    synth = root_cfg.get("synth") if isinstance(root_cfg.get("synth"), dict) else {}
+    attn = synth.get("attn_implementation", "sdpa")
+    if attn and isinstance(model, dict) and model.get("attn_implementation", "eager") == "eager":
+        model = {**model, "attn_implementation": attn}
+    elif attn and model is None:
+        model = {"attn_implementation": attn}
+    return make_backend(root_cfg.get("generation"), model)
 
 
 def build_kg(cfg, backend=None, backend_factory=None, progress: bool = True) -> dict:
@@ -169,7 +181,7 @@ def _build_one(path: Path, root: Path, out_dir: Path, assets: Path, s: dict, cac
     complete = True
     if doc.blocks:
         for b in doc.blocks:
-            if b.type == "image":
+            if b.type in ("image", "table"):  # figures and table crops taken out of a PDF page
                 _save_embedded(b, assets, out_dir)
         domain = Path(doc.path).parts[0] if len(Path(doc.path).parts) > 1 else ""
         try:

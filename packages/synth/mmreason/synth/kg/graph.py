@@ -11,9 +11,13 @@ content-derived). Ids are content-derived (`mmreason.core.schema.make_id`), stab
     (Chunk, Table, Image and Formula nodes also carry doc, block, span, section (heading path), page)
     Chunk     chunk:<id(doc, block, text)>  text (one paragraph; headings are not chunks, they are `section`)
     Table     table:<id(doc, block)>     label ("Table 1"), number, caption, header [str], columns [name
-                                         without unit], units [str|None], rows [[str]] (body rows, raw
-                                         cells), values [[float|None]], key_column, kinds [key|number|
-                                         entity|text per column]
+                                         without unit; "" = no usable name], units [str|None], rows [[str]]
+                                         (body rows, raw cells), values [[float|None]], key_column, kinds
+                                         [key|number|entity|text|empty per column], roles [data|summary|
+                                         section|dropped per row], summary [{row, label, values}] ("Total"
+                                         rows), header_rows; a PDF table's page crop as path, path_root,
+                                         status, sha, width, height (as an Image); source "vlm" for the
+                                         data a VLM read off a chart (hidden, never shown)
     Image     image:<id(doc, block)>     label ("Figure 1"), number, caption, path, path_root ("input":
                                          relative to graph["input_dir"]; "out": to graph["out_dir"], for
                                          PDF crops and embedded images), sha, width, height, status
@@ -50,6 +54,8 @@ Query helpers for the QA stage: `table_cells`, `plotted_table`, `formula_columns
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,16 +72,24 @@ def prov(doc: str, block: int | None = None, span=(0, 0)) -> dict:
     return {"doc": doc, "block": block, "span": [int(span[0]), int(span[1])]}
 
 
+_PUNCT = re.compile(r"[^\w\s/%.+-]|_")  # "+" kept: "Command R+" is not "Command R"
+_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
+# the same mapping for ASCII text as a translate table (str.translate is ~10x faster than the regex)
+_ASCII_PUNCT = {i: " " for i in range(128) if _PUNCT.match(chr(i))}
+_ARTICLES = frozenset(("the", "a", "an"))
+
+
 @functools.lru_cache(maxsize=200_000)
 def norm_name(name: str) -> str:
-    """Normalised entity name: NFKC, casefold, punctuation → space, articles dropped, spaces collapsed."""
-    import re
-    import unicodedata
-
-    s = unicodedata.normalize("NFKC", name).casefold()
-    s = re.sub(r"[^\w\s/%.-]|_", " ", s)
-    s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
-    words = [w for w in s.split() if w not in ("the", "a", "an")]
+    """Normalised entity name: NFKC, casefold, punctuation (but / % . + -) → space, articles dropped, spaces
+    collapsed."""
+    if name.isascii():  # NFKC and casefold are identities / lower() on ASCII
+        s = name.lower().translate(_ASCII_PUNCT)
+    else:
+        s = _PUNCT.sub(" ", unicodedata.normalize("NFKC", name).casefold())
+    if "." in s:
+        s = _DOT.sub(" ", s)
+    words = [w for w in s.split() if w not in _ARTICLES]
     return " ".join(words) or s.strip()
 
 
@@ -163,11 +177,10 @@ class KG:
         return sorted(out, key=lambda c: (c["row"], c["col"]))
 
     def plotted_table(self, image_id: str) -> tuple[str, list[str], list[str]] | None:
-        """(table id, columns, rows) that an image plots, or None."""
-        for _, v, d in self.g.out_edges(image_id, data=True):
-            if d["type"] == "plots":
-                return v, d["columns"], d["rows"]
-        return None
+        """(table id, columns, rows) that an image plots (an edge naming columns first), or None."""
+        edges = [(v, d) for _, v, d in self.g.out_edges(image_id, data=True) if d["type"] == "plots"]
+        edges.sort(key=lambda e: not e[1]["columns"])
+        return (edges[0][0], edges[0][1]["columns"], edges[0][1]["rows"]) if edges else None
 
     def formula_columns(self, formula_id: str) -> dict[str, tuple[str, str]]:
         """{sympy variable name: (table id, column)} for a formula."""

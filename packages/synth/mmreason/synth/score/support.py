@@ -4,21 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..generate.compute import ComputeError, edge_index, evaluate, render
-
-
-def _refs(spec) -> list[str]:
-    out = []
-    if isinstance(spec, dict):
-        for k in ("cell", "rel", "head"):
-            if k in spec:
-                out.append(spec[k])
-        for v in spec.values():
-            out += _refs(v)
-    elif isinstance(spec, list):
-        for v in spec:
-            out += _refs(v)
-    return out
+from ..generate.compute import ComputeError, edge_index, evaluate, render, spec_refs
 
 
 def support(kg, record: dict) -> dict:
@@ -32,7 +18,7 @@ def support(kg, record: dict) -> dict:
     prov = json.loads(record["provenance"])
     idx = edge_index(kg)
     nodes = set(prov["node_ids"])
-    facts = list(dict.fromkeys(prov.get("fact_ids", []) + _refs(prov.get("compute"))))
+    facts = list(dict.fromkeys(prov.get("fact_ids", []) + spec_refs(prov.get("compute"))))
     ok = sum(1 for f in facts if f in idx and (idx[f][0] in nodes or idx[f][1] in nodes
                                                or idx[f][2].get("table") in nodes))  # a cell's / row fact's table
     try:

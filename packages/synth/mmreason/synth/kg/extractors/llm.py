@@ -9,6 +9,8 @@ reminder, `max_retries` times; then the chunk is recorded in the errors and skip
 Chunk reply:  {"entities": [{"name": str, "type": str}], "relations": [{"head": str, "relation": str, "tail": str}]}
 Image reply:  {"kind": "chart" | "diagram" | "photo" | "other", "table": {"header": [str], "rows": [[str]]},
                "parts": [str]}
+A chart the VLM read with numeric data becomes a chart source: a hidden Table (source "vlm") that the
+figure `plots` (structural.add_vlm_chart); its questions are answered from what the VLM read.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from mmreason.core.generation.base import GenerationBackend, SamplingParams
 
 from ...ingest.model import Document
 from ..graph import KG, prov
-from .structural import block_node_id, doc_node_id
+from .structural import add_vlm_chart, block_node_id, doc_node_id
 
 DEFAULT_ENTITY_TYPES = ("Person", "Organization", "Place", "Compound", "Element", "Event", "Model", "Dataset",
                         "Company", "Law", "Court", "Concept", "Quantity")
@@ -207,4 +209,6 @@ def extract_llm(doc: Document, kg: KG, issues: list[dict], backend: GenerationBa
             nid = block_node_id(doc_id, b)
             if d is not None and nid in kg.g:
                 kg.g.nodes[nid]["vlm"] = d
+                if not kg.plotted_table(nid) or not kg.plotted_table(nid)[1]:  # no table of the document known
+                    add_vlm_chart(kg, doc, b, issues)
     return kg

@@ -21,7 +21,7 @@ from mmreason.core.schema import make_id
 from ...ingest.model import Block, Document, find_references, make_label
 from ..formulas import formula_srepr, parse_formula, where_quantities
 from ..graph import KG, norm_name, prov
-from ..values import parse_number, split_header
+from ..tables import entity_name, is_note, read_table, singular
 
 
 def doc_node_id(doc: Document) -> str:
@@ -33,38 +33,28 @@ def block_node_id(doc_id: str, b: Block) -> str:
     return make_id(doc_id, b.index, b.text if b.type == "text" else "", prefix=f"{kind}:")
 
 
-def _column_kinds(rows: list[list[str]], key: int) -> list[str]:
-    """Per column: "key" | "number" | "entity" | "text"."""
-    kinds = []
-    for c in range(len(rows[0])):
-        cells = [r[c] for r in rows[1:] if c < len(r) and r[c].strip()]
-        if c == key:
-            kinds.append("key")
-        elif cells and all(parse_number(x)[0] is not None for x in cells):
-            kinds.append("number")
-        elif cells and all(len(x) <= 60 and len(x.split()) <= 6 and not re.search(r"\d{3,}|[.!?]\s", x)
-                           for x in cells):
-            kinds.append("entity")
-        else:
-            kinds.append("text")
-    return kinds
+def _match_form(text: str) -> str:
+    """Text as caption-to-column matching compares it: normalised, units in brackets dropped, singular,
+    "#" read as "number of" ("# Languages" is not "23 languages")."""
+    text = re.sub(r"\s*[\(\[][^()\[\]]{1,24}[\)\]]", " ", text).replace("#", " number of ")
+    return " ".join(singular(w) for w in norm_name(text).split())
 
 
-def _key_column(rows: list[list[str]]) -> int:
-    for c in range(len(rows[0])):
-        cells = [r[c] for r in rows[1:] if r[c].strip()]
-        if cells and not all(parse_number(x)[0] is not None for x in cells):
-            return c
-    return 0
+def _names_rows(caption: str, key: str) -> bool:
+    """Whether a caption says its bars are the rows of a table keyed by `key`: "... by element", "per
+    company", "for each model", "across datasets"."""
+    k = _match_form(key)
+    return bool(k) and re.search(rf"\b(?:by|per|for each|of each|across|for all)\s+(?:the\s+)?{re.escape(k)}\b",
+                                 _match_form(caption)) is not None
 
 
 def _match_columns(text: str, columns: list[str], allowed: list[int]) -> list[int]:
-    """Columns whose name occurs in `text` (word-bounded, case-insensitive); a match inside a longer
-    match ("mass" in "molar mass") is dropped."""
-    t = norm_name(text)
+    """Columns whose name occurs in `text` (word-bounded; case, plural and units ignored: "Boiling points
+    (K)" names the "Boiling point" column); a match inside a longer match ("mass" in "molar mass") is dropped."""
+    t = _match_form(text)
     hits = []
     for c in allowed:
-        name = norm_name(columns[c])
+        name = _match_form(columns[c])
         if not name:
             continue
         for m in re.finditer(rf"(?<![\w/]){re.escape(name)}(?![\w/])", t):
@@ -149,49 +139,60 @@ def _num(label: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict, tables: dict, issue) -> None:
-    rows = b.rows
-    if len(rows) < 2:
+def _add_table(kg: KG, doc: Document, b: Block, nid: str, p: dict, common: dict, tables: dict, issue,
+               extractor: str = "structural") -> None:
+    t = read_table(b.rows)
+    # the table's crop of the rendered page (PDF readers), with the same fields an Image node has
+    crop = {"path": b.image_path, "sha": b.image_sha, "status": b.image_status, "width": b.image_size[0],
+            "height": b.image_size[1], "path_root": "out" if b.image_status == "embedded" else "input"} \
+        if b.image_status in ("embedded", "ok") and b.image_path else {}
+    if t is None:
         issue(f"block {b.index}: table {b.label!r} has no body rows")
-        kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=rows[0] if rows else [],
-                    columns=[], units=[], rows=[], values=[], key_column=0, **common)
+        kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption,
+                    header=b.rows[0] if b.rows else [], columns=[], units=[], rows=[], values=[], key_column=0,
+                    kinds=[], roles=[], summary=[], **crop, **common)
         return
-    header = rows[0]
-    split = [split_header(h) for h in header]
-    columns = [s[0] for s in split]
-    key = _key_column(rows)
-    kinds = _column_kinds(rows, key)
-    values = [[parse_number(c)[0] if kinds[j] == "number" else None for j, c in enumerate(r)] for r in rows[1:]]
-    kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=header,
-                columns=columns, units=[s[1] for s in split], rows=[list(r) for r in rows[1:]], values=values,
-                key_column=key, kinds=kinds, **common)
-    etype = columns[key] or "Entity"
-    ents = []
-    for i, r in enumerate(rows[1:]):
-        name = r[key].strip()
-        if not name:
-            issue(f"block {b.index}: {b.label} row {i} has an empty key cell; row skipped")
+    for why in t.issues:
+        issue(f"block {b.index}: {b.label or 'table'}: {why}")
+    values = [[c.value if t.kinds[j] == "number" and c.kind == "number" else None for j, c in enumerate(r)]
+              for r in t.cells]
+    summary = [{"row": i, "label": entity_name(t.body[i][t.key]),
+                "values": {t.columns[j]: values[i][j] for j in range(len(t.columns))
+                           if t.columns[j] and values[i][j] is not None}}
+               for i, role in enumerate(t.roles) if role == "summary"]
+    kg.add_node(nid, "Table", p, label=b.label, number=_num(b.label), caption=b.caption, header=t.header,
+                columns=t.columns, units=t.units, rows=[list(r) for r in t.body], values=values, key_column=t.key,
+                kinds=t.kinds, roles=t.roles, summary=summary, header_rows=t.header_rows, **crop, **common)
+    etype = t.columns[t.key] or "Entity"
+    ents: list[str | None] = []
+    for i, r in enumerate(t.cells):
+        name = t.names[i]
+        if t.roles[i] != "data" or name is None:
             ents.append(None)
             continue
         eid = kg.add_entity(name, etype, p)
         ents.append(eid)
-        kg.add_edge(eid, nid, "row_of", p, row=i)
+        kg.add_edge(eid, nid, "row_of", p, extractor, row=i)
         for j, cell in enumerate(r):
-            if j == key or not cell.strip():
+            kind = t.kinds[j]
+            if j == t.key or not cell.text or not t.columns[j] or kind == "empty" or cell.kind == "missing":
                 continue
-            if kinds[j] == "entity":
-                oid = kg.add_entity(cell, columns[j] or f"column {j}", p)
-                kg.add_edge(eid, oid, "relation", p, name=columns[j].lower(), table=nid, row=i, col=j)
+            if kind == "entity":
+                if is_note(cell):
+                    continue
+                oid = kg.add_entity(entity_name(cell.text), t.columns[j], p)
+                kg.add_edge(eid, oid, "relation", p, extractor, name=t.columns[j].lower(), table=nid, row=i, col=j)
                 continue
-            if kinds[j] == "number":
-                val, cell_unit = parse_number(cell)
-                unit = split[j][1] or cell_unit
+            if kind == "number" and cell.kind == "number":
+                val, unit = cell.value, t.units[j] or cell.unit
+            elif kind == "number" and is_note(cell):
+                continue  # a note in a numeric column is a missing value
             else:
-                val, unit = cell, split[j][1]
-            kg.add_edge(eid, nid, "has_attribute", p, name=columns[j], value=val, unit=unit, raw=cell,
+                val, unit = cell.text, t.units[j]
+            kg.add_edge(eid, nid, "has_attribute", p, extractor, name=t.columns[j], value=val, unit=unit, raw=t.body[i][j],
                         row=i, col=j, table=nid)
-    tables[nid] = {"columns": columns, "kinds": kinds, "entities": ents, "block": b.index,
-                   "names": [r[key] for r in rows[1:]]}
+    tables[nid] = {"columns": t.columns, "kinds": t.kinds, "entities": ents, "block": b.index, "key": t.key,
+                   "names": [n if role == "data" else None for n, role in zip(t.names, t.roles)]}
 
 
 def _add_formula(kg: KG, b: Block, nid: str, p: dict, common: dict, issue) -> None:
@@ -207,8 +208,10 @@ def _add_formula(kg: KG, b: Block, nid: str, p: dict, common: dict, issue) -> No
 
 
 def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: dict, doc_id: str, issue) -> None:
-    """Image -> Table `plots` edges: the table the caption names (else the one whose numeric column
-    names the caption contains, nearest before the figure), with the columns named."""
+    """Image -> Table `plots` edges: the table the caption names, with the numeric columns it names; else
+    the nearest table whose numeric column AND whose row type (the key column's name) the caption both
+    name ("Atomic mass by element"). A caption that merely shares a word with a column ("across 23
+    languages" vs "# Languages") links nothing: a figure whose plotted column is unknown is no chart."""
     for b in doc.blocks:
         if b.type != "image" or not b.caption:
             continue
@@ -220,7 +223,10 @@ def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: 
         for t in candidates:
             info = tables[t]
             allowed = [j for j, k in enumerate(info["kinds"]) if k == "number"]
-            cols = _match_columns(re.sub(r"^\s*(?:Figure|Fig\.)\s*\d+\s*[:.]?", "", b.caption), info["columns"], allowed)
+            cap = re.sub(r"^\s*(?:Figure|Fig\.)\s*\d+\s*[:.]?", "", b.caption)
+            cols = _match_columns(cap, info["columns"], allowed)
+            if not named and cols and not _names_rows(cap, info["columns"][info["key"]]):
+                continue  # no table named and the caption does not say the bars are the table's rows
             if cols or (named and t == named[0]):
                 best = (t, cols)
                 break
@@ -230,6 +236,37 @@ def _link_figures(kg: KG, doc: Document, node_of: dict, tables: dict, by_label: 
         kind = (kg.g.nodes[img].get("vlm") or {}).get("kind") or "chart"
         kg.add_edge(img, t, "plots", prov(doc_id, b.index, b.span), columns=[tables[t]["columns"][c] for c in cols],
                     rows=[n for n in tables[t]["names"] if n], kind=kind)
+
+
+def add_vlm_chart(kg: KG, doc: Document, b: Block, issues: list[dict]) -> str | None:
+    """A figure a VLM described as a chart with its data: a hidden Table node (source "vlm": never shown,
+    never labelled) with the data as row entities and cells, and a `plots` edge from the figure to it (the
+    numeric columns its caption names, else all of them). Returns the table id, or None when the data has
+    no numeric column."""
+    img = block_node_id(doc_node_id(doc), b)
+    d = (kg.g.nodes[img].get("vlm") or {}) if img in kg.g else {}
+    data = d.get("table") or {}
+    if d.get("kind") != "chart" or not data.get("header") or len(data.get("rows") or []) < 2:
+        return None
+    doc_id = doc_node_id(doc)
+    nid = make_id(doc_id, b.index, "vlm", prefix="table:")
+    blk = Block(type="table", rows=[list(data["header"])] + [list(r) for r in data["rows"]], index=b.index,
+                span=b.span, caption=b.caption, page=b.page, section=b.section)
+    tables: dict = {}
+    common = {"doc": doc_id, "block": b.index, "span": list(b.span), "section": b.section, "page": b.page}
+    _add_table(kg, doc, blk, nid, prov(doc_id, b.index, b.span), common, tables,
+               lambda why: issues.append({"file": doc.path, "stage": "kg.llm", "reason": f"VLM chart data: {why}"}),
+               extractor="vlm")
+    info = tables.get(nid)
+    numeric = [j for j, k in enumerate(info["kinds"]) if k == "number" and info["columns"][j]] if info else []
+    if not numeric:
+        return None
+    kg.g.nodes[nid].update(source="vlm", label="")
+    named = _match_columns(b.caption or "", info["columns"], numeric)
+    kg.add_edge(img, nid, "plots", prov(doc_id, b.index, b.span), "vlm",
+                columns=[info["columns"][j] for j in (named or numeric)], rows=[n for n in info["names"] if n],
+                kind="chart")
+    return nid
 
 
 def _link_formulas(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -> None:
@@ -269,6 +306,8 @@ def _mentions(kg: KG, doc: Document, node_of: dict, tables: dict, doc_id: str) -
                 names[kg.g.nodes[eid]["name"]] = eid
     for _, v, _, _ in kg.edges_of("relation", doc_id):
         names.setdefault(kg.g.nodes[v]["name"], v)
+    # a short lower-case name ("it", "de", "es": language codes) is an ordinary word in prose, not a mention
+    names = {n: e for n, e in names.items() if len(n) >= 3 or re.search(r"[A-Z0-9]", n)}
     if not names:
         return
     pat = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b")
