@@ -3,7 +3,8 @@
 One torchrun job runs every 2-process scenario in turn (tests/train/dist_worker.py; a job start costs seconds of
 imports per rank); the 1-process references run in this process. Settings are chosen to exercise the hard parts:
 an uneven split (3 prompts, 5 SFT records over 2 ranks: one rank runs zero-weight passes), dynamic sampling with
-refills (VGPO), two mini-batches per step (old log-probs recomputed), and checkpoints every 2 of 4 steps.
+refills (VGPO), two mini-batches per step (old log-probs recomputed), a KL reference model, and checkpoints every
+2 of 4 steps.
 
 - SFT and VGPO, FSDP2 and DDP: weights after 4 steps equal the 1-process run's to 1e-5 (they moved ~1e-3);
   gradient checkpointing and LoRA (+ KL to the adapter-disabled base) under FSDP too;
@@ -34,7 +35,8 @@ COMMON = ["data.heldout_size=8", "trainer.eval_size=4", "trainer.steps=4", "trai
           "trainer.num_threads=1", "logger.console=false"]
 SFT = ["algorithm=sft", "data.train_size=32", "algorithm.batch_size=5", "trainer.micro_batch_size=2", "trainer.lr=5e-4", *COMMON]
 RL = ["algorithm=vgpo", "data.train_size=32", "trainer.prompts_per_step=3", "trainer.rollouts_per_prompt=2",
-      "trainer.mini_batch_size=4", "trainer.micro_batch_size=2", "trainer.max_new_tokens=6", "trainer.lr=5e-4", *COMMON]
+      "trainer.mini_batch_size=4", "trainer.micro_batch_size=2", "trainer.max_new_tokens=6", "trainer.lr=5e-4",
+      "algorithm.kl_coef=0.01", *COMMON]  # KL: the frozen reference copy, sharded / replicated like the policy
 LORA = ["lora.rank=4", "algorithm.kl_coef=0.05", "trainer.lr=5e-3"]
 BF16 = ["algorithm=sft", "data.train_size=32", "algorithm.batch_size=4", "trainer.micro_batch_size=2", "trainer.lr=1e-6",
         "trainer.precision=bf16-mixed", "trainer.steps=3", "trainer.eval_size=0", "trainer.num_threads=1", "logger.console=false"]

@@ -39,10 +39,11 @@ class TrainerConfig:
     2048 response tokens, 4096 prompt tokens.)"""
 
     steps: int = 200  # training steps (one step = one batch of rollouts + its updates; SFT: one batch)
-    prompts_per_step: int = 8  # prompts (groups) per step; SFT: records per step unless algorithm.batch_size
+    prompts_per_step: int = 8  # prompts (groups) per step, over all processes; SFT: records per step unless
+    #                            algorithm.batch_size
     rollouts_per_prompt: int = 4  # n: samples per prompt, one group
-    mini_batch_size: int = 32  # rollouts per optimizer step (whole groups); >= batch -> one update per step
-    micro_batch_size: int = 16  # rollouts per forward/backward (gradient accumulation inside a mini-batch)
+    mini_batch_size: int = 32  # rollouts per optimizer step (whole groups, over all processes); >= batch -> one update
+    micro_batch_size: int = 16  # rollouts per forward/backward in each process (gradient accumulation)
     ppo_epochs: int = 1  # passes over each step's rollouts
     lr: float = 3e-4  # AdamW lr (tiny model: 1e-4..3e-4 RL, 1e-3 SFT)
     weight_decay: float = 0.01  # AdamW weight decay
