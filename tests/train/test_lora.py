@@ -9,7 +9,7 @@ from conftest import make_cfg
 from mmreason.core.config import ModelConfig
 from mmreason.core.models import append_responses, build_batch, load_policy
 from mmreason.core.toy import make_shape_records
-from mmreason.train.lora import LoraConfig, apply_lora, lora_targets
+from mmreason.train.lora import LoraConfig, apply_lora, lora_targets, quiet_peft
 from mmreason.train.trainer import train
 
 
@@ -69,7 +69,8 @@ def test_merge_lora_logits_equal_the_adapter_model(lora_run, tmp_path):
 
     assert main([str(ckpt), str(out)]) == 0  # the CLI's entry (`python -m mmreason.train.merge_lora CKPT OUT`)
     base, processor = load_policy(ModelConfig())
-    adapter = PeftModel.from_pretrained(base, str(ckpt / "adapter")).eval()
+    with quiet_peft():
+        adapter = PeftModel.from_pretrained(base, str(ckpt / "adapter")).eval()
     merged, _ = load_policy(ModelConfig(path=str(out)))
     a, m = _logits(adapter, processor), _logits(merged, processor)
     assert float((a - m).abs().max()) <= 1e-5

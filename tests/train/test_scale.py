@@ -142,26 +142,32 @@ def test_bf16_weights_updated_in_place_lose_the_update_and_mixed_precision_keeps
     assert in_place < 0.2 and mixed >= 0.99, (in_place, mixed)
 
 
-def test_fp16_mixed_steps_through_the_loss_scaler_and_checkpoints_it(tmp_path):
+def test_fp16_mixed_steps_through_the_loss_scaler_and_checkpoints_it(tmp_path, capfd):
     from mmreason.train.checkpoint import load_trainer_state
 
     res = train(make_cfg(tmp_path, "algorithm=sft", "trainer.steps=2", "trainer.precision=fp16-mixed", "trainer.eval_size=0",
                          "algorithm.batch_size=4", "trainer.micro_batch_size=4"))
+    err = capfd.readouterr().err  # the memory estimate, printed before the first step
+    assert "memory per rank (estimate" in err and "1 process(es), single, fp16-mixed" in err and "AdamW" in err
     assert all(math.isfinite(h["actor/grad_norm"]) and 1.0 < h["actor/grad_norm"] < 1e3 for h in res["history"])  # unscaled
     assert res["history"][-1]["sft/loss"] < res["history"][0]["sft/loss"]
     assert load_trainer_state(tmp_path / "checkpoints" / "step_000002")["scaler"]["scale"] > 1.0
 
 
-@pytest.mark.slow
 def test_bf16_mixed_sft_loss_tracks_float32_over_50_steps(tmp_path):
+    """Issue 10: over 50 SFT steps the bf16-mixed loss stays within 2 % of float32's at every step (measured:
+    max 0.5 %, see the closing note of issue 10; the loss falls from ~6.9 to ~1)."""
     losses = {}
     for prec in ("fp32", "bf16-mixed"):
         res = train(make_cfg(tmp_path / prec, "algorithm=sft", "trainer.steps=50", "algorithm.batch_size=4",
                              "trainer.micro_batch_size=4", "trainer.eval_size=0", f"trainer.precision={prec}"))
         losses[prec] = [h["sft/loss"] for h in res["history"]]
     a, b = losses["fp32"], losses["bf16-mixed"]
+    rel = [abs(x - y) / x for x, y in zip(a, b)]
+    print(f"\nsft/loss fp32 {a[0]:.4f} -> {a[-1]:.4f}, bf16-mixed {b[0]:.4f} -> {b[-1]:.4f}; max rel diff {max(rel):.4%}, "
+          f"mean {sum(rel) / len(rel):.4%}")
     assert a[-1] < 0.5 * a[0]  # the loss did fall a lot, so tracking it is not trivial
-    assert max(abs(x - y) / x for x, y in zip(a, b)) <= 0.02
+    assert max(rel) <= 0.02
     assert a != b  # bf16 compute really ran
 
 
@@ -232,16 +238,19 @@ def test_entropy_term_is_subtracted_and_logged(tiny_policy, tmp_path):
         out[c] = micro_batch_loss(pol, None, tf, adv, gids, None, cfg, [])
     (l0, m0), (l3, m3) = out[0.0], out[0.3]
     assert m0["actor/entropy"] == pytest.approx(m3["actor/entropy"]) and m0["actor/entropy"] > 1.0  # logged always
-    assert float(l3) == pytest.approx(float(l0) - 0.3 * m0["actor/entropy"], abs=1e-5)
+    assert float(l3.detach()) == pytest.approx(float(l0.detach()) - 0.3 * m0["actor/entropy"], abs=1e-5)
     l3.backward()  # the entropy term has a gradient
     model.zero_grad(set_to_none=True)
 
 
-def test_rl_step_logs_the_rollout_engine_mismatch_and_tis(tmp_path):
-    res = train(make_cfg(tmp_path, "algorithm.tis_cap=2.0", "trainer.steps=1", "trainer.eval_size=0"))
-    f = res["final"]
-    assert 0 <= f["rollout/logprob_diff_mean"] < 1e-4  # hf samples from the policy itself, in float32
-    assert f["rollout/tis_clipfrac"] == 0.0 and f["rollout/is_ratio_mean"] == pytest.approx(1.0, abs=1e-4)
+@pytest.mark.parametrize("cap", ["null", "2.0"])
+def test_rl_step_logs_the_rollout_engine_mismatch_every_step_and_tis(tmp_path, cap):
+    """The engine's log-probs vs the trainer's are logged every step, with or without the TIS correction."""
+    res = train(make_cfg(tmp_path, f"algorithm.tis_cap={cap}", "trainer.steps=2", "trainer.eval_size=0"))
+    assert [h["step"] for h in res["history"]] == [1, 2]
+    for f in res["history"]:
+        assert 0 <= f["rollout/logprob_diff_mean"] <= f["rollout/logprob_diff_max"] < 1e-4  # hf samples the policy, fp32
+        assert f["rollout/tis_clipfrac"] == 0.0 and f["rollout/is_ratio_mean"] == pytest.approx(1.0, abs=1e-4)
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -269,3 +278,36 @@ def test_official_step_function_schedule_name_is_our_step():
 def test_scale_keys_are_checked_when_composing(override, match):
     with pytest.raises(ValueError, match=match):
         make_cfg("/tmp/unused", override)
+
+
+# ---------------------------------------------------------------------------------------------- gradient checkpointing
+
+
+def test_gradient_checkpointing_by_config_recomputes_layers_and_keeps_the_gradients(tmp_path, monkeypatch):
+    """`trainer.gradient_checkpointing=true`: each decoder layer's MLP runs again in backward (recomputed, not
+    stored), and the gradients are those without checkpointing."""
+    from mmreason.core.config import ModelConfig
+    from mmreason.core.models import load_policy
+    from mmreason.train.parallel import Dist, build_policy
+
+    grads, calls = {}, {}
+    for on in (False, True):
+        model, processor = load_policy(ModelConfig())
+        model.train()
+        policy = build_policy(model, make_cfg(tmp_path, f"trainer.gradient_checkpointing={str(on).lower()}"), Dist(), Precision())
+        mlp = type(model.model.language_model.layers[0].mlp)  # module hooks do not fire in the recompute: count calls
+        real = mlp.forward
+        calls[on] = 0
+
+        def counted(self, *a, on=on, real=real, **k):
+            calls[on] += 1
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(mlp, "forward", counted)
+        policy(_tf(processor, [[5, 6, 7], [8]]))["logp"].sum().backward()
+        monkeypatch.undo()
+        grads[on] = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+    n_layers = len(model.model.language_model.layers)
+    assert calls == {False: n_layers, True: 2 * n_layers}
+    assert grads[False].keys() == grads[True].keys()
+    assert max(float((grads[False][k] - grads[True][k]).abs().max()) for k in grads[False]) <= 1e-6

