@@ -103,3 +103,30 @@ def test_merge_lora_refuses_a_full_weight_checkpoint(tmp_path):
     (tmp_path / "ckpt").mkdir()
     with pytest.raises(FileNotFoundError, match="adapter"):
         merge_lora(tmp_path / "ckpt", tmp_path / "out")
+
+
+def test_lora_kl_reference_is_the_adapter_disabled_base(tmp_path):
+    """With LoRA the KL reference is the policy with its adapters disabled (no second copy): its log-probs are the
+    base model's, while the policy's own differ once the adapters are non-zero."""
+    from mmreason.core.chat import record_to_chat
+    from mmreason.train.parallel import Dist, as_policy, build_policy
+    from mmreason.train.precision import Precision
+    from mmreason.train.trainer import reference_logprobs
+
+    model, processor = load_policy(ModelConfig())
+    plain, _ = load_policy(ModelConfig())
+    policy = build_policy(model, make_cfg(tmp_path, "lora.rank=4"), Dist(), Precision())
+    with torch.no_grad():
+        for name, p in policy.hf.named_parameters():
+            if "lora_B" in name:
+                p.normal_(std=0.5)  # PEFT starts B at 0 (no change): make the adapters matter
+    batch = build_batch(processor, [record_to_chat(r) for r in make_shape_records(2, 3)])
+    tok = processor.tokenizer.encode("\\boxed{red}", add_special_tokens=False)
+    tf = append_responses(batch, [tok, tok[:2]], processor.tokenizer.pad_token_id)
+    ref = reference_logprobs(policy, None, tf, 1.0, [])
+    with torch.no_grad():
+        base, adapted = as_policy(plain)(tf)["logp"], policy(tf)["logp"]
+    assert float((ref - base).abs().max()) <= 1e-6
+    assert float((adapted - base).abs().max()) > 1e-3
+    with torch.no_grad():
+        assert torch.equal(policy(tf)["logp"], adapted)  # the adapters are back on after the reference pass
