@@ -109,6 +109,12 @@ def reference_logprobs(policy: Policy, ref: Policy | None, tf: dict, temperature
         return (policy if ref is None else ref)(tf, temperature=temperature, blocked_ids=blocked)["logp"]
 
 
+def response_focus(model, tf: dict, hidden: torch.Tensor) -> torch.Tensor:
+    """VGPO's ρ `[b, R]`: the responses' per-sequence min-max visual focus (core.focus.visual_focus, the diagnostics'
+    function) from the last hidden states of the loss's own forward (no second forward)."""
+    return visual_focus(hidden, image_token_mask(tf["input_ids"], model), tf["response_mask"], normalise=True)
+
+
 def micro_batch_loss(policy: Policy, ref: Policy | None, tf: dict, adv: torch.Tensor, group_ids: torch.Tensor, old_logp,
                      cfg: TrainConfig, blocked, rollout_logp=None, behaviour_logp=None):
     """The policy loss of one micro-batch (its own aggregation) and its metrics.
@@ -123,9 +129,7 @@ def micro_batch_loss(policy: Policy, ref: Policy | None, tf: dict, adv: torch.Te
     out = policy(tf, temperature=t.temperature, blocked_ids=blocked, hidden=focus, entropy=True,
                  entropy_grad=a.entropy_coef != 0, raw=rollout_logp is not None and behaviour_logp is None)
     logp = out["logp"]
-    rho = None
-    if focus:
-        rho = visual_focus(out["hidden"], image_token_mask(tf["input_ids"], policy.hf), mask, normalise=True)
+    rho = response_focus(policy.hf, tf, out["hidden"]) if focus else None
     adv_tok, metrics = weighting(adv, mask, group_ids, rho, a)
     if rollout_logp is not None:
         behaviour = out["raw_logp"] if behaviour_logp is None else behaviour_logp
@@ -318,4 +322,4 @@ def train_rl(cfg: TrainConfig) -> dict:
         backend.close()
 
 
-__all__ = ["make_rollout_backend", "micro_batch_loss", "shard_range", "sync_engine", "train", "update_policy"]
+__all__ = ["make_rollout_backend", "micro_batch_loss", "response_focus", "shard_range", "sync_engine", "train", "update_policy"]
