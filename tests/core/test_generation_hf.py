@@ -81,3 +81,36 @@ def test_make_backend_from_config(tiny_policy):
         make_backend({"backend": "tgi"})
     with pytest.raises(ValueError, match="top_p"):
         SamplingParams(top_p=0)
+
+
+def test_row_sampler_draws_from_softmax_and_the_top_p_nucleus():
+    """Per-row sampling (hf.RowSampler): frequencies follow softmax(scores / T) restricted to the top-p nucleus as
+    transformers' TopPLogitsWarper defines it; a row's draws depend on its own seed only."""
+    from mmreason.core.generation.hf import RowSampler
+
+    probs = torch.tensor([0.5, 0.3, 0.2, 0.0])
+    scores = torch.log(probs).expand(2, 4).clone()  # the last token is suppressed (-inf)
+
+    def draws(sampler, n=1500):
+        return torch.stack([sampler(None, scores).argmax(-1) for _ in range(n)])  # [n, rows]
+
+    full = draws(RowSampler([1, 2], 1.0, 1.0, "cpu"))
+    freq = torch.bincount(full[:, 0], minlength=4).float() / len(full)
+    assert torch.allclose(freq, probs, atol=0.04) and freq[3] == 0
+    assert not torch.equal(full[:, 0], full[:, 1])  # two seeds, two streams
+    assert torch.equal(draws(RowSampler([1, 7], 1.0, 1.0, "cpu"))[:, 0], full[:, 0])  # row 0: its seed alone decides
+    # top_p 0.6: ascending cumulative probs [0, .2, .5, 1] -> drop those <= 0.4 -> keep {0.5, 0.3} -> [.625, .375]
+    nucleus = draws(RowSampler([3, 4], 1.0, 0.6, "cpu"))
+    freq = torch.bincount(nucleus.flatten(), minlength=4).float() / nucleus.numel()
+    assert torch.allclose(freq, torch.tensor([0.625, 0.375, 0.0, 0.0]), atol=0.04)
+
+
+def test_sampled_rows_do_not_depend_on_the_other_prompts_of_the_call(backend, shape_images):
+    """What makes N training processes sample what 1 samples: prompt i of a call is seeded seed + i·n, so
+    prompts [2, 4) alone with seed + 2·n give the same samples as inside the whole call."""
+    chats = chats_for(shape_images)
+    p = SamplingParams(n=3, temperature=1.0, top_p=0.95, max_new_tokens=8, seed=11)
+    whole = backend.generate(chats, p)
+    part = backend.generate(chats[2:], SamplingParams(n=3, temperature=1.0, top_p=0.95, max_new_tokens=8, seed=11 + 2 * 3))
+    assert [[c.token_ids for c in g] for g in whole[2:]] == [[c.token_ids for c in g] for g in part]
+    assert len({tuple(c.token_ids) for g in whole for c in g}) > 3  # really sampled

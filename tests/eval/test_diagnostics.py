@@ -295,15 +295,16 @@ def test_cli_entry_point(tmp_path):
 
 
 def test_training_and_diagnostics_share_one_visual_focus(tiny_run):
-    """VGPO's ρ (trainer.policy_forward, from the loss's own forward) is the per-sequence min-max of the raw ρ
+    """VGPO's ρ (trainer.response_focus, from the loss's own forward) is the per-sequence min-max of the raw ρ
     the diagnostics report (trace_batch, a separate eager forward): one function, core.focus.visual_focus."""
     from mmreason.core.chat import record_to_chat
     from mmreason.core.config import ModelConfig, to_dataclass
     from mmreason.core.focus import masked_minmax
     from mmreason.core.models import load_policy
     from mmreason.eval.diagnostics import trace_batch
+    from mmreason.train.parallel import as_policy
     from mmreason.train.rollout import Rollouts, teacher_forcing_batch
-    from mmreason.train.trainer import policy_forward
+    from mmreason.train.trainer import response_focus
 
     cfg, _, _ = tiny_run
     mcfg = to_dataclass(cfg.model, ModelConfig)
@@ -314,7 +315,7 @@ def test_training_and_diagnostics_share_one_visual_focus(tiny_run):
     tf = teacher_forcing_batch(processor, Rollouts(chats=chats, token_ids=responses), [0, 1], mcfg.min_pixels,
                                mcfg.max_pixels, "cpu")
     with torch.no_grad():
-        _, rho = policy_forward(model, tf, 1.0, [], with_focus=True)
+        rho = response_focus(model, tf, as_policy(model)(tf, hidden=True)["hidden"])
     for i, t in enumerate(traced):
         T = len(responses[i])
         raw = torch.tensor([t["rho"]])

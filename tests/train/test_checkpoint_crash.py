@@ -22,6 +22,7 @@ from mmreason.core import io as core_io
 from mmreason.core import models as core_models
 from mmreason.train import checkpoint as ck
 from mmreason.train.checkpoint import clean_checkpoints, list_checkpoints, load_trainer_state, save_checkpoint
+from mmreason.train.parallel import as_policy
 from mmreason.train.trainer import train
 
 SAVE_LIMIT = 2
@@ -36,10 +37,11 @@ def base_run(tmp_path_factory):
     from mmreason.core.config import ModelConfig
 
     model, processor = core_models.load_policy(ModelConfig(path=str(out / "checkpoints" / "step_000002" / "model")))
+    policy = as_policy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    ck.restore_trainer_state(out / "checkpoints" / "step_000002", opt, sched)
-    return out, (model, processor, opt, sched)
+    ck.restore_trainer_state(out / "checkpoints" / "step_000002", policy, opt, sched)
+    return out, (policy, processor, opt, sched)
 
 
 def _die():
@@ -83,9 +85,17 @@ def _patch(target, name, value):
     return lambda: setattr(target, name, value)
 
 
+def _die_saving(filename):
+    """torch.save that dies when it is asked to write `filename` (and works for every other file)."""
+    real = torch.save
+    return lambda obj, f, *a, **k: _die() if str(f).endswith(filename) else real(obj, f, *a, **k)
+
+
 KILLS = {  # kill point -> (patch to apply in the child, leftovers expected before cleaning, steps after cleaning)
     "writing the model": (_patch(core_models, "save_processor", lambda *a, **k: _die()), r"\.step_000003\..*\.tmp", [1, 2]),
-    "writing trainer_state.pt": (_patch(torch, "save", lambda *a, **k: _die()), r"\.step_000003\..*\.tmp", [1, 2]),
+    "writing the sharded state": (_patch(ck, "_dcp_state", lambda *a: _die()), r"\.step_000003\..*\.tmp", [1, 2]),
+    "writing the RNG states": (_patch(torch, "save", _die_saving("rank_00000.pt")), r"\.step_000003\..*\.tmp", [1, 2]),
+    "writing trainer_state.pt": (_patch(torch, "save", _die_saving("trainer_state.pt")), r"\.step_000003\..*\.tmp", [1, 2]),
     "writing meta.json": (_patch(ck, "atomic_write_json", lambda *a, **k: _die()), r"\.step_000003\..*\.tmp", [1, 2]),
     # complete but never renamed: recovered, then pruned to the limit
     "before the rename": (_patch(core_io.os, "replace", lambda s, d: _die() if str(d).endswith("step_000003") else os.rename(s, d)),

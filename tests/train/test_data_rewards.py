@@ -9,7 +9,7 @@ from mmreason.core.toy import make_shape_records
 from mmreason.train.config import DataConfig, RewardConfig, TrainerConfig
 from mmreason.train.data import PromptSampler, filter_long_prompts, read_records
 from mmreason.train.rewards import RewardFn, format_ok, load_function, overlong_penalty
-from mmreason.train.rollout import collect_rollouts, informative_groups, sampling_seed
+from mmreason.train.rollout import collect_rollouts, informative, sampling_seed
 from mmreason.train.runtime import lr_factor
 
 # ------------------------------------------------------------------ toy records
@@ -233,14 +233,15 @@ def _recs(n):
     return recs
 
 
-def test_dynamic_sampling_keeps_informative_groups_and_refills():
+def test_dynamic_sampling_keeps_informative_and_refills():
     recs = _recs(8)
     backend = ScriptedBackend(right={"0", "1"}, mixed={"2", "3", "4", "5", "6", "7"})
     tcfg = TrainerConfig(prompts_per_step=4, rollouts_per_prompt=2, dynamic_sampling=True, max_refills=3)
     main, refill = PromptSampler(8, 0), PromptSampler(8, 1)
-    batch, m = collect_rollouts(backend, main, refill, recs, DataConfig(), tcfg, RewardFn(RewardConfig()), step=0, seed=0)
+    batch, m, table = collect_rollouts(backend, main, refill, recs, DataConfig(), tcfg, RewardFn(RewardConfig()), step=0, seed=0)
     assert batch.n_groups == 4 and len(batch) == 8
     assert sorted(set(batch.group_ids)) == [0, 1, 2, 3]
+    assert table.owner == [0, 0, 0, 0] and table.lengths == [[3, 3]] * 4  # one process owns every group
     for g in range(4):  # every kept group has unequal rewards
         rs = [r for r, gg in zip(batch.rewards, batch.group_ids) if gg == g]
         assert max(rs) > min(rs)
@@ -253,16 +254,14 @@ def test_dynamic_sampling_gives_up_after_max_refills():
     recs = _recs(4)
     backend = ScriptedBackend(right={"0", "1", "2", "3"})
     tcfg = TrainerConfig(prompts_per_step=2, rollouts_per_prompt=2, dynamic_sampling=True, max_refills=2)
-    batch, m = collect_rollouts(backend, PromptSampler(4, 0), PromptSampler(4, 1), recs, DataConfig(), tcfg, RewardFn(RewardConfig()), 0, 0)
+    batch, m, _ = collect_rollouts(backend, PromptSampler(4, 0), PromptSampler(4, 1), recs, DataConfig(), tcfg, RewardFn(RewardConfig()), 0, 0)
     assert len(batch) == 0 and m["batch/rounds"] == 3 and m["batch/dropped_groups"] == 6
     assert m["reward/mean"] == 1.0  # rollout metrics describe the first round, before filtering
 
 
-def test_informative_groups_by_hand():
-    from mmreason.train.rollout import Rollouts
-
-    r = Rollouts(texts=["a"] * 6, rewards=[1, 1, 0, 1, 0, 0], group_ids=[0, 0, 1, 1, 2, 2])
-    assert informative_groups(r) == [2, 3]
+def test_informative_by_hand():
+    assert [informative(r) for r in ([1, 1], [0, 1], [0, 0], [0.5, 0.5 + 1e-12], [0.2, 0.7, 0.2])] == [
+        False, True, False, False, True]
 
 
 # ------------------------------------------------------------------ config

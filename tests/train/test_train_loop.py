@@ -62,15 +62,17 @@ def test_rl_two_steps_log_metrics_and_checkpoint(tmp_path, algo):
 
 def test_vgpo_uses_one_forward_per_micro_batch_like_grpo(tmp_path, monkeypatch):
     """ρ comes from the loss's own forward: VGPO makes as many policy forwards as GRPO."""
+    from mmreason.train import parallel
+
     calls = {"n": 0, "hidden": 0}
-    real = trainer_mod.response_logprobs
+    real = parallel.policy_outputs
 
     def counting(model, batch, *a, **k):
         calls["n"] += 1
-        calls["hidden"] += bool(k.get("return_hidden"))
+        calls["hidden"] += bool(k.get("hidden"))
         return real(model, batch, *a, **k)
 
-    monkeypatch.setattr(trainer_mod, "response_logprobs", counting)
+    monkeypatch.setattr(parallel, "policy_outputs", counting)
     counts = {}
     for algo in ("grpo", "vgpo"):
         calls.update(n=0, hidden=0)
@@ -99,10 +101,11 @@ def _sgd_delta(cfg, rollouts, adv, model0, processor):
     import copy
 
     from mmreason.train.logging_utils import Timer
+    from mmreason.train.parallel import as_policy
 
     model = copy.deepcopy(model0)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
-    trainer_mod.update_policy(model, None, opt, processor, rollouts, adv, cfg, [], 0, Timer())
+    trainer_mod.update_policy(as_policy(model), None, opt, processor, rollouts, adv, cfg, [], 0, Timer())
     p0 = dict(model0.named_parameters())
     return {k: (p.detach() - p0[k].detach()) for k, p in model.named_parameters()}
 
@@ -120,12 +123,13 @@ def test_gradient_accumulation_matches_one_big_micro_batch(tmp_path, tiny_policy
     cfgs = {m: make_cfg(tmp_path, f"trainer.micro_batch_size={m}", "trainer.grad_clip=0", f"algorithm.loss_agg={agg}") for m in (8, 2)}
     cfg = cfgs[8]
     recs, _ = load_records(cfg.data)
-    rollouts, _ = collect_rollouts(
+    rollouts, _, _ = collect_rollouts(
         HFBackend(model, processor), PromptSampler(len(recs), 0), PromptSampler(len(recs), 1), recs, cfg.data,
         cfg.trainer, RewardFn(cfg.reward), step=0, seed=0,
     )
     # the untrained model never stops early: cut responses to different lengths so micro-batch weights matter
     rollouts.token_ids = [t[: 2 + (i * 3) % 7] for i, t in enumerate(rollouts.token_ids)]
+    rollouts.logprobs = [lp[: len(t)] for lp, t in zip(rollouts.logprobs, rollouts.token_ids)]
     adv = compute_advantages("grpo", torch.tensor(rollouts.rewards), torch.tensor(rollouts.group_ids))
     big = _sgd_delta(cfgs[8], rollouts, adv, model, processor)
     small = _sgd_delta(cfgs[2], rollouts, adv, model, processor)

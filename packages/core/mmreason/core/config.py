@@ -119,10 +119,14 @@ class GenerationConfig:
     tensor_parallel_size: int = 1  # vllm: GPUs per engine
     enforce_eager: bool = False  # no CUDA graphs
     limit_images: int = 4  # images per prompt
+    sleep_level: int = 1  # RL rollout engine: free its GPU memory while the policy trains (vLLM sleep mode;
+    #                       1: offload weights + drop the KV cache, 2: drop both, 0: never). GPU only: elsewhere
+    #                       skipped, with the reason logged once
     extra: dict[str, Any] = field(default_factory=dict)  # passed to vllm.LLM(**extra)
 
     def __post_init__(self) -> None:
         check_choice("generation.backend", self.backend, BACKENDS, "backend")
+        check_choice("generation.sleep_level", self.sleep_level, (0, 1, 2), "sleep level")
 
 
 def register_entry(name: str, node: type) -> None:

@@ -1,15 +1,26 @@
-"""Checkpoints that resume exactly.
+"""Checkpoints that resume exactly, on any number of processes.
 
 Layout (one directory per step, written atomically: a kill leaves either the whole directory or none):
 
     <out_dir>/checkpoints/step_000004/
-        model/              save_pretrained safetensors + tokenizer/processor (loadable by transformers, vLLM,
-                            and `model.path=...`)
-        trainer_state.pt    optimizer, scheduler, RNG states (python, numpy, torch), data cursor, step
-        meta.json           {"step", "algorithm", "metrics"} for humans
+        state/              torch.distributed.checkpoint (DCP): float32 master weights (the adapters only under
+                            LoRA) and AdamW state, one shard file per rank that wrote it, resharded on load to
+                            whatever number of processes resumes
+        rng/rank_00000.pt   RNG states (python, numpy, torch) of each rank
+        model/              consolidated Hugging Face safetensors in `model.dtype` + tokenizer/processor (loadable by
+                            transformers, vLLM, eval and `model.path=...`); under LoRA only at the final step
+        adapter/            LoRA only: the adapters in PEFT's format (`PeftModel.from_pretrained(base, adapter/)`)
+        trainer_state.pt    step, scheduler, loss scaler, data cursors, world size
+        meta.json           {"step", "algorithm", "world_size", "model", "metrics"}; written last
 
 `trainer.resume=auto` continues from the latest step in `<out_dir>/checkpoints`; `save_limit` keeps the
-last N checkpoints.
+last N checkpoints. Resuming needs nothing of the writer's world size: data order and sampling depend on
+global sample indices only, the DCP shards are resharded, and a rank without its own RNG file takes rank 0's
+(RNG states are not consumed by training: sampling and shuffles are seeded explicitly).
+
+Every rank takes part in a save (DCP writes shards, the consolidated model is gathered tensor by tensor);
+rank 0 owns the directory: it creates the temporary one, writes the trainer state and meta.json last, and
+renames it into place after a barrier.
 
 Crash leftovers: a save writes `checkpoints/.step_NNNNNN.<random>.tmp/` and renames it into place (a re-save
 of an existing step parks the old one as `.step_NNNNNN.old.<pid>` for a moment); pruning renames a
@@ -22,10 +33,12 @@ limit holds after any kill. Only names this module writes are touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +85,8 @@ def list_checkpoints(out_dir: str | Path) -> list[tuple[int, Path]]:
 
 def _complete(p: Path) -> bool:
     """A whole checkpoint: meta.json is written last."""
-    return all((p / f).is_file() for f in ("model/config.json", "trainer_state.pt", "meta.json"))
+    weights = (p / "model/config.json").is_file() or (p / "adapter/adapter_config.json").is_file()
+    return weights and all((p / f).is_file() for f in ("state/.metadata", "trainer_state.pt", "meta.json"))
 
 
 def resolve_resume(resume: str | None, out_dir: str | Path) -> Path | None:
@@ -91,32 +105,110 @@ def resolve_resume(resume: str | None, out_dir: str | Path) -> Path | None:
 def save_checkpoint(
     out_dir: str | Path,
     step: int,
-    model,
+    policy,
     processor,
     optimizer: torch.optim.Optimizer,
     scheduler,
     data_state: dict,
     save_limit: int = 0,
     meta: dict | None = None,
+    *,
+    dist=None,
+    scaler=None,
+    model_dtype: str | None = None,
+    full_model: bool = True,
 ) -> Path:
-    """Write step `step` atomically, then drop all but the last `save_limit` checkpoints."""
-    from mmreason.core.models import save_policy
+    """Write step `step` atomically (every rank calls this), then drop all but the last `save_limit` checkpoints.
 
+    `policy` is a `parallel.Policy`; `model_dtype` the dtype of the consolidated `model/` (default: as trained);
+    `full_model=False` skips `model/` under LoRA (intermediate checkpoints keep the adapters only)."""
+    import torch.distributed.checkpoint as dcp
+
+    from .parallel import Dist
+
+    dist = dist or Dist()
     path = checkpoint_root(out_dir) / f"step_{step:06d}"
-    with atomic_path(path) as tmp:
-        tmp.mkdir(parents=True)
-        save_policy(model, processor, tmp / "model")
-        state = {
-            "step": step,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "data": data_state,
-            "rng": rng_state(),
-        }
-        torch.save(state, tmp / "trainer_state.pt")
-        atomic_write_json(tmp / "meta.json", {"step": step, **(meta or {})})  # last: marks it complete
-    clean_checkpoints(out_dir, save_limit)
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_path(path)) if dist.main else None
+        tmp = Path(dist.broadcast(str(tmp) if tmp else None))
+        if dist.main:
+            tmp.mkdir(parents=True)
+        dist.barrier()
+        with _single_process_ok():
+            dcp.save(_dcp_state(policy, optimizer), checkpoint_id=str(tmp / "state"), no_dist=not dist.active)
+        (tmp / "rng").mkdir(exist_ok=True)
+        torch.save(rng_state(), tmp / "rng" / f"rank_{dist.rank:05d}.pt")
+        if policy.peft is not None:
+            _save_adapter(policy, tmp / "adapter", dist)
+        if policy.peft is None or full_model:
+            _save_model(policy, processor, tmp / "model", dist, _DTYPES.get(model_dtype))
+        dist.barrier()
+        if dist.main:
+            state = {
+                "step": step,
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict() if scaler is not None else None,
+                "data": data_state,
+                "world_size": dist.world,
+            }
+            torch.save(state, tmp / "trainer_state.pt")
+            atomic_write_json(tmp / "meta.json", {"step": step, "world_size": dist.world, **(meta or {})})  # last
+    if dist.main:
+        clean_checkpoints(out_dir, save_limit)
+    dist.barrier()
     return path
+
+
+@contextlib.contextmanager
+def _single_process_ok():
+    """DCP warns on every save/load without a process group; one process is a supported case here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled, unavailable or uninitialized")
+        yield
+
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _dcp_state(policy, optimizer) -> dict:
+    """{"model", "optim"}: DCP state dicts keyed by the transformers model's own parameter names (the same
+    whatever wraps it), sharded DTensors under FSDP; frozen parameters left out (the base model under LoRA)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
+    msd, osd = get_state_dict(policy.hf, optimizer, options=StateDictOptions(ignore_frozen_params=True))
+    return {"model": msd, "optim": osd}
+
+
+def _save_model(policy, processor, out: Path, dist, dtype: torch.dtype | None) -> None:
+    """The consolidated model (`save_pretrained` safetensors): gathered one tensor at a time on every rank, kept
+    (in `dtype`, on the CPU) and written by rank 0; under LoRA the merged weights."""
+    from mmreason.core.models import save_processor
+
+    weights = {}
+    for name, tensor in policy.full_weights(dtype):
+        if dist.main:
+            weights[name] = tensor.cpu().contiguous()
+    if dist.main:
+        base = policy.hf
+        old = base.config.dtype
+        base.config.dtype = next(iter(weights.values())).dtype  # the stored dtype, for vLLM's dtype="auto"
+        try:
+            base.save_pretrained(str(out), state_dict=weights, safe_serialization=True)
+        finally:
+            base.config.dtype = old
+        save_processor(processor, out)
+
+
+def _save_adapter(policy, out: Path, dist) -> None:
+    """The LoRA adapters in PEFT's format (float32), gathered from the shards."""
+    adapters = {}
+    for name, p in policy.peft.named_parameters():
+        if p.requires_grad:
+            full = p.detach().full_tensor() if hasattr(p, "full_tensor") else p.detach()
+            if dist.main:
+                adapters[name] = full.cpu().contiguous()
+    if dist.main:
+        policy.peft.save_pretrained(str(out), state_dict=adapters, safe_serialization=True)
 
 
 def prune_checkpoints(out_dir: str | Path, save_limit: int) -> None:
@@ -157,16 +249,35 @@ def clean_checkpoints(out_dir: str | Path, save_limit: int = 0) -> list[str]:
 
 
 def load_trainer_state(path: str | Path) -> dict:
-    """The trainer state of a checkpoint dir (RNG states hold numpy arrays: weights_only=False)."""
+    """The trainer state of a checkpoint dir (data cursors may hold numpy values: weights_only=False)."""
     return torch.load(Path(path) / "trainer_state.pt", map_location="cpu", weights_only=False)
 
 
-def restore_trainer_state(path: str | Path, optimizer: torch.optim.Optimizer, scheduler) -> tuple[int, Any]:
-    """Load a checkpoint's optimizer, scheduler and RNG states in place; return (step, data state).
+def restore_trainer_state(path: str | Path, policy, optimizer: torch.optim.Optimizer, scheduler, *, dist=None,
+                          scaler=None) -> tuple[int, Any]:
+    """Load a checkpoint's weights, optimizer, scheduler, loss scaler and RNG states in place, on any number of
+    processes; return (step, data state). The data state is what the loop passed to `save_checkpoint`."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
 
-    The data state is what the loop passed to `save_checkpoint` as `data_state` (its samplers' cursors)."""
-    state = load_trainer_state(path)
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    set_rng_state(state["rng"])
-    return int(state["step"]), state["data"]
+    from .parallel import Dist
+
+    dist = dist or Dist()
+    path = Path(path)
+    if not (path / "state" / ".metadata").is_file():
+        raise FileNotFoundError(
+            f"{path}: no state/ (torch.distributed.checkpoint) in this checkpoint: it was written by an older mmreason; "
+            f"start from its model/ with model.path={path / 'model'} instead of resuming"
+        )
+    state = _dcp_state(policy, optimizer)
+    with _single_process_ok():
+        dcp.load(state, checkpoint_id=str(path / "state"), no_dist=not dist.active)
+    set_state_dict(policy.hf, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"],
+                   options=StateDictOptions(ignore_frozen_params=True))
+    ts = load_trainer_state(path)
+    scheduler.load_state_dict(ts["scheduler"])
+    if scaler is not None and ts.get("scaler"):
+        scaler.load_state_dict(ts["scaler"])
+    mine = path / "rng" / f"rank_{dist.rank:05d}.pt"
+    set_rng_state(torch.load(mine if mine.is_file() else path / "rng" / "rank_00000.pt", weights_only=False))
+    return int(ts["step"]), ts["data"]

@@ -19,12 +19,16 @@ from mmreason.core.config import GenerationConfig, ModelConfig, check_choice, re
 from mmreason.core.toy import TASKS as TOY_TASKS
 
 from .advantages import ADVANTAGES
+from .lora import LoraConfig
 from .losses import KL_ESTIMATORS, LOSS_AGGREGATIONS, POLICY_LOSSES, check_dual_clip, clip_range
 from .rewards import REWARDS
 from .token_weights import TOKEN_WEIGHTS
 from .vgpo import VGPOConfig
 
 LR_SCHEDULES = ("constant", "cosine", "linear")
+PRECISIONS = ("auto", "fp32", "bf16-mixed", "fp16-mixed")
+STRATEGIES = ("fsdp", "ddp")
+DIST_BACKENDS = ("auto", "nccl", "gloo")
 ROLLOUT_BACKENDS = ("hf", "vllm")  # hf samples from the policy object; vllm gets the weights after every update
 
 
@@ -35,10 +39,11 @@ class TrainerConfig:
     2048 response tokens, 4096 prompt tokens.)"""
 
     steps: int = 200  # training steps (one step = one batch of rollouts + its updates; SFT: one batch)
-    prompts_per_step: int = 8  # prompts (groups) per step; SFT: records per step unless algorithm.batch_size
+    prompts_per_step: int = 8  # prompts (groups) per step, over all processes; SFT: records per step unless
+    #                            algorithm.batch_size
     rollouts_per_prompt: int = 4  # n: samples per prompt, one group
-    mini_batch_size: int = 32  # rollouts per optimizer step (whole groups); >= batch -> one update per step
-    micro_batch_size: int = 16  # rollouts per forward/backward (gradient accumulation inside a mini-batch)
+    mini_batch_size: int = 32  # rollouts per optimizer step (whole groups, over all processes); >= batch -> one update
+    micro_batch_size: int = 16  # rollouts per forward/backward in each process (gradient accumulation)
     ppo_epochs: int = 1  # passes over each step's rollouts
     lr: float = 3e-4  # AdamW lr (tiny model: 1e-4..3e-4 RL, 1e-3 SFT)
     weight_decay: float = 0.01  # AdamW weight decay
@@ -62,9 +67,20 @@ class TrainerConfig:
     eval_size: int = 128  # held-out records per evaluation (0: no evaluation)
     deterministic: bool = False  # torch.use_deterministic_algorithms (exact resume on GPU)
     num_threads: int | None = None  # torch CPU threads (1 for bit-exact CPU runs)
+    # precision and scale (precision.py, parallel.py; README "Training at scale")
+    precision: str = "auto"  # compute: fp32 | bf16-mixed | fp16-mixed (loss-scaled); auto: bf16-mixed if model.dtype is
+    #                          bfloat16, fp16-mixed if float16, else fp32. Master weights and AdamW state are float32
+    #                          always; model.dtype is how weights are stored (checkpoint model/, vLLM, KL reference)
+    gradient_checkpointing: bool = False  # recompute activations in backward (transformers' non-reentrant checkpointing)
+    strategy: str = "fsdp"  # under torchrun with > 1 process: fsdp (FSDP2 fully_shard per decoder layer and vision
+    #                         block, params/grads/optimizer sharded) | ddp (replicas, gradients all-reduced)
+    dist_backend: str = "auto"  # torch.distributed backend: auto (nccl with GPUs, else gloo) | nccl | gloo
 
     def __post_init__(self) -> None:
         check_choice("trainer.lr_schedule", self.lr_schedule, LR_SCHEDULES, "schedule")
+        check_choice("trainer.precision", self.precision, PRECISIONS, "precision")
+        check_choice("trainer.strategy", self.strategy, STRATEGIES, "strategy")
+        check_choice("trainer.dist_backend", self.dist_backend, DIST_BACKENDS, "backend")
         for key in ("steps", "prompts_per_step", "rollouts_per_prompt", "mini_batch_size", "micro_batch_size", "ppo_epochs"):
             if getattr(self, key) < 1:
                 raise ValueError(f"trainer.{key} must be >= 1, got {getattr(self, key)}")
@@ -94,6 +110,13 @@ class AlgorithmConfig:
     vgpo: VGPOConfig = field(default_factory=VGPOConfig)  # settings of token_weights=vgpo (vgpo.py)
     overlong_buffer: int = 0  # DAPO soft overlong punishment over the last N tokens of the budget (0: off)
     overlong_penalty: float = 1.0  # penalty at the full response budget
+    entropy_coef: float = 0.0  # loss -= entropy_coef·H (H: the policy's per-token entropy, aggregated like the loss;
+    #                            verl's entropy_coeff sign: > 0 rewards exploration). actor/entropy is logged always.
+    #                            The official VGPO code's optional `entropy_penalty_coef` (0.06, off by default) adds
+    #                            +coef·mean(-log p) of the sampled tokens, i.e. a penalty: entropy_coef < 0 here
+    tis_cap: float | None = None  # truncated importance sampling: per-token loss × min(p_trainer/p_rollout, tis_cap)
+    #                               with the rollout engine's log-probs (Yao et al. 2025, "Your Efficient RL Framework
+    #                               Secretly Brings You Off-Policy RL Training"; verl/TRL use cap 2); null: off
     # SFT
     batch_size: int | None = None  # records per step (null: trainer.prompts_per_step)
     epochs: float | None = None  # if set, steps = ceil(epochs · records / batch)
@@ -109,6 +132,8 @@ class AlgorithmConfig:
         LOSS_AGGREGATIONS.check(self.loss_agg)
         KL_ESTIMATORS.check(self.kl_type)
         TOKEN_WEIGHTS.check(self.token_weights)
+        if self.tis_cap is not None and self.tis_cap <= 0:
+            raise ValueError(f"algorithm.tis_cap must be > 0 or null, got {self.tis_cap}")
 
 
 @dataclass
@@ -198,12 +223,15 @@ class TrainConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)  # rank > 0: train LoRA adapters (PEFT) instead of all weights
 
     def __post_init__(self) -> None:
         t, a = self.trainer, self.algorithm
         if a.name == "sft":
             return
         check_choice("generation.backend", self.generation.backend, ROLLOUT_BACKENDS, "rollout engine")
+        if self.generation.backend == "hf" and self.generation.tensor_parallel_size != 1:
+            raise ValueError("generation.tensor_parallel_size > 1 needs generation=vllm (hf samples from the policy itself)")
         n = t.rollouts_per_prompt
         if a.token_weights == "vgpo" and a.vgpo.inter and (t.micro_batch_size % n or t.mini_batch_size % n):
             raise ValueError(

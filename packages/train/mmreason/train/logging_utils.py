@@ -119,6 +119,19 @@ class RunLogger:
             self.wandb.finish()
 
 
+class NullLogger:
+    """What ranks other than 0 log with: nothing."""
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _init_wandb(cfg: LoggerConfig, out_dir: Path, config: dict | None):
     try:
         import wandb

@@ -15,13 +15,15 @@ Three registries (mmreason.core.registry; a config value may also name "package.
   batch's share of the normaliser (tokens or sequences), so micro-batches add up to the mini-batch's loss.
 - `KL_ESTIMATORS` (`algorithm.kl_type`): k1 / k2 / k3 (= low_var_kl) estimators of KL(pi || ref)
   (J. Schulman, "Approximating KL divergence").
-`entropy_from_logits`: per-position entropy of the categorical distribution.
+`entropy_from_logits`: per-position entropy of the categorical distribution (core.models).
+`rollout_correction`: the rollout engine's log-probs vs the trainer's, and truncated importance sampling.
 """
 
 from __future__ import annotations
 
 import torch
 
+from mmreason.core.models import entropy_from_logits  # noqa: F401  (re-exported: the one definition)
 from mmreason.core.registry import Registry
 
 POLICY_LOSSES = Registry("policy loss", key="algorithm.loss")
@@ -254,11 +256,35 @@ def kl_penalty(logp: torch.Tensor, ref_logp: torch.Tensor, kind: str = "low_var_
     return KL_ESTIMATORS.get(kind)(logp.float(), ref_logp.float())
 
 
-def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """H = -Σ p·log p over the last dim (p = softmax), float32, `[..., V] -> [...]`; -inf logits give 0·log 0 = 0."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    p = logp.exp()
-    return -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)
+# ---------------------------------------------------------------------------------------------- rollout mismatch
+
+
+@torch.no_grad()
+def rollout_correction(
+    trainer_logp: torch.Tensor, rollout_logp: torch.Tensor, mask: torch.Tensor, cap: float | None = None
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Truncated importance sampling (TIS; F. Yao, L. Liu et al. 2025, "Your Efficient RL Framework Secretly Brings
+    You Off-Policy RL Training"): the rollout engine (vLLM, bf16) samples from π_rollout, not from the trainer's
+    π_old, so each token's loss is weighted by w_t = min(π_old(y_t) / π_rollout(y_t), C), detached
+    (their Eq. for the token-level TIS-corrected gradient E_{y~π_rollout}[min(π_old/π_rollout, C)·∇ log π·A]).
+
+    `trainer_logp`, `rollout_logp`: `[B, L]` log-probs of the sampled tokens under the trainer's old policy and
+    the engine (both raw temperature-1 log-probs, `Completion.logprobs`); returns (w `[B, L]`, 1 at padding and when
+    `cap` is None, and metrics over valid tokens: `logprob_diff_mean` = mean |Δ|, `logprob_diff_max`,
+    `is_ratio_mean` = mean π_old/π_rollout (untruncated), `tis_clipfrac` = share of tokens with ratio > C).
+    """
+    _check_shapes("rollout_correction", mask, trainer_logp=trainer_logp, rollout_logp=rollout_logp)
+    valid = mask.bool()
+    d = torch.where(valid, trainer_logp.float() - rollout_logp.float(), torch.zeros((), device=mask.device))
+    ratio = torch.exp(d.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP))
+    w = torch.ones_like(ratio) if cap is None else torch.where(valid, ratio.clamp(max=cap), torch.ones_like(ratio))
+    stats = {
+        "logprob_diff_mean": float(masked_mean(d.abs(), mask)),
+        "logprob_diff_max": float(d.abs().max()) if d.numel() else 0.0,
+        "is_ratio_mean": float(masked_mean(ratio, mask)),
+        "tis_clipfrac": float(masked_mean((ratio > cap).float(), mask)) if cap is not None else 0.0,
+    }
+    return w, stats
 
 
 __all__ = [
@@ -272,4 +298,5 @@ __all__ = [
     "masked_mean",
     "masked_sum",
     "policy_loss",
+    "rollout_correction",
 ]

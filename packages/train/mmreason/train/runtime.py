@@ -1,9 +1,10 @@
-"""What every training run sets up, RL or SFT: seeds and threads, the output directory, the checkpoint to
-resume from, the policy, the data, the optimizer and its learning-rate schedule.
+"""What every training run sets up, RL or SFT: the process group, seeds and threads, the output directory, the
+checkpoint to resume from, the policy (float32 master weights, wrapped for the strategy and precision), the data,
+the optimizer and its learning-rate schedule.
 
-    run = start_run(cfg)                          # seeds, out_dir, checkpoint, policy (from the checkpoint if resuming)
+    run = start_run(cfg)                          # dist, seeds, out_dir, checkpoint, policy (weights restored in loop.py)
     records, heldout, stats = prepare_data(cfg, run.processor)   # stats: data/invalid_*, data/too_long
-    optimizer, scheduler = make_optimizer(run.model, cfg)
+    optimizer, scheduler = make_optimizer(run.policy, cfg)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from mmreason.core.models import blocked_token_ids, load_policy
 from .checkpoint import clean_checkpoints, resolve_resume
 from .config import TrainConfig
 from .data import filter_long_prompts, load_records
+from .parallel import Dist, Policy, build_policy, format_memory, init_dist, memory_estimate, shard_model
+from .precision import Precision, resolve_precision
 
 
 def setup_torch(cfg: TrainConfig) -> None:
@@ -38,7 +41,8 @@ def setup_torch(cfg: TrainConfig) -> None:
 
 
 def resolve_out_dir(cfg: TrainConfig) -> Path:
-    """`trainer.out_dir`, else Hydra's run directory, else ./outputs/train (created)."""
+    """`trainer.out_dir`, else Hydra's run directory, else ./outputs/train (created). Under torchrun every rank
+    uses rank 0's (`start_run` broadcasts it): Hydra's timestamped directories may differ between ranks."""
     out = cfg.trainer.out_dir
     if not out:
         try:
@@ -67,11 +71,14 @@ def lr_factor(step: int, total: int, schedule: str = "constant", warmup: int = 0
 
 
 def trainable(model) -> list[torch.nn.Parameter]:
-    return [p for p in model.parameters() if p.requires_grad]
+    """The trainable parameters of a Policy (adapters only under LoRA) or of a plain module."""
+    return model.parameters() if isinstance(model, Policy) else [p for p in model.parameters() if p.requires_grad]
 
 
 def make_optimizer(model, cfg: TrainConfig):
-    """AdamW over the trainable parameters and its LambdaLR schedule (`lr_factor` over `trainer.steps`)."""
+    """AdamW (float32 state: the master weights are float32) over the trainable parameters of a Policy or module
+    (created after FSDP sharding, so its state is sharded too) and its LambdaLR schedule (`lr_factor` over
+    `trainer.steps`)."""
     t = cfg.trainer
     opt = torch.optim.AdamW(trainable(model), lr=t.lr, betas=tuple(t.betas), weight_decay=t.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -80,12 +87,40 @@ def make_optimizer(model, cfg: TrainConfig):
     return opt, sched
 
 
-def load_for_run(cfg: TrainConfig, ckpt: Path | None):
-    """(model, processor) from the config, or from a checkpoint's model/ when resuming."""
-    mcfg = cfg.model if ckpt is None else dataclasses.replace(cfg.model, path=str(ckpt / "model"))
-    model, processor = load_policy(mcfg)
+_DTYPE_NAMES = {None: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}
+
+
+def load_for_run(cfg: TrainConfig, device: str | torch.device | None = None):
+    """(model, processor): the configured policy in train mode, in float32 (the master weights, whatever `model.dtype`
+    stores); under LoRA the frozen base in the compute dtype instead (it is never updated; PEFT keeps the adapters
+    in float32). A resumed run gets its weights from the checkpoint's DCP state afterwards (loop.py)."""
+    dtype = "float32"
+    if cfg.lora.rank:
+        dtype = _DTYPE_NAMES[Precision(resolve_precision(cfg.trainer.precision, cfg.model.dtype)).compute_dtype]
+    model, processor = load_policy(dataclasses.replace(cfg.model, dtype=dtype), device=device)
     model.train()
     return model, processor
+
+
+def load_reference(cfg: TrainConfig, run: Run) -> Policy | None:
+    """The frozen KL reference (`algorithm.kl_coef > 0`): the initial policy, also on resume, in the compute dtype;
+    sharded like the policy under FSDP. None without KL, and under LoRA (the reference is the adapter-disabled
+    policy itself, `Policy.adapters_disabled`)."""
+    if cfg.algorithm.kl_coef <= 0 or cfg.lora.rank:
+        return None
+    from .parallel import PolicyForward
+
+    dtype = _DTYPE_NAMES[run.precision.compute_dtype]
+    dev = "cpu" if run.dist.active else None
+    ref, _ = load_policy(dataclasses.replace(cfg.model, dtype=dtype), device=dev)
+    ref.requires_grad_(False)
+    fwd = PolicyForward(ref, lambda: run.precision.autocast(run.dist.device if run.dist.active else ref.device),
+                        guard_vision=run.dist.active)
+    if run.policy.strategy == "fsdp":
+        shard_model(fwd, ref, None)
+        return Policy(ref, fwd, "fsdp")
+    fwd.to(run.dist.device if run.dist.active else ref.device)
+    return Policy(ref, fwd, "single")
 
 
 def prepare_data(cfg: TrainConfig, processor, log=print) -> tuple[list[dict], list[dict], dict[str, float]]:
@@ -113,26 +148,52 @@ def prepare_data(cfg: TrainConfig, processor, log=print) -> tuple[list[dict], li
 
 @dataclass
 class Run:
-    """A started run: its config, output directory, the checkpoint it resumes (or None) and the policy."""
+    """A started run: its config, output directory, the checkpoint it resumes (or None), the policy (wrapped for the
+    strategy; `run.model` is the transformers model), the process group and the compute precision."""
 
     cfg: TrainConfig
     out_dir: Path
     ckpt: Path | None
-    model: Any
+    policy: Policy
     processor: Any
+    dist: Dist
+    precision: Precision
+
+    @property
+    def model(self):
+        return self.policy.hf
 
     @property
     def blocked(self) -> list[int]:
         """Token ids never sampled nor trained on (vision special tokens)."""
         return blocked_token_ids(self.processor)
 
+    def memory_line(self) -> str:
+        """The per-rank memory estimate printed before the run."""
+        n = sum(p.numel() for p in self.policy.hf.parameters())
+        k = sum(p.numel() for p in self.policy.parameters())
+        half = 4 if self.precision.compute_dtype is None else 2
+        ref = 0
+        if self.cfg.algorithm.name != "sft" and self.cfg.algorithm.kl_coef > 0 and not self.cfg.lora.rank:
+            ref = half
+        strategy = self.policy.strategy
+        frozen = half if self.cfg.lora.rank else 4
+        est = memory_estimate(n, k, self.dist.world, strategy, self.precision.name, ref, frozen)
+        return format_memory(est, n, k, self.dist.world, strategy, self.precision.name)
+
 
 def start_run(cfg: TrainConfig) -> Run:
-    """Seed, make the output directory (clearing what a killed run left in its checkpoints), find the checkpoint
-    to resume (`trainer.resume`), load the policy."""
+    """Join the process group (torchrun), seed, make the output directory (rank 0, clearing what a killed run left
+    in its checkpoints), find the checkpoint to resume (`trainer.resume`), load and wrap the policy."""
+    dist = init_dist(cfg)
     setup_torch(cfg)
-    out_dir = resolve_out_dir(cfg)
-    clean_checkpoints(out_dir, cfg.trainer.save_limit)  # temp and half-pruned dirs; prune to save_limit
-    ckpt = resolve_resume(cfg.trainer.resume, out_dir)
-    model, processor = load_for_run(cfg, ckpt)
-    return Run(cfg, out_dir, ckpt, model, processor)
+    out_dir = Path(dist.broadcast(str(resolve_out_dir(cfg)) if dist.main else None))
+    ckpt = None
+    if dist.main:
+        clean_checkpoints(out_dir, cfg.trainer.save_limit)  # temp and half-pruned dirs; prune to save_limit
+        ckpt = resolve_resume(cfg.trainer.resume, out_dir)
+    ckpt = dist.broadcast(None if ckpt is None else str(ckpt))
+    precision = Precision(resolve_precision(cfg.trainer.precision, cfg.model.dtype))
+    model, processor = load_for_run(cfg, device="cpu" if dist.active else None)
+    policy = build_policy(model, cfg, dist, precision)
+    return Run(cfg, out_dir, None if ckpt is None else Path(ckpt), policy, processor, dist, precision)

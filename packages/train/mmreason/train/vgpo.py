@@ -53,6 +53,10 @@ from .advantages import group_index
 
 SCHEDULES = ("linear", "exponential", "step")
 QUANTILES = (0.1, 0.5, 0.9)  # of ψ and α in the diagnostics
+# the official code's names (`visual_compensation_type` in verl/workers/actor/config.py): its "step-function",
+# C = β where (t - t_min)/(t_max - t_min) >= step_ratio else 0 (dp_actor._compute_visual_compensation_factor),
+# is our `step` (x_t >= step_at, x_t = t/(T-1), the same normalised position)
+SCHEDULE_ALIASES = {"step-function": "step"}
 
 
 @dataclass
@@ -66,7 +70,8 @@ class VGPOConfig:
     inter: bool = True  # trajectory weights α (Eq. 9-11); false: α = 1
     compensation: bool = True  # late-token compensation C = β·s(x) (Eq. 5); false: C = 0, so ρ' = ρ
     gating: bool = True  # C only on the top-κ late tokens by ρ (Eq. 6); false: on every token (ablation "VAC without gate")
-    schedule: str = "linear"  # s(x): linear x | exponential x^exponent | step [x >= step_at]
+    schedule: str = "linear"  # s(x): linear x | exponential x^exponent | step [x >= step_at] (alias: step-function,
+    #                           the official code's name)
     beta: float = 0.3  # compensation strength β
     gamma: float = 0.5  # the "late" part starts at token ⌊γ·T⌋
     kappa: float = 0.2  # share κ of late tokens that pass the gate (at least one)
@@ -81,6 +86,7 @@ class VGPOConfig:
 
     def __post_init__(self) -> None:
         problems = []
+        self.schedule = SCHEDULE_ALIASES.get(self.schedule, self.schedule)
         if self.schedule not in SCHEDULES:
             problems.append(f"schedule {self.schedule!r} not in {SCHEDULES}")
         if not 0.0 <= self.gamma <= 1.0:
@@ -138,8 +144,10 @@ def compensation(
 ) -> torch.Tensor:
     """C `[B, L]` = β·s(x_t), x_t = t/(T-1) (Eq. 5); 0 before `start_ratio` and at padding.
 
-    linear: s = u, exponential: s = u^exponent with u = (x - start)/(1 - start); step: s = [x ≥ step_at].
+    linear: s = u, exponential: s = u^exponent with u = (x - start)/(1 - start); step (or the official name
+    step-function): s = [x ≥ step_at].
     """
+    schedule = SCHEDULE_ALIASES.get(schedule, schedule)
     if schedule not in SCHEDULES:
         raise ValueError(f"vgpo.py:compensation: schedule {schedule!r} not in {SCHEDULES}")
     if not 0.0 <= start_ratio < 1.0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from transformers import LogitsProcessor
 
 from ..chat import Chat
 from .base import Completion, GenerationBackend, SamplingParams, greedy_copies
@@ -15,6 +16,11 @@ class HFBackend(GenerationBackend):
     (raw logits, before temperature/top-p), the same quantity vLLM returns by default and
     `models.response_logprobs` recomputes. The final EOS token is kept in `token_ids` (RL trains on
     it); the text has special tokens removed and stops before any stop string.
+
+    Sampling is seeded per row, as vLLM seeds each request: sample j of prompt i of a call draws from its own
+    generator seeded `params.seed + i·n + j` (`RowSampler`), so a row's tokens do not depend on which other
+    prompts share the batch, on `batch_size`, or on how prompts are split across processes (a rank that
+    generates prompts [lo, hi) of a step passes `seed + lo·n`).
     """
 
     name = "hf"
@@ -46,7 +52,7 @@ class HFBackend(GenerationBackend):
         try:
             for start in range(0, len(chats), self.batch_size):
                 part = chats[start : start + self.batch_size]
-                seed = None if params.seed is None else params.seed + start
+                seed = None if params.seed is None else params.seed + start * params.n
                 out += self._generate_batch(build_batch(self.processor, part, True, self.min_pixels, self.max_pixels), params, seed)
         finally:
             self.model.train(was_training)
@@ -67,16 +73,17 @@ class HFBackend(GenerationBackend):
             suppress_tokens=self.blocked or None,
             pad_token_id=self.pad_id,
             eos_token_id=sorted(self.eos_ids),
+            temperature=None, top_p=None, top_k=None,
         )
-        if sample:
-            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
-        else:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if sample:  # RowSampler draws the token and leaves only it finite: generate's own draw is then certain
+            if seed is None:
+                seed = int(torch.randint(0, 2**62, ()))
+            seeds = [seed + i for i in range(B * n_gen)]  # row i*n + j: prompt i, sample j
+            kwargs.update(temperature=1.0, top_p=1.0, top_k=0,
+                          logits_processor=[RowSampler(seeds, params.temperature, params.top_p, device)])
         if params.stop:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.processor.tokenizer)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            if seed is not None:
-                torch.manual_seed(seed)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # generate's draw uses it
             gen = self.model.generate(**batch, **kwargs)
         seqs = gen.sequences[:, P:]
         logits = torch.stack(gen.logits, dim=1).float()  # [B*n, T, V] raw
@@ -101,6 +108,32 @@ class HFBackend(GenerationBackend):
             c = Completion(text=text, token_ids=ids, logprobs=lps, finish_reason=finish)
             results[row // n_gen] += greedy_copies(c, params.n) if not sample else [c]
         return results
+
+
+class RowSampler(LogitsProcessor):
+    """Sample each row from its own generator: softmax(scores / temperature) restricted to the top-p nucleus
+    (the smallest set of tokens whose probability reaches `top_p`, as transformers' TopPLogitsWarper), drawn
+    by the exponential race argmax(p / E), E ~ Exp(1) per token from the row's generator (what
+    `torch.multinomial` does). Returns -inf everywhere but the drawn token, so greedy decoding emits it.
+    Runs after the suppress-tokens processor, so blocked tokens are never drawn."""
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float, device):
+        dev = torch.device(device)
+        self.gens = [torch.Generator(device=dev).manual_seed(int(s) % 2**63) for s in seeds]
+        self.temperature, self.top_p = float(temperature), float(top_p)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        logits = scores.float() / self.temperature
+        if self.top_p < 1.0:
+            srt, idx = logits.sort(dim=-1)  # ascending, as TopPLogitsWarper
+            cum = srt.softmax(-1).cumsum(-1)
+            drop = cum <= 1.0 - self.top_p
+            drop[..., -1] = False  # keep at least one token
+            logits = logits.masked_fill(drop.scatter(-1, idx, drop), float("-inf"))
+        probs = logits.softmax(-1)
+        race = torch.stack([torch.empty_like(probs[0]).exponential_(generator=g) for g in self.gens[: len(probs)]])
+        choice = (probs / race).argmax(-1, keepdim=True)
+        return torch.full_like(scores, float("-inf")).scatter(-1, choice, 0.0)
 
 
 def _first_stop(text: str, stops: list[str]) -> int | None:

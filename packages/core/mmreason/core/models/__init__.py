@@ -26,10 +26,12 @@ __all__ = [
     "build_batch",
     "build_tiny",
     "blocked_token_ids",
+    "entropy_from_logits",
     "image_token_mask",
     "load_policy",
     "load_processor",
     "model_path",
+    "policy_outputs",
     "resolve_device",
     "response_logprobs",
     "save_policy",
@@ -167,22 +169,69 @@ def response_logprobs(
     """Teacher-forced log p(response token) for a batch from `append_responses`.
 
     Returns `logp` [B, R] (0 where response_mask is 0) and, with return_hidden, the last-layer hidden
-    states of the whole sequence [B, L, H] (only the last layer is kept: the base model's output, no
-    `output_hidden_states`). The LM head runs only over the response positions (memory: vocab × R,
-    not vocab × L). `blocked_ids` get -inf logits, as in sampling.
+    states of the whole sequence [B, L, H]. `blocked_ids` get -inf logits, as in sampling. The one forward
+    is `policy_outputs`, which can also give the entropy and the raw temperature-1 log-probs.
+    """
+    out = policy_outputs(model, batch, temperature, blocked_ids, hidden=return_hidden)
+    return (out["logp"], out["hidden"]) if return_hidden else out["logp"]
+
+
+def policy_outputs(
+    model,
+    batch: dict[str, torch.Tensor],
+    temperature: float = 1.0,
+    blocked_ids: list[int] | None = None,
+    *,
+    hidden: bool = False,
+    entropy: bool = False,
+    entropy_grad: bool = False,
+    raw: bool = False,
+) -> dict[str, torch.Tensor]:
+    """One teacher-forced forward of a batch from `append_responses`; a dict of `[B, R]` tensors (0 at padding):
+
+    - `logp`: log p(response token) at `temperature`, `blocked_ids` at -inf (the sampling distribution);
+    - `hidden` [B, L, H] (with `hidden=True`): the last-layer hidden states (the base model's output, no
+      `output_hidden_states`);
+    - `entropy` (with `entropy=True`): entropy of that distribution per position, with grad only if
+      `entropy_grad`;
+    - `raw_logp` (with `raw=True`, no grad): log p at temperature 1 without the block, the quantity
+      `Completion.logprobs` holds (hf, vLLM's default `raw_logprobs`).
+
+    The LM head runs only over the response positions (memory: vocab × R, not vocab × L), outside autocast,
+    in the head weight's dtype (float32 master weights in one process, so log-probs are exact float32;
+    FSDP's bf16 compute copy under `bf16-mixed`), and everything after it in float32.
     """
     rmask = batch["response_mask"]
     inputs = {k: v for k, v in batch.items() if k != "response_mask"}
     out = model.model(**inputs, use_cache=False)
-    hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
+    last = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
     R = rmask.shape[1]
-    h_pred = hidden[:, -R - 1 : -1, :]  # position t predicts token t+1
-    logits = model.lm_head(h_pred).float()
+    h_pred = last[:, -R - 1 : -1, :]  # position t predicts token t+1
+    head = model.lm_head
+    with torch.autocast(device_type=h_pred.device.type, enabled=False):
+        logits = torch.nn.functional.linear(h_pred.to(head.weight.dtype), head.weight, head.bias).float()
+    targets = inputs["input_ids"][:, -R:].unsqueeze(-1)
+    result: dict[str, torch.Tensor] = {}
+    if raw:
+        with torch.no_grad():
+            raw_lp = logits.gather(-1, targets).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+            result["raw_logp"] = raw_lp * rmask
     if temperature and temperature != 1.0:
         logits = logits / temperature
     if blocked_ids:
-        logits[..., blocked_ids] = float("-inf")
-    targets = inputs["input_ids"][:, -R:]
-    logp = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    logp = logp * rmask
-    return (logp, hidden) if return_hidden else logp
+        logits = logits.index_fill(-1, torch.as_tensor(blocked_ids, device=logits.device), float("-inf"))
+    logp_all = torch.log_softmax(logits, dim=-1)
+    result["logp"] = logp_all.gather(-1, targets).squeeze(-1) * rmask
+    if entropy:
+        with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
+            result["entropy"] = entropy_from_logits(logits) * rmask
+    if hidden:
+        result["hidden"] = last
+    return result
+
+
+def entropy_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """H = -Σ p·log p over the last dim (p = softmax), float32, `[..., V] -> [...]`; -inf logits give 0·log 0 = 0."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    p = logp.exp()
+    return -torch.where(p > 0, p * logp, torch.zeros_like(p)).sum(-1)
