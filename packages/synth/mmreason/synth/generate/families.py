@@ -1358,16 +1358,18 @@ def formula_walk(v: View, rng):
     t = bind[inputs[0]][0]
     rows = _formula_rows(v, f, inputs)
     opts = [(u, w, d) for u, w, _, d in v.relations_of_table(t) if v.node(u)["name"] in rows]
-    if not opts:
-        return None
-    u, w, d = rng.choice(opts)
-    steps = [{"relation": d["name"], "dir": "in", "table": t}]
-    spec = {"op": "formula", "formula": f, "target": lhs, "round": 2,
-            "bind": {x: {"op": "walk", "start": {"entity": w}, "steps": steps, "attr": {"table": t, "column": bind[x][1]}}
-                     for x in inputs}}
-    try:
-        val = evaluate(v.kg, spec)  # the walk fails unless exactly one row has that entry
-    except ComputeError:
+    rng.shuffle(opts)
+    for u, w, d in opts:
+        steps = [{"relation": d["name"], "dir": "in", "table": t}]
+        spec = {"op": "formula", "formula": f, "target": lhs, "round": 2,
+                "bind": {x: {"op": "walk", "start": {"entity": w}, "steps": steps,
+                             "attr": {"table": t, "column": bind[x][1]}} for x in inputs}}
+        try:
+            val = evaluate(v.kg, spec)  # the walk fails unless exactly one row has that entry
+            break
+        except ComputeError:
+            continue
+    else:
         return None
     who = f"the {v.key_type(t)} whose {d['name']} entry is {v.node(w)['name']}"
     q = (f"Using {v.label(f)} and the values in {v.label(t)}, compute the {_q(v, f, lhs)} {lhs} of {who}. "
