@@ -962,6 +962,18 @@ def multi_table_join(v: View, rng):
     return _finish("multi_table_join", q, spec, cot, [k, c["key"]], v, rng, hops=2)
 
 
+def _extreme(v: View, rng, t: str, col: str) -> tuple[str, list[dict], dict, str] | None:
+    """(op, the column's cells, the argmax / argmin spec, the row it names) for a random one of largest /
+    smallest; None on a tie."""
+    op = rng.choice(["argmax", "argmin"])
+    cells = v.num_cells(t, col)
+    inner = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
+    try:
+        return op, cells, inner, evaluate(v.kg, inner)
+    except ComputeError:
+        return None
+
+
 @family("join_lookup")
 def join_lookup(v: View, rng):
     if len(v.tables) != 2:
@@ -971,13 +983,10 @@ def join_lookup(v: View, rng):
     if not c1s or not c2s:
         return None
     c1, c2 = rng.choice(c1s), rng.choice(c2s)
-    op = rng.choice(["argmax", "argmin"])
-    cells = v.num_cells(t1, c1)
-    inner = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
-    try:
-        who = evaluate(v.kg, inner)
-    except ComputeError:
+    got = _extreme(v, rng, t1, c1)
+    if not got:
         return None
+    op, cells, inner, who = got
     target = next((c for c in v.num_cells(t2, c2) if c["entity"] == who), None)
     if not target:
         return None
@@ -1092,13 +1101,10 @@ def multi_chart_join(v: View, rng):
     if not opts:
         return None
     (i1, t1, c1), (i2, t2, c2) = rng.choice(opts)
-    op = rng.choice(["argmax", "argmin"])
-    cells = v.num_cells(t1, c1)
-    inner = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
-    try:
-        who = evaluate(v.kg, inner)
-    except ComputeError:
+    got = _extreme(v, rng, t1, c1)
+    if not got:
         return None
+    op, cells, inner, who = got
     target = [c for c in v.num_cells(t2, c2) if c["entity"] == who]
     if len(target) != 1:
         return None
@@ -1120,12 +1126,10 @@ def chart_join(v: View, rng, i, t, col):
     if not others:
         return None
     c2 = rng.choice(others)
-    op = rng.choice(["argmax", "argmin"])
-    inner = {"op": op, "args": [{"cell": c["key"]} for c in v.num_cells(t, col)]}
-    try:
-        who = evaluate(v.kg, inner)
-    except ComputeError:
+    got = _extreme(v, rng, t, col)
+    if not got:
         return None
+    op, cells, inner, who = got
     target = next(c for c in v.num_cells(t, c2) if c["entity"] == who)
     word = "tallest" if op == "argmax" else "shortest"
     q = (f"Find the {v.key_type(t)} with the {word} bar in {v.label(i)}. What is its {cn(c2)} according to "
@@ -1133,7 +1137,7 @@ def chart_join(v: View, rng, i, t, col):
     spec = {"op": "attr", "args": [inner], "table": t, "column": c2}
     cot = [f"The {word} bar in {v.label(i)} is {who}.", f"{v.label(t)} lists {who} with {cn(c2)} {target['raw']}."]
     plotted = v.kg.plotted_table(i)[1]
-    return _finish("chart_join", q, spec, cot, [c["key"] for c in v.num_cells(t, col)] + [target["key"]], v, rng,
+    return _finish("chart_join", q, spec, cot, [c["key"] for c in cells] + [target["key"]], v, rng,
                    hide_columns={t: list(plotted)}, answer_in_text_ok=True, hops=2)
 
 
@@ -1143,13 +1147,10 @@ def chart_relation(v: View, rng, i, t, col):
     relation entry in the plotted table (shown without the plotted column); the bar's row is never named."""
     if t not in v.tables:
         return None
-    op = rng.choice(["argmax", "argmin"])
-    cells = v.num_cells(t, col)
-    inner = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
-    try:
-        who = evaluate(v.kg, inner)
-    except ComputeError:
+    got = _extreme(v, rng, t, col)
+    if not got:
         return None
+    op, cells, inner, who = got
     rels = [(w, k, d) for u, w, k, d in v.relations_of_table(t) if v.node(u)["name"] == who]
     names = [d["name"] for _, _, d in rels]
     rels = [r for r in rels if names.count(r[2]["name"]) == 1]  # one entry of that relation: a unique answer
@@ -1359,7 +1360,8 @@ def formula_walk(v: View, rng):
     rows = _formula_rows(v, f, inputs)
     opts = [(u, w, d) for u, w, _, d in v.relations_of_table(t) if v.node(u)["name"] in rows]
     rng.shuffle(opts)
-    for u, w, d in opts:
+    for opt in opts:  # the first entry only one row has (that row is the bridge)
+        u, w, d = opt
         steps = [{"relation": d["name"], "dir": "in", "table": t}]
         spec = {"op": "formula", "formula": f, "target": lhs, "round": 2,
                 "bind": {x: {"op": "walk", "start": {"entity": w}, "steps": steps,
