@@ -226,6 +226,12 @@ EXPECTED = {
     "chart_formula_argmax": ("chartformula", "Figure 1 shows the mass of each compound. Using Eq. (1) with the mass m "
                              "of the compound with the tallest bar read from the figure and volume V = 20 cm³, compute "
                              "the density rho. Round to 2 decimal places.", "2"),  # Gamma: 40 g / 20 cm³
+    "chart_relation": ("chartrel", "Find the compound with the shortest bar in Figure 1. What is its class entry "
+                       "according to Table 1?", "Ketone"),  # mass: Beta 4 < Alpha 15 < Gamma 40; Beta's class
+    "formula_walk": ("ftable", "Using Eq. (1) and the values in Table 1, compute the density rho of the compound whose "
+                     "class entry is Ketone. Round to 2 decimal places.", "0.5"),  # Beta (the only Ketone): 4 g / 8 cm³
+    "multi_chart_join": ("charts", "Find the compound with the shortest bar in Figure 2. What is its mass in Figure 1 "
+                         "(in g)?", "4"),  # boiling point: Beta 56 is lowest; Beta's mass 4 g
     "chart_formula": ("chartformula", "Figure 1 shows the mass of each compound. Using Eq. (1) with the mass m of Beta "
                       "read from the figure and volume V = 8 cm³, compute the density rho. Round to 2 decimal places.",
                       "0.5"),
@@ -278,7 +284,7 @@ def fixed(tmp_path_factory):
              "passages": ([ch[0], a, ch[1]], {"Chunk"}), "entity": ([a, alc], {"Entity"}),
              "entity3": ([a, alc, c], {"Entity"}), "mt": ([t1, doc, t2], {"Table"}), "join": ([t1, a, t2], {"Table"}),
              "chart": ([ch[1], i2, t2], {"Image", "Chunk"}), "charts": ([i1, doc, i2], {"Image"}),
-             "chartjoin": ([i2, t2], {"Image", "Table"}), "formula": ([f1, ch[2]], {"Formula", "Chunk"}),
+             "chartjoin": ([i2, t2], {"Image", "Table"}), "chartrel": ([i1, t1], {"Image", "Table"}), "formula": ([f1, ch[2]], {"Formula", "Chunk"}),
              "formulas": ([f1, doc, f2], {"Formula"}), "ftable": ([f1, t1], {"Formula", "Table"}),
              "chartformula": ([i1, t1, f1], {"Image", "Formula"}),
              "mtmc": ([ch[0], t1, t2, ch[1]], {"Chunk", "Table"}), "sfmc": ([ch[0], a, t1, f1, ch[2]], {"Formula", "Chunk"})}
@@ -307,6 +313,30 @@ def test_family_gives_the_hand_computed_answer(fixed, fam):
     assert d.value == answer
     assert d.answer_type != "choice" or d.choices[ord(d.answer) - 65] == answer
     assert d.cot and (d.facts or fam in ("formula_symbol", "formula_passage_symbol"))  # the symbol is read off the formula node
+
+
+# The three multi-hop presets added last (SF-, SI-, MI-multihop): the nodes each question needs, worked out by
+# hand — the walk's relation and the row's values come only from Table 1 (its plotted Mass column hidden for
+# chart_relation), the bar order only from the figure, the equation only from Eq. (1).
+@pytest.mark.parametrize("fam,view,needs", [("chart_relation", "chartrel", ("Figure 1", "Table 1")),
+                                            ("formula_walk", "ftable", ("Eq. (1)", "Table 1")),
+                                            ("multi_chart_join", "charts", ("Figure 1", "Figure 2"))])
+def test_multihop_families_need_each_node_they_read(fixed, fam, view, needs):
+    from mmreason.synth.generate.necessity import check, derivable
+
+    kg, views = fixed
+    lab = {d["label"]: n for n, d in kg.g.nodes(data=True) if d.get("label")}
+    v = views[view]
+    ev = dict.fromkeys(v.tables + v.charts + v.formulas) if view != "charts" else dict.fromkeys(v.charts)
+    for seed in range(4):
+        d = FAMILIES[fam](v, random.Random(seed))
+        assert d is not None and d.hops == 2
+        need, why = check(kg, {}, d.compute, ev, d.question, d.hide_columns)
+        assert why is None and set(need) == {lab[x] for x in needs}, (fam, d.question, need)
+        assert derivable(kg, d.compute, ev, d.value, d.question, d.hide_columns)
+        for n in need:
+            rest = {k: x for k, x in ev.items() if k != n}
+            assert not derivable(kg, d.compute, rest, d.value, d.question, d.hide_columns), (fam, n)
 
 
 def test_formula_families():

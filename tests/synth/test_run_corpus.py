@@ -99,8 +99,9 @@ OFFICIAL = ["Entity", "single_table", "single_table_mutihop", "single_table_sing
             "single_chart", "single_chart_single_text", "single_chart_multi_text", "multi_chart",
             "multi_chart_multi_text", "single_table_single_chart", "single_table_single_chart_multihop",
             "single_table_single_formula", "single_table_single_formula_multihop", "single_chart_single_formula",
-            "single_chart_single_formula_multihop"]  # (not yet: single_formula_multihop, single_chart_multihop,
-#                                                   multi_chart_multihop)
+            "single_chart_single_formula_multihop", "single_formula_multihop", "single_chart_multihop",
+            "multi_chart_multihop"]
+assert len(OFFICIAL) == 32
 
 
 def _qa(run, tmp_path, **synth):
@@ -132,6 +133,9 @@ def test_official_presets_compose_by_their_names_and_generate(run, tmp_path):
     assert {by[n].name for n in OFFICIAL} <= got
     hops = [json.loads(r["provenance"])["hops"] for r in recs if "multihop" in r["task_type"]]
     assert min(hops) >= 2  # the *_multihop presets chain two hops or more
+    from synthfix import assert_needed
+
+    assert_needed(run["kg"], recs)  # every preset's questions need each kind it requires (removing one breaks them)
 
 
 def test_ans_types_question_need_info_and_extra_requirements_filter(run, tmp_path):

@@ -962,6 +962,18 @@ def multi_table_join(v: View, rng):
     return _finish("multi_table_join", q, spec, cot, [k, c["key"]], v, rng, hops=2)
 
 
+def _extreme(v: View, rng, t: str, col: str) -> tuple[str, list[dict], dict, str] | None:
+    """(op, the column's cells, the argmax / argmin spec, the row it names) for a random one of largest /
+    smallest; None on a tie."""
+    op = rng.choice(["argmax", "argmin"])
+    cells = v.num_cells(t, col)
+    inner = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
+    try:
+        return op, cells, inner, evaluate(v.kg, inner)
+    except ComputeError:
+        return None
+
+
 @family("join_lookup")
 def join_lookup(v: View, rng):
     if len(v.tables) != 2:
@@ -971,13 +983,10 @@ def join_lookup(v: View, rng):
     if not c1s or not c2s:
         return None
     c1, c2 = rng.choice(c1s), rng.choice(c2s)
-    op = rng.choice(["argmax", "argmin"])
-    cells = v.num_cells(t1, c1)
-    inner = {"op": op, "args": [{"cell": c["key"]} for c in cells]}
-    try:
-        who = evaluate(v.kg, inner)
-    except ComputeError:
+    got = _extreme(v, rng, t1, c1)
+    if not got:
         return None
+    op, cells, inner, who = got
     target = next((c for c in v.num_cells(t2, c2) if c["entity"] == who), None)
     if not target:
         return None
@@ -1082,6 +1091,33 @@ def multi_chart_count(v: View, rng, *pairs):
     return _multi_count("multi_chart_count", v, rng, pairs, bars=True)
 
 
+@family("multi_chart_join")
+def multi_chart_join(v: View, rng):
+    """Two hops across two charts (MMKG-RDS multi_chart_multihop): the tallest (shortest) bar of one chart,
+    then that row's bar in the other chart; the row is never named."""
+    cs = [(i, *c) for i in v.charts if (c := v.chart(i)) and v.complete(*c)]
+    opts = [(a, b) for a in cs for b in cs if a[1] != b[1]
+            and {c["entity"] for c in v.num_cells(a[1], a[2])} & {c["entity"] for c in v.num_cells(b[1], b[2])}]
+    if not opts:
+        return None
+    (i1, t1, c1), (i2, t2, c2) = rng.choice(opts)
+    got = _extreme(v, rng, t1, c1)
+    if not got:
+        return None
+    op, cells, inner, who = got
+    target = [c for c in v.num_cells(t2, c2) if c["entity"] == who]
+    if len(target) != 1:
+        return None
+    word = "tallest" if op == "argmax" else "shortest"
+    q = (f"Find the {v.key_type(t1)} with the {word} bar in {v.label(i1)}. What is its {cn(c2)} in "
+         f"{v.label(i2)}{_u(v.unit(t2, c2))}?")
+    spec = {"op": "attr", "args": [inner], "table": t2, "column": c2}
+    cot = [f"The {word} bar in {v.label(i1)} is {who}.", f"In {v.label(i2)} the bar of {who} reaches {target[0]['raw']}."]
+    return _finish("multi_chart_join", q, spec, cot, [c["key"] for c in cells] + [target[0]["key"]], v, rng,
+                   pool=[fmt_num(c["value"]) for c in v.num_cells(t2, c2)], as_choice=rng.random() < 0.5,
+                   extra_nodes=[t1, t2], hops=2)
+
+
 @family("chart_join", pick=_pick_chart)
 def chart_join(v: View, rng, i, t, col):
     if t not in v.tables:
@@ -1090,12 +1126,10 @@ def chart_join(v: View, rng, i, t, col):
     if not others:
         return None
     c2 = rng.choice(others)
-    op = rng.choice(["argmax", "argmin"])
-    inner = {"op": op, "args": [{"cell": c["key"]} for c in v.num_cells(t, col)]}
-    try:
-        who = evaluate(v.kg, inner)
-    except ComputeError:
+    got = _extreme(v, rng, t, col)
+    if not got:
         return None
+    op, cells, inner, who = got
     target = next(c for c in v.num_cells(t, c2) if c["entity"] == who)
     word = "tallest" if op == "argmax" else "shortest"
     q = (f"Find the {v.key_type(t)} with the {word} bar in {v.label(i)}. What is its {cn(c2)} according to "
@@ -1103,8 +1137,35 @@ def chart_join(v: View, rng, i, t, col):
     spec = {"op": "attr", "args": [inner], "table": t, "column": c2}
     cot = [f"The {word} bar in {v.label(i)} is {who}.", f"{v.label(t)} lists {who} with {cn(c2)} {target['raw']}."]
     plotted = v.kg.plotted_table(i)[1]
-    return _finish("chart_join", q, spec, cot, [c["key"] for c in v.num_cells(t, col)] + [target["key"]], v, rng,
+    return _finish("chart_join", q, spec, cot, [c["key"] for c in cells] + [target["key"]], v, rng,
                    hide_columns={t: list(plotted)}, answer_in_text_ok=True, hops=2)
+
+
+@family("chart_relation", pick=_pick_chart)
+def chart_relation(v: View, rng, i, t, col):
+    """Two hops from a chart (MMKG-RDS single_chart_multihop): the tallest (shortest) bar, then that row's
+    relation entry in the plotted table (shown without the plotted column); the bar's row is never named."""
+    if t not in v.tables:
+        return None
+    got = _extreme(v, rng, t, col)
+    if not got:
+        return None
+    op, cells, inner, who = got
+    rels = [(w, k, d) for u, w, k, d in v.relations_of_table(t) if v.node(u)["name"] == who]
+    names = [d["name"] for _, _, d in rels]
+    rels = [r for r in rels if names.count(r[2]["name"]) == 1]  # one entry of that relation: a unique answer
+    if not rels:
+        return None
+    w, k, d = rng.choice(rels)
+    word = "tallest" if op == "argmax" else "shortest"
+    q = (f"Find the {v.key_type(t)} with the {word} bar in {v.label(i)}. What is its {d['name']} entry according "
+         f"to {v.label(t)}?")
+    spec = {"op": "related", "args": [inner], "name": d["name"], "table": t}
+    cot = [f"The {word} bar in {v.label(i)} is {who}.", f"{v.label(t)}: the {d['name']} entry of {who} is {v.node(w)['name']}."]
+    pool = [v.node(x)["name"] for _, x, _, dd in v.relations_of_table(t) if dd["name"] == d["name"]]
+    plotted = v.kg.plotted_table(i)[1]
+    return _finish("chart_relation", q, spec, cot, [c["key"] for c in cells] + [k], v, rng, pool=pool,
+                   as_choice=rng.random() < 0.5, hide_columns={t: list(plotted)}, hops=2)
 
 
 # =============================================================== formulas
@@ -1282,6 +1343,50 @@ def formula_table_argmax(v: View, rng):
     hide = {t: [bind[lhs][1]]} if lhs in bind else {}
     return _finish("formula_table_argmax", q, spec, cot, [c["key"] for c in v.num_cells(t, col)], v, rng,
                    hide_columns=hide, hops=2)
+
+
+@family("formula_walk")
+def formula_walk(v: View, rng):
+    """A formula applied to a row reached by a relation hop (MMKG-RDS single_formula_multihop): the row whose
+    relation entry is a named entity (the row itself never named), its values put into the formula."""
+    got = _table_formula(v)
+    if not got:
+        return None
+    f, lhs, inputs = got
+    bind = v.formula_bindings(f)
+    if not inputs or any(x not in bind for x in inputs) or len({bind[x][0] for x in inputs}) != 1:
+        return None
+    t = bind[inputs[0]][0]
+    rows = _formula_rows(v, f, inputs)
+    opts = [(u, w, d) for u, w, _, d in v.relations_of_table(t) if v.node(u)["name"] in rows]
+    rng.shuffle(opts)
+    for opt in opts:  # the first entry only one row has (that row is the bridge)
+        u, w, d = opt
+        steps = [{"relation": d["name"], "dir": "in", "table": t}]
+        spec = {"op": "formula", "formula": f, "target": lhs, "round": 2,
+                "bind": {x: {"op": "walk", "start": {"entity": w}, "steps": steps,
+                             "attr": {"table": t, "column": bind[x][1]}} for x in inputs}}
+        try:
+            val = evaluate(v.kg, spec)  # the walk fails unless exactly one row has that entry
+            break
+        except ComputeError:
+            continue
+    else:
+        return None
+    who = f"the {v.key_type(t)} whose {d['name']} entry is {v.node(w)['name']}"
+    q = (f"Using {v.label(f)} and the values in {v.label(t)}, compute the {_q(v, f, lhs)} {lhs} of {who}. "
+         "Round to 2 decimal places.")
+    if re.search(rf"(?<!\w){re.escape(v.node(u)['name'])}(?!\w)", q):
+        return None  # the bridge row named in the question
+    row = rows[v.node(u)["name"]]
+    cot = [f"{v.label(t)}: the {v.key_type(t)} whose {d['name']} entry is {v.node(w)['name']} is {v.node(u)['name']}.",
+           f"{v.label(t)} gives for {v.node(u)['name']}: {_given(v, f, row, inputs)}.",
+           f"{v.label(f)}: ${v.node(f)['latex']}$.", f"{lhs} = {fmt_num(val, 4)} ≈ {fmt_num(val, 2)}."]
+    from .compute import walk
+
+    facts = list(dict.fromkeys(k for x in inputs for _, k in walk(v.kg, spec["bind"][x])[1]))
+    hide = {t: [bind[lhs][1]]} if lhs in bind else {}
+    return _finish("formula_walk", q, spec, cot, facts, v, rng, hide_columns=hide, hops=2)
 
 
 @family("formula_chain_named")
