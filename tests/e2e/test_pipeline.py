@@ -116,9 +116,9 @@ def test_a_rerun_reruns_the_changed_stage_and_every_stage_after_it(tmp_path, mon
 
     rl = ["algorithm=vgpo", 'data.prompt_template="{problem}"', "trainer.prompts_per_step=4", "trainer.rollouts_per_prompt=4",
           "trainer.mini_batch_size=16", "trainer.micro_batch_size=8", "trainer.max_new_tokens=16", "trainer.max_refills=1",
-          "trainer.eval_size=32", "trainer.eval_every=10", "trainer.max_prompt_length=2048", "trainer.lr=1.0e-4",
+          "trainer.eval_size=32", "trainer.eval_every=50", "trainer.max_prompt_length=2048", "trainer.lr=1.0e-4",
           "reward.format=0.2"]
-    assert go(stage("rl", *rl, "trainer.steps=20")) == first and ran == []  # conf/pipeline.yaml's rl, spelled out
+    assert go(stage("rl", *rl, "trainer.steps=100")) == first and ran == []  # conf/pipeline.yaml's rl, spelled out
     changed = go(stage("rl", *rl, "trainer.steps=7"))
     assert ran == ["rl", "eval", "diagnostics"]
     assert leftovers == {"rl": False, "eval": False, "diagnostics": False}  # rerun from scratch, not resumed
